@@ -1,0 +1,147 @@
+package window
+
+import "slices"
+
+// AddEntryPoint records a user message at t that came through a free entry point
+// (Click-to-WhatsApp ad or Facebook Page CTA). It makes the pair eligible: the
+// first business message delivered within FEPEligibility opens a free window.
+func (p *Pair) AddEntryPoint(t int64, kind int32) {
+	i, found := slices.BinarySearchFunc(p.EntryPoints, t, func(e EntryPoint, t int64) int { return cmp64(e.At, t) })
+	if found {
+		return
+	}
+	p.EntryPoints = slices.Insert(p.EntryPoints, i, EntryPoint{At: t, Kind: kind})
+	if len(p.EntryPoints) > MaxEntryPoints {
+		p.EntryPoints = p.EntryPoints[len(p.EntryPoints)-MaxEntryPoints:]
+	}
+}
+
+func cmp64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// FEPAt returns the free entry point window open at t, if any.
+func (p *Pair) FEPAt(t int64) (Interval, bool) {
+	for i := len(p.FEPWindows) - 1; i >= 0; i-- {
+		if w := p.FEPWindows[i]; w.Contains(t) {
+			return w, true
+		}
+	}
+	return Interval{}, false
+}
+
+// FEPEligible reports whether a business message delivered at t would open a free
+// entry point window: an unused entry-point message in (t - FEPEligibility, t] and
+// no free window open at t.
+func (p *Pair) FEPEligible(t int64) bool {
+	if _, open := p.FEPAt(t); open {
+		return false
+	}
+	for i := len(p.EntryPoints) - 1; i >= 0; i-- {
+		e := p.EntryPoints[i]
+		if e.At > t {
+			continue
+		}
+		if t-e.At >= FEPEligibility {
+			break
+		}
+		if !e.Used {
+			return true
+		}
+	}
+	return false
+}
+
+// EligibleUntil returns when the latest unused entry-point message stops making
+// the pair eligible (0 if none).
+func (p *Pair) EligibleUntil() int64 {
+	for i := len(p.EntryPoints) - 1; i >= 0; i-- {
+		if e := p.EntryPoints[i]; !e.Used {
+			return e.At + FEPEligibility
+		}
+	}
+	return 0
+}
+
+// OpenFEP opens a free entry point window [t, t+length) for a business message
+// delivered at t, consuming every entry-point message at or before t (they have
+// been answered). The caller checks FEPEligible first.
+func (p *Pair) OpenFEP(t, length int64) Interval {
+	for i := range p.EntryPoints {
+		if p.EntryPoints[i].At <= t {
+			p.EntryPoints[i].Used = true
+		}
+	}
+	w := Interval{Start: t, End: t + length}
+	i, _ := slices.BinarySearchFunc(p.FEPWindows, t, func(w Interval, t int64) int { return cmp64(w.Start, t) })
+	p.FEPWindows = slices.Insert(p.FEPWindows, i, w)
+	if len(p.FEPWindows) > MaxFEPWindows {
+		p.FEPWindows = p.FEPWindows[len(p.FEPWindows)-MaxFEPWindows:]
+	}
+	return w
+}
+
+// LatestFEP returns the most recently opened free entry point window, if any.
+func (p *Pair) LatestFEP() (Interval, bool) {
+	if len(p.FEPWindows) == 0 {
+		return Interval{}, false
+	}
+	return p.FEPWindows[len(p.FEPWindows)-1], true
+}
+
+// ConversationsAt returns the conversations of a rule set open at t, oldest first.
+func (p *Pair) ConversationsAt(t int64, rules string) []Conversation {
+	var open []Conversation
+	for _, c := range p.Conversations {
+		if c.Rules == rules && c.Start <= t && t < c.End {
+			open = append(open, c)
+		}
+	}
+	return open
+}
+
+// AddConversation records a conversation opened under conversation-based pricing.
+func (p *Pair) AddConversation(c Conversation) {
+	i, _ := slices.BinarySearchFunc(p.Conversations, c.Start, func(x Conversation, t int64) int { return cmp64(x.Start, t) })
+	p.Conversations = slices.Insert(p.Conversations, i, c)
+	if len(p.Conversations) > MaxConversations {
+		p.Conversations = p.Conversations[len(p.Conversations)-MaxConversations:]
+	}
+}
+
+// CloseConversations ends every conversation of a rule set open at t at t (a free
+// entry point conversation closes the others under the 2023 rules).
+func (p *Pair) CloseConversations(t int64, rules string) {
+	for i := range p.Conversations {
+		c := &p.Conversations[i]
+		if c.Rules == rules && c.Start <= t && t < c.End {
+			c.End = t
+		}
+	}
+}
+
+// NextExpiry returns the earliest time after now at which something of the pair
+// expires: the window (also its margin-free expiry), the free entry point window,
+// or the entry-point eligibility. 0 if nothing is pending.
+func (p *Pair) NextExpiry(now int64) int64 {
+	next := int64(0)
+	consider := func(t int64) {
+		if t > now && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	if w := p.Latest(); w.ExpiresAt != 0 {
+		consider(w.ExpiresAt)
+	}
+	if w, ok := p.LatestFEP(); ok {
+		consider(w.End)
+	}
+	consider(p.EligibleUntil())
+	return next
+}
