@@ -1,0 +1,35 @@
+package store
+
+import (
+	"encoding/binary"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// FormatVersion is the file format this build writes.
+const FormatVersion = formatVersion
+
+// SetFormatVersion overwrites the file's format version, to simulate a file from another build.
+func (d *DB) SetFormatVersion(v uint32) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keyFormatVersion, binary.BigEndian.AppendUint32(nil, v))
+	})
+}
+
+// Queued is the number of Updates waiting for the committer, so tests can line up a batch
+// deterministically instead of sleeping.
+func (d *DB) Queued() int { return len(d.queue) }
+
+// SetExpiryEntry adds or removes a raw expiry index entry, to damage the index on purpose.
+func (d *DB) SetExpiryEntry(at int64, businessID, userID string, present bool) error {
+	return d.bolt.Update(func(tx *bolt.Tx) error {
+		pk, err := pairKey(businessID, userID)
+		if err != nil {
+			return err
+		}
+		if present {
+			return tx.Bucket(bucketExpiry).Put(expiryKey(at, pk), nil)
+		}
+		return tx.Bucket(bucketExpiry).Delete(expiryKey(at, pk))
+	})
+}

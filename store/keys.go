@@ -1,0 +1,158 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+)
+
+// The file's layout. Every bucket name is here, and so is every key encoding: changing any of
+// them is a format change (bump formatVersion and migrate).
+var (
+	// bucketMeta holds keyFormatVersion.
+	bucketMeta = []byte("meta")
+	// bucketBusinesses: business_id → Business.
+	bucketBusinesses = []byte("businesses")
+	// bucketPairs: business\x00user → Pair.
+	bucketPairs = []byte("pairs")
+	// bucketFacts: business\x00message_id → Fact.
+	bucketFacts = []byte("facts")
+	// bucketExpiry: be64(next_expiry) business\x00user → empty. An index over bucketPairs,
+	// kept in step by PutPair and DeletePair.
+	bucketExpiry = []byte("expiry")
+	// bucketCounters: kind\x00id\x00month\x00market\x00 be32(category) → be64 value.
+	bucketCounters = []byte("counters")
+	// bucketUsage: scope id\x00month\x00 market\x00 be32(category) be32(pricing_type) → Usage.
+	bucketUsage = []byte("usage")
+
+	// allBuckets are created on Open.
+	allBuckets = [][]byte{bucketMeta, bucketBusinesses, bucketPairs, bucketFacts, bucketExpiry, bucketCounters, bucketUsage}
+
+	// keyFormatVersion in bucketMeta holds be32(formatVersion) of the build that created the file.
+	keyFormatVersion = []byte("format_version")
+)
+
+// formatVersion is the layout above. Open refuses files with a larger one, because an older
+// build would misread (and then corrupt) a layout it does not know.
+const formatVersion uint32 = 1
+
+// sep separates the string parts of a key. Ids never contain it (the API rejects them), and
+// checkPart makes sure of it, so prefixes cannot collide ("b1" vs "b10": "b1\x00" is not a
+// prefix of "b10\x00").
+const sep = 0
+
+func checkPart(what, s string) error {
+	if strings.IndexByte(s, sep) >= 0 {
+		return fmt.Errorf("store: %s %q contains a NUL byte, which the store uses to separate key parts", what, s)
+	}
+	return nil
+}
+
+func checkID(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("store: empty %s", what)
+	}
+	return checkPart(what, s)
+}
+
+// joinKey returns a\x00b, the key of pairs and facts.
+func joinKey(whatA, a, whatB, b string) ([]byte, error) {
+	if err := checkPart(whatA, a); err != nil {
+		return nil, err
+	}
+	if err := checkPart(whatB, b); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(k, a...)
+	k = append(k, sep)
+	return append(k, b...), nil
+}
+
+// splitKey splits a\x00b.
+func splitKey(k []byte) (a, b string, ok bool) {
+	i := bytes.IndexByte(k, sep)
+	if i < 0 {
+		return "", "", false
+	}
+	return string(k[:i]), string(k[i+1:]), true
+}
+
+func pairKey(businessID, userID string) ([]byte, error) {
+	return joinKey("business id", businessID, "user id", userID)
+}
+
+func factKey(businessID, messageID string) ([]byte, error) {
+	return joinKey("business id", businessID, "message id", messageID)
+}
+
+// expiryKey is be64(t) followed by the pair's key, so the index sorts by time and then by pair.
+// Times are Unix nanoseconds and PutPair refuses negative ones, so the unsigned big-endian
+// encoding sorts them numerically.
+func expiryKey(t int64, pk []byte) []byte {
+	k := make([]byte, 8, 8+len(pk))
+	binary.BigEndian.PutUint64(k, uint64(t))
+	return append(k, pk...)
+}
+
+func be64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+
+func counterKey(c CounterKey) ([]byte, error) {
+	for _, p := range [...]struct{ what, s string }{
+		{"counter kind", c.Kind}, {"counter id", c.ID}, {"counter month", c.Month}, {"counter market", c.Market},
+	} {
+		if err := checkPart(p.what, p.s); err != nil {
+			return nil, err
+		}
+	}
+	k := make([]byte, 0, len(c.Kind)+len(c.ID)+len(c.Month)+len(c.Market)+4+4)
+	for _, s := range [...]string{c.Kind, c.ID, c.Month, c.Market} {
+		k = append(k, s...)
+		k = append(k, sep)
+	}
+	return binary.BigEndian.AppendUint32(k, uint32(c.Category)), nil
+}
+
+// usagePrefix is the part of a usage key shared by all rows of scope/id/month.
+func usagePrefix(scope Scope, id, month string) ([]byte, error) {
+	if scope != ScopeBusiness && scope != ScopePortfolio {
+		return nil, fmt.Errorf("store: unknown usage scope %q", byte(scope))
+	}
+	if err := checkPart("usage id", id); err != nil {
+		return nil, err
+	}
+	if err := checkPart("usage month", month); err != nil {
+		return nil, err
+	}
+	k := make([]byte, 0, 1+len(id)+1+len(month)+1+8+8)
+	k = append(k, byte(scope))
+	k = append(k, id...)
+	k = append(k, sep)
+	k = append(k, month...)
+	return append(k, sep), nil
+}
+
+func usageKey(u UsageKey) ([]byte, error) {
+	k, err := usagePrefix(u.Scope, u.ID, u.Month)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPart("usage market", u.Market); err != nil {
+		return nil, err
+	}
+	k = append(k, u.Market...)
+	k = append(k, sep)
+	k = binary.BigEndian.AppendUint32(k, uint32(u.Category))
+	return binary.BigEndian.AppendUint32(k, uint32(u.PricingType)), nil
+}
+
+// parseUsageRest decodes what follows usagePrefix in a usage key: market\x00 be32 be32.
+func parseUsageRest(rest []byte) (market string, category, pricingType int32, ok bool) {
+	i := bytes.IndexByte(rest, sep)
+	if i < 0 || len(rest)-(i+1) != 8 {
+		return "", 0, 0, false
+	}
+	n := rest[i+1:]
+	return string(rest[:i]), int32(binary.BigEndian.Uint32(n)), int32(binary.BigEndian.Uint32(n[4:])), true
+}

@@ -1,0 +1,112 @@
+// Package store persists convstate's records: business profiles, pair clocks,
+// recorded facts (for idempotency and audit), counters for free tiers and volume
+// tiers, and monthly usage.
+//
+// The Store interface is what the rest of convstate needs; the bbolt file (Open) is
+// the implementation, and store/storetest is the conformance suite every
+// implementation passes. Records are storage protos (convstate.storage.v1), never
+// API messages, so the disk format evolves on its own.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+)
+
+var (
+	// ErrNotFound is returned by the getters of ReadTx when there is no record.
+	ErrNotFound = errors.New("store: not found")
+	// ErrClosed is returned by every method once Close has been called.
+	ErrClosed = errors.New("store: closed")
+)
+
+// Store is a transactional record store.
+//
+// Update group-commits: concurrent callers' functions run in one write transaction
+// and one durable commit, and each Update returns only after the commit holding its
+// writes is on disk (or with the error that kept it from being written). Because a
+// batch is retried without a failing member, fn may run more than once: it must
+// communicate only through tx and through variables it resets on every run.
+type Store interface {
+	// View runs fn in a read-only transaction. Views run concurrently.
+	View(ctx context.Context, fn func(ReadTx) error) error
+	// Update runs fn in a read-write transaction and returns once it is durable.
+	// If fn returns an error nothing it wrote is kept and Update returns that error.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Backup writes a consistent snapshot of the whole store (a file Open can use)
+	// and returns the number of bytes written.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// Close waits for pending updates and releases the store.
+	Close() error
+}
+
+// ReadTx reads records. Returned records are the caller's to modify.
+type ReadTx interface {
+	// Business returns a business's profile, or ErrNotFound.
+	Business(businessID string) (*storagev1.Business, error)
+	// Pair returns a pair's clock, or ErrNotFound.
+	Pair(businessID, userID string) (*storagev1.Pair, error)
+	// Fact returns the fact recorded under a business's message id, or ErrNotFound.
+	Fact(businessID, messageID string) (*storagev1.Fact, error)
+	// Counter returns a counter's value; 0 if it was never added to.
+	Counter(key CounterKey) (int64, error)
+	// Usage calls fn for every usage row of scope/id/month in key order
+	// (market, category, pricing type).
+	Usage(scope Scope, id, month string, fn func(UsageKey, *storagev1.Usage) error) error
+	// Expiring calls fn, in time order, for every pair whose next_expiry is in
+	// [from, to) (Unix nanoseconds). fn may not modify the store.
+	Expiring(from, to int64, fn func(businessID, userID string, nextExpiry int64) error) error
+}
+
+// Tx reads and writes records.
+type Tx interface {
+	ReadTx
+	// PutBusiness stores a profile under its business_id.
+	PutBusiness(b *storagev1.Business) error
+	// PutPair stores a pair under (business_id, user_id) and keeps the expiry index
+	// in step with its next_expiry.
+	PutPair(p *storagev1.Pair) error
+	// DeletePair removes a pair and its expiry index entry; no error if absent.
+	DeletePair(businessID, userID string) error
+	// PutFact stores a fact under a business's message id.
+	PutFact(businessID, messageID string, f *storagev1.Fact) error
+	// DeleteFact removes a fact; no error if absent.
+	DeleteFact(businessID, messageID string) error
+	// AddCounter adds delta to a counter and returns the new value.
+	AddCounter(key CounterKey, delta int64) (int64, error)
+	// AddUsage adds delta's counts to a usage row (creating it), and sets its currency.
+	AddUsage(key UsageKey, delta *storagev1.Usage) error
+}
+
+// Scope is whose usage a row counts.
+type Scope byte
+
+const (
+	// ScopeBusiness counts one business phone number.
+	ScopeBusiness Scope = 'b'
+	// ScopePortfolio counts a business portfolio.
+	ScopePortfolio Scope = 'p'
+)
+
+// UsageKey identifies a usage row.
+type UsageKey struct {
+	Scope       Scope
+	ID          string // business id or portfolio id
+	Month       string // "YYYY-MM", business-local
+	Market      string
+	Category    int32 // convstate.v1.ChargeCategory
+	PricingType int32 // convstate.v1.PricingType
+}
+
+// CounterKey identifies a monthly counter: free tiers per WABA, volume tiers per
+// portfolio × market × category, the service allowance per business number.
+type CounterKey struct {
+	Kind     string // what is counted, e.g. "tier", "cbp-free", "service-free"
+	ID       string // the WABA, portfolio or business id it counts for
+	Month    string // "YYYY-MM", business-local
+	Market   string // empty when not per market
+	Category int32  // 0 when not per category
+}

@@ -1,0 +1,465 @@
+package storetest
+
+// The contracts of the records: what is put is what is read, keys are distinct, the expiry
+// index follows the pairs.
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+	"github.com/convstate/convstate/store"
+)
+
+func testGetMissing(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutPair(pair("b1", "u1", 100)); err != nil {
+			return err
+		}
+		return tx.PutBusiness(business("b1"))
+	})
+	check := func(r store.ReadTx) error {
+		_, err := r.Business("b2")
+		wantNotFound(t, "Business(b2)", err)
+		_, err = r.Pair("b1", "u2")
+		wantNotFound(t, "Pair(b1, u2)", err)
+		_, err = r.Pair("b2", "u1")
+		wantNotFound(t, "Pair(b2, u1)", err)
+		// Facts are not pairs: the same ids find nothing.
+		_, err = r.Fact("b1", "u1")
+		wantNotFound(t, "Fact(b1, u1)", err)
+		if n, err := r.Counter(store.CounterKey{Kind: "tier", ID: "p1", Month: "2025-07"}); n != 0 || err != nil {
+			t.Errorf("Counter of a new key = %d, %v; want 0, nil", n, err)
+		}
+		if err := r.Usage(store.ScopeBusiness, "b1", "2025-07", func(k store.UsageKey, _ *storagev1.Usage) error {
+			t.Errorf("Usage of an empty store yielded %+v", k)
+			return nil
+		}); err != nil {
+			t.Errorf("Usage: %v", err)
+		}
+		return nil
+	}
+	view(t, s, check)
+	// The getters of a write transaction follow the same contract.
+	update(t, s, func(tx store.Tx) error { return check(tx) })
+}
+
+func testPutGet(t *testing.T, s store.Store) {
+	b, p, f1, f2 := business("b1"), pair("b1", "u1", 100), activityFact("u1"), outboundFact("u1")
+	empty := &storagev1.Fact{} // marshals to zero bytes, and must still be found
+	check := func(what string, r store.ReadTx) error {
+		gotB, err := r.Business("b1")
+		if err != nil {
+			return fmt.Errorf("Business: %w", err)
+		}
+		diff(t, what+" Business", b, gotB)
+		gotP, err := r.Pair("b1", "u1")
+		if err != nil {
+			return fmt.Errorf("Pair: %w", err)
+		}
+		diff(t, what+" Pair", p, gotP)
+		for id, want := range map[string]*storagev1.Fact{"wamid.1": f1, "wamid.2": f2, "wamid.empty": empty} {
+			got, err := r.Fact("b1", id)
+			if err != nil {
+				return fmt.Errorf("Fact(%s): %w", id, err)
+			}
+			diff(t, what+" Fact "+id, want, got)
+		}
+		return nil
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, err := range []error{
+			tx.PutBusiness(b), tx.PutPair(p),
+			tx.PutFact("b1", "wamid.1", f1), tx.PutFact("b1", "wamid.2", f2), tx.PutFact("b1", "wamid.empty", empty),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return check("inside Update:", tx) // an Update reads its own writes
+	})
+	view(t, s, func(r store.ReadTx) error { return check("after commit:", r) })
+}
+
+func testPutReplaces(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutBusiness(business("b1")); err != nil {
+			return err
+		}
+		if err := tx.PutPair(pair("b1", "u1", 100)); err != nil {
+			return err
+		}
+		return tx.PutFact("b1", "wamid.1", activityFact("u1"))
+	})
+	b2 := business("b1")
+	b2.TimeZone, b2.PortfolioId = "America/Sao_Paulo", "" // cleared fields must stay cleared
+	p2 := &storagev1.Pair{BusinessId: "b1", UserId: "u1", Activity: []int64{9_000}}
+	f2 := outboundFact("u1")
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutBusiness(b2); err != nil {
+			return err
+		}
+		if err := tx.PutPair(p2); err != nil {
+			return err
+		}
+		return tx.PutFact("b1", "wamid.1", f2)
+	})
+	view(t, s, func(r store.ReadTx) error {
+		gotB, err := r.Business("b1")
+		if err != nil {
+			return err
+		}
+		diff(t, "Business", b2, gotB)
+		gotP, err := r.Pair("b1", "u1")
+		if err != nil {
+			return err
+		}
+		diff(t, "Pair", p2, gotP)
+		gotF, err := r.Fact("b1", "wamid.1")
+		if err != nil {
+			return err
+		}
+		diff(t, "Fact", f2, gotF)
+		return nil
+	})
+}
+
+func testCopies(t *testing.T, s store.Store) {
+	wantP, wantF := pair("b1", "u1", 100), outboundFact("u1")
+	update(t, s, func(tx store.Tx) error {
+		p, f := pair("b1", "u1", 100), outboundFact("u1") // fresh on every run of fn
+		if err := tx.PutPair(p); err != nil {
+			return err
+		}
+		if err := tx.PutFact("b1", "wamid.1", f); err != nil {
+			return err
+		}
+		// Changing what was put, before the commit, does not change what is stored.
+		p.Region, p.Activity[0] = "BR", -1
+		f.GetOutbound().Statuses[0].Status = 99
+		// Nor does changing what a getter returned.
+		got, err := tx.Pair("b1", "u1")
+		if err != nil {
+			return err
+		}
+		got.Activity = append(got.Activity, 7)
+		got.Conversations[0].End = 1
+		return nil
+	})
+	for i := range 2 {
+		view(t, s, func(r store.ReadTx) error {
+			gotP, err := r.Pair("b1", "u1")
+			if err != nil {
+				return err
+			}
+			diff(t, fmt.Sprintf("Pair (read %d)", i), wantP, gotP)
+			gotF, err := r.Fact("b1", "wamid.1")
+			if err != nil {
+				return err
+			}
+			diff(t, fmt.Sprintf("Fact (read %d)", i), wantF, gotF)
+			gotP.Activity[0], gotP.UserPhone = -5, "x"
+			gotF.GetOutbound().Charge.AmountNanos = 1
+			return nil
+		})
+	}
+}
+
+func testDelete(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		for _, err := range []error{
+			tx.PutPair(pair("b1", "u1", 100)), tx.PutPair(pair("b1", "u2", 200)),
+			tx.PutFact("b1", "wamid.1", activityFact("u1")), tx.PutFact("b1", "wamid.2", activityFact("u2")),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeletePair("b1", "u1"); err != nil {
+			return err
+		}
+		if err := tx.DeleteFact("b1", "wamid.1"); err != nil {
+			return err
+		}
+		_, err := tx.Pair("b1", "u1")
+		wantNotFound(t, "Pair after DeletePair in the same Update", err)
+		return nil
+	})
+	view(t, s, func(r store.ReadTx) error {
+		_, err := r.Pair("b1", "u1")
+		wantNotFound(t, "deleted Pair", err)
+		_, err = r.Fact("b1", "wamid.1")
+		wantNotFound(t, "deleted Fact", err)
+		if _, err := r.Pair("b1", "u2"); err != nil {
+			t.Errorf("other Pair: %v", err)
+		}
+		if _, err := r.Fact("b1", "wamid.2"); err != nil {
+			t.Errorf("other Fact: %v", err)
+		}
+		return nil
+	})
+	diff(t, "Expiring after DeletePair", []expiry{{"b1", "u2", 200}}, expiring(t, s, 0, math.MaxInt64))
+}
+
+func testDeleteAbsent(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error { return tx.PutPair(pair("b1", "u1", 100)) })
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeletePair("b1", "nobody"); err != nil {
+			return fmt.Errorf("DeletePair of an absent pair: %w", err)
+		}
+		if err := tx.DeletePair("nobusiness", "u1"); err != nil {
+			return fmt.Errorf("DeletePair of an absent pair: %w", err)
+		}
+		if err := tx.DeleteFact("b1", "wamid.none"); err != nil {
+			return fmt.Errorf("DeleteFact of an absent fact: %w", err)
+		}
+		return nil
+	})
+	view(t, s, func(r store.ReadTx) error {
+		_, err := r.Pair("b1", "u1")
+		return err
+	})
+	diff(t, "Expiring", []expiry{{"b1", "u1", 100}}, expiring(t, s, 0, math.MaxInt64))
+}
+
+func testCounters(t *testing.T, s store.Store) {
+	base := store.CounterKey{Kind: "tier", ID: "p1", Month: "2025-07", Market: "IN", Category: 2}
+	// Keys that differ from base in one field each, and two whose parts would run together
+	// without a separator.
+	others := []store.CounterKey{
+		{Kind: "cbp-free", ID: "p1", Month: "2025-07", Market: "IN", Category: 2},
+		{Kind: "tier", ID: "p2", Month: "2025-07", Market: "IN", Category: 2},
+		{Kind: "tier", ID: "p1", Month: "2025-08", Market: "IN", Category: 2},
+		{Kind: "tier", ID: "p1", Month: "2025-07", Market: "BR", Category: 2},
+		{Kind: "tier", ID: "p1", Month: "2025-07", Market: "", Category: 2},
+		{Kind: "tier", ID: "p1", Month: "2025-07", Market: "IN", Category: 3},
+		{Kind: "tier", ID: "p1", Month: "2025-07", Market: "IN", Category: 0},
+		{Kind: "tie", ID: "rp1", Month: "2025-07", Market: "IN", Category: 2},
+		{Kind: "tier", ID: "p12025-07", Month: "", Market: "IN", Category: 2},
+	}
+	add := func(tx store.Tx, k store.CounterKey, delta, want int64) error {
+		got, err := tx.AddCounter(k, delta)
+		if err != nil {
+			return fmt.Errorf("AddCounter(%+v, %d): %w", k, delta, err)
+		}
+		if got != want {
+			t.Errorf("AddCounter(%+v, %d) = %d, want %d", k, delta, got, want)
+		}
+		return nil
+	}
+	update(t, s, func(tx store.Tx) error {
+		if err := add(tx, base, 0, 0); err != nil {
+			return err
+		}
+		if err := add(tx, base, 5, 5); err != nil {
+			return err
+		}
+		return add(tx, base, -2, 3)
+	})
+	update(t, s, func(tx store.Tx) error {
+		if err := add(tx, base, 10, 13); err != nil {
+			return err
+		}
+		for i, k := range others {
+			if err := add(tx, k, int64(100+i), int64(100+i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx store.Tx) error { return add(tx, others[0], -300, -200) })
+	view(t, s, func(r store.ReadTx) error {
+		want := map[store.CounterKey]int64{base: 13}
+		for i, k := range others {
+			want[k] = int64(100 + i)
+		}
+		want[others[0]] = -200
+		for k, w := range want {
+			if got, err := r.Counter(k); got != w || err != nil {
+				t.Errorf("Counter(%+v) = %d, %v; want %d", k, got, err, w)
+			}
+		}
+		return nil
+	})
+}
+
+func testUsage(t *testing.T, s store.Store) {
+	const id, month = "b1", "2025-07"
+	key := func(market string, category, pricingType int32) store.UsageKey {
+		return store.UsageKey{Scope: store.ScopeBusiness, ID: id, Month: month, Market: market, Category: category, PricingType: pricingType}
+	}
+	// The rows asked for, in the order Usage must yield them.
+	var want []usageRow
+	for _, market := range []string{"BR", "IN", "INX", "US"} {
+		for _, category := range []int32{1, 2, 3, 300} {
+			for _, pricingType := range []int32{1, 2} {
+				n := int64(len(want) + 1)
+				want = append(want, usageRow{key(market, category, pricingType), &storagev1.Usage{
+					Volume: 2 * n, Conversations: n, CostNanos: 3 * n, RateUnknownVolume: n % 2, Currency: "EUR",
+				}})
+			}
+		}
+	}
+	// Rows that must not be yielded: neighbouring months, ids, and the other scope.
+	noise := []store.UsageKey{
+		{Scope: store.ScopeBusiness, ID: id, Month: "2025-06", Market: "IN", Category: 1, PricingType: 1},
+		{Scope: store.ScopeBusiness, ID: id, Month: "2025-08", Market: "IN", Category: 1, PricingType: 1},
+		{Scope: store.ScopeBusiness, ID: "b10", Month: month, Market: "IN", Category: 1, PricingType: 1},
+		{Scope: store.ScopeBusiness, ID: "b", Month: month, Market: "IN", Category: 1, PricingType: 1},
+		{Scope: store.ScopeBusiness, ID: "a", Month: month, Market: "IN", Category: 1, PricingType: 1},
+		{Scope: store.ScopePortfolio, ID: id, Month: month, Market: "IN", Category: 1, PricingType: 1},
+	}
+	update(t, s, func(tx store.Tx) error {
+		// Each row is added in two halves, the first with another currency, in an order
+		// unrelated to the key order.
+		for pass := range 2 {
+			for i := range want {
+				r := want[(i*7+3)%len(want)]
+				half := func(v int64) int64 { return v / 2 }
+				currency := "USD"
+				if pass == 1 {
+					half = func(v int64) int64 { return v - v/2 }
+					currency = "EUR"
+				}
+				delta := &storagev1.Usage{
+					Volume: half(r.Usage.Volume), Conversations: half(r.Usage.Conversations),
+					CostNanos: half(r.Usage.CostNanos), RateUnknownVolume: half(r.Usage.RateUnknownVolume),
+					Currency: currency,
+				}
+				if err := tx.AddUsage(r.Key, delta); err != nil {
+					return err
+				}
+			}
+		}
+		for _, k := range noise {
+			if err := tx.AddUsage(k, &storagev1.Usage{Volume: 1000, Currency: "BRL"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	diff(t, "Usage(b, b1, 2025-07)", want, usageRows(t, s, store.ScopeBusiness, id, month))
+
+	// Adding to an existing row in a later Update sums onto it.
+	update(t, s, func(tx store.Tx) error {
+		return tx.AddUsage(want[0].Key, &storagev1.Usage{Volume: 1, Conversations: 1, CostNanos: 1, RateUnknownVolume: 1, Currency: "GBP"})
+	})
+	u := want[0].Usage
+	want[0].Usage = &storagev1.Usage{
+		Volume: u.Volume + 1, Conversations: u.Conversations + 1, CostNanos: u.CostNanos + 1,
+		RateUnknownVolume: u.RateUnknownVolume + 1, Currency: "GBP",
+	}
+	diff(t, "Usage after a later add", want, usageRows(t, s, store.ScopeBusiness, id, month))
+
+	for _, k := range noise {
+		want := []usageRow{{k, &storagev1.Usage{Volume: 1000, Currency: "BRL"}}}
+		diff(t, fmt.Sprintf("Usage(%c, %s, %s)", k.Scope, k.ID, k.Month), want, usageRows(t, s, k.Scope, k.ID, k.Month))
+	}
+	if got := usageRows(t, s, store.ScopePortfolio, id, "2025-06"); len(got) != 0 {
+		t.Errorf("Usage of an empty month = %v", got)
+	}
+}
+
+func testExpiringRange(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		for _, p := range []*storagev1.Pair{
+			pair("b2", "u1", 300), pair("b1", "u3", 200), pair("b1", "u1", 100),
+			pair("b1", "u2", 200), pair("b1", "u4", 0), pair("b0", "u9", 1<<40),
+		} {
+			if err := tx.PutPair(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	all := []expiry{{"b1", "u1", 100}, {"b1", "u2", 200}, {"b1", "u3", 200}, {"b2", "u1", 300}, {"b0", "u9", 1 << 40}}
+	for _, tc := range []struct {
+		from, to int64
+		want     []expiry
+	}{
+		{0, math.MaxInt64, all},
+		{math.MinInt64, math.MaxInt64, all},
+		{100, 300, all[:3]}, // from is inclusive, to exclusive
+		{101, 301, all[1:4]},
+		{200, 201, all[1:3]},
+		{150, 150, nil},
+		{300, 100, nil},
+		{301, 1 << 40, nil},
+		{1 << 40, 1<<40 + 1, all[4:]},
+	} {
+		diff(t, fmt.Sprintf("Expiring(%d, %d)", tc.from, tc.to), tc.want, expiring(t, s, tc.from, tc.to))
+	}
+	// A write transaction sees the index as it stands, its own writes included.
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutPair(pair("b3", "u1", 150)); err != nil {
+			return err
+		}
+		want := []expiry{all[0], {"b3", "u1", 150}, all[1], all[2]}
+		diff(t, "Expiring inside Update", want, expiringIn(t, tx, 0, 250))
+		return nil
+	})
+}
+
+func testExpiringFollows(t *testing.T, s store.Store) {
+	put := func(p *storagev1.Pair) {
+		t.Helper()
+		update(t, s, func(tx store.Tx) error { return tx.PutPair(p) })
+	}
+	put(pair("b1", "other", 250))
+	other := expiry{"b1", "other", 250}
+	put(pair("b1", "u1", 100))
+	diff(t, "after put", []expiry{{"b1", "u1", 100}, other}, expiring(t, s, 0, math.MaxInt64))
+	put(pair("b1", "u1", 100)) // unchanged: still one entry
+	diff(t, "after putting the same expiry", []expiry{{"b1", "u1", 100}, other}, expiring(t, s, 0, math.MaxInt64))
+	put(pair("b1", "u1", 500)) // the old entry goes
+	diff(t, "after moving the expiry", []expiry{other, {"b1", "u1", 500}}, expiring(t, s, 0, math.MaxInt64))
+	put(pair("b1", "u1", 0)) // nothing pending: not indexed
+	diff(t, "after clearing the expiry", []expiry{other}, expiring(t, s, 0, math.MaxInt64))
+	put(pair("b1", "u1", 700))
+	// Several changes in one Update leave only the last.
+	update(t, s, func(tx store.Tx) error {
+		for _, at := range []int64{50, 0, 60, 800} {
+			if err := tx.PutPair(pair("b1", "u1", at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	diff(t, "after several changes", []expiry{other, {"b1", "u1", 800}}, expiring(t, s, 0, math.MaxInt64))
+	update(t, s, func(tx store.Tx) error { return tx.DeletePair("b1", "u1") })
+	diff(t, "after delete", []expiry{other}, expiring(t, s, 0, math.MaxInt64))
+}
+
+func testIterationError(t *testing.T, s store.Store) {
+	errStop := errors.New("stop here")
+	update(t, s, func(tx store.Tx) error {
+		for i := range 3 {
+			if err := tx.PutPair(pair("b1", fmt.Sprint("u", i), int64(100+i))); err != nil {
+				return err
+			}
+			k := store.UsageKey{Scope: store.ScopeBusiness, ID: "b1", Month: "2025-07", Market: "IN", Category: int32(i)}
+			if err := tx.AddUsage(k, &storagev1.Usage{Volume: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(r store.ReadTx) error {
+		calls := 0
+		err := r.Expiring(0, math.MaxInt64, func(string, string, int64) error { calls++; return errStop })
+		if !errors.Is(err, errStop) || calls != 1 {
+			t.Errorf("Expiring with a failing callback: err = %v after %d calls; want errStop after 1", err, calls)
+		}
+		calls = 0
+		err = r.Usage(store.ScopeBusiness, "b1", "2025-07", func(store.UsageKey, *storagev1.Usage) error { calls++; return errStop })
+		if !errors.Is(err, errStop) || calls != 1 {
+			t.Errorf("Usage with a failing callback: err = %v after %d calls; want errStop after 1", err, calls)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,346 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+)
+
+// readTx implements ReadTx on a bbolt transaction. Values bbolt returns are only valid while
+// the transaction is open, so every record is decoded (copied) before it is handed out.
+type readTx struct {
+	btx *bolt.Tx
+}
+
+// writeTx adds the writes. View hands out a *readTx, so a ReadTx cannot be type-asserted
+// into a Tx.
+type writeTx struct {
+	readTx
+}
+
+var (
+	_ ReadTx = (*readTx)(nil)
+	_ Tx     = (*writeTx)(nil)
+)
+
+// lookup returns the value under key and whether the key exists. It seeks with a cursor
+// instead of calling Bucket.Get because Get cannot tell a missing key from an empty value,
+// and a record whose fields are all default marshals to zero bytes.
+func lookup(b *bolt.Bucket, key []byte) ([]byte, bool) {
+	k, v := b.Cursor().Seek(key)
+	return v, k != nil && bytes.Equal(k, key)
+}
+
+func (t *readTx) get(bucket, key []byte, m proto.Message) error {
+	v, ok := lookup(t.btx.Bucket(bucket), key)
+	if !ok {
+		return ErrNotFound
+	}
+	if err := proto.Unmarshal(v, m); err != nil {
+		return fmt.Errorf("store: decoding %s record %q: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func (t *writeTx) put(bucket, key []byte, m proto.Message) error {
+	v, err := proto.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("store: encoding %s record %q: %w", bucket, key, err)
+	}
+	return t.btx.Bucket(bucket).Put(key, v)
+}
+
+// scan calls fn for each key from start on while in(key) holds. In a writable transaction fn
+// may have written to the bucket, which leaves a bbolt cursor pointing at stale nodes, so the
+// cursor is re-positioned after the last key seen instead of just advanced.
+func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
+	c := btx.Bucket(bucket).Cursor()
+	writable := btx.Writable()
+	for k, v := c.Seek(start); k != nil && in(k); {
+		var last []byte
+		if writable {
+			last = bytes.Clone(k)
+		}
+		if err := fn(k, v); err != nil {
+			return err
+		}
+		if !writable {
+			k, v = c.Next()
+			continue
+		}
+		if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
+			k, v = c.Next()
+		}
+	}
+	return nil
+}
+
+func (t *readTx) Business(businessID string) (*storagev1.Business, error) {
+	if err := checkPart("business id", businessID); err != nil {
+		return nil, err
+	}
+	b := new(storagev1.Business)
+	if err := t.get(bucketBusinesses, []byte(businessID), b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (t *readTx) Pair(businessID, userID string) (*storagev1.Pair, error) {
+	k, err := pairKey(businessID, userID)
+	if err != nil {
+		return nil, err
+	}
+	p := new(storagev1.Pair)
+	if err := t.get(bucketPairs, k, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (t *readTx) Fact(businessID, messageID string) (*storagev1.Fact, error) {
+	k, err := factKey(businessID, messageID)
+	if err != nil {
+		return nil, err
+	}
+	f := new(storagev1.Fact)
+	if err := t.get(bucketFacts, k, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (t *readTx) Counter(key CounterKey) (int64, error) {
+	k, err := counterKey(key)
+	if err != nil {
+		return 0, err
+	}
+	return t.counter(k)
+}
+
+func (t *readTx) counter(k []byte) (int64, error) {
+	v, ok := lookup(t.btx.Bucket(bucketCounters), k)
+	if !ok {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: counter %q holds %d bytes, want 8", k, len(v))
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+func (t *readTx) Usage(scope Scope, id, month string, fn func(UsageKey, *storagev1.Usage) error) error {
+	prefix, err := usagePrefix(scope, id, month)
+	if err != nil {
+		return err
+	}
+	in := func(k []byte) bool { return bytes.HasPrefix(k, prefix) }
+	return scan(t.btx, bucketUsage, prefix, in, func(k, v []byte) error {
+		market, category, pricingType, ok := parseUsageRest(k[len(prefix):])
+		if !ok {
+			return fmt.Errorf("store: malformed usage key %q", k)
+		}
+		u := new(storagev1.Usage)
+		if err := proto.Unmarshal(v, u); err != nil {
+			return fmt.Errorf("store: decoding usage record %q: %w", k, err)
+		}
+		return fn(UsageKey{Scope: scope, ID: id, Month: month, Market: market, Category: category, PricingType: pricingType}, u)
+	})
+}
+
+func (t *readTx) Expiring(from, to int64, fn func(businessID, userID string, nextExpiry int64) error) error {
+	// Nothing is indexed below 0 (PutPair refuses negative times), and clamping keeps the
+	// unsigned encoding of from meaningful.
+	from = max(from, 0)
+	if to <= from {
+		return nil
+	}
+	// Comparing whole keys with the 8-byte be64(to) stops exactly at the first key whose time
+	// is >= to: a key with that time prefix is longer, so it sorts after.
+	end := be64(to)
+	in := func(k []byte) bool { return bytes.Compare(k, end) < 0 }
+	return scan(t.btx, bucketExpiry, be64(from), in, func(k, _ []byte) error {
+		if len(k) < 8 {
+			return fmt.Errorf("store: malformed expiry key %q", k)
+		}
+		businessID, userID, ok := splitKey(k[8:])
+		if !ok {
+			return fmt.Errorf("store: malformed expiry key %q", k)
+		}
+		return fn(businessID, userID, int64(binary.BigEndian.Uint64(k)))
+	})
+}
+
+func (t *writeTx) PutBusiness(b *storagev1.Business) error {
+	if b == nil {
+		return errors.New("store: PutBusiness: nil business")
+	}
+	if err := checkID("business id", b.GetBusinessId()); err != nil {
+		return err
+	}
+	return t.put(bucketBusinesses, []byte(b.GetBusinessId()), b)
+}
+
+func (t *writeTx) PutPair(p *storagev1.Pair) error {
+	if p == nil {
+		return errors.New("store: PutPair: nil pair")
+	}
+	if err := checkID("business id", p.GetBusinessId()); err != nil {
+		return err
+	}
+	if err := checkID("user id", p.GetUserId()); err != nil {
+		return err
+	}
+	next := p.GetNextExpiry()
+	if next < 0 {
+		return fmt.Errorf("store: PutPair: negative next_expiry %d", next)
+	}
+	k, err := pairKey(p.GetBusinessId(), p.GetUserId())
+	if err != nil {
+		return err
+	}
+	old, err := t.oldExpiry(k)
+	if err != nil {
+		return err
+	}
+	if old != next {
+		idx := t.btx.Bucket(bucketExpiry)
+		if old != 0 {
+			if err := idx.Delete(expiryKey(old, k)); err != nil {
+				return err
+			}
+		}
+		if next != 0 {
+			if err := idx.Put(expiryKey(next, k), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return t.put(bucketPairs, k, p)
+}
+
+func (t *writeTx) DeletePair(businessID, userID string) error {
+	k, err := pairKey(businessID, userID)
+	if err != nil {
+		return err
+	}
+	old, err := t.oldExpiry(k)
+	if err != nil {
+		return err
+	}
+	if old != 0 {
+		if err := t.btx.Bucket(bucketExpiry).Delete(expiryKey(old, k)); err != nil {
+			return err
+		}
+	}
+	return t.btx.Bucket(bucketPairs).Delete(k)
+}
+
+// pairNextExpiry is the field number of Pair.next_expiry, taken from the descriptor so it
+// cannot drift from the proto.
+var pairNextExpiry = (&storagev1.Pair{}).ProtoReflect().Descriptor().Fields().ByName("next_expiry").Number()
+
+// oldExpiry returns the next_expiry of the pair stored under k (0 if there is none). It reads
+// the one field off the wire instead of decoding the whole pair: PutPair runs for nearly every
+// fact, on the committer goroutine that every writer waits for.
+func (t *writeTx) oldExpiry(k []byte) (int64, error) {
+	b, ok := lookup(t.btx.Bucket(bucketPairs), k)
+	if !ok {
+		return 0, nil
+	}
+	var next int64
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, fmt.Errorf("store: decoding pair %q: %w", k, protowire.ParseError(n))
+		}
+		b = b[n:]
+		if num == pairNextExpiry && typ == protowire.VarintType {
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return 0, fmt.Errorf("store: decoding pair %q: %w", k, protowire.ParseError(n))
+			}
+			next = int64(v) // proto3 scalars: the last occurrence wins, as in proto.Unmarshal
+			b = b[n:]
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 {
+			return 0, fmt.Errorf("store: decoding pair %q: %w", k, protowire.ParseError(n))
+		}
+		b = b[n:]
+	}
+	return next, nil
+}
+
+func (t *writeTx) PutFact(businessID, messageID string, f *storagev1.Fact) error {
+	if f == nil {
+		return errors.New("store: PutFact: nil fact")
+	}
+	if err := checkID("business id", businessID); err != nil {
+		return err
+	}
+	if err := checkID("message id", messageID); err != nil {
+		return err
+	}
+	k, err := factKey(businessID, messageID)
+	if err != nil {
+		return err
+	}
+	return t.put(bucketFacts, k, f)
+}
+
+func (t *writeTx) DeleteFact(businessID, messageID string) error {
+	k, err := factKey(businessID, messageID)
+	if err != nil {
+		return err
+	}
+	return t.btx.Bucket(bucketFacts).Delete(k)
+}
+
+func (t *writeTx) AddCounter(key CounterKey, delta int64) (int64, error) {
+	k, err := counterKey(key)
+	if err != nil {
+		return 0, err
+	}
+	v, err := t.counter(k)
+	if err != nil {
+		return 0, err
+	}
+	v += delta
+	if err := t.btx.Bucket(bucketCounters).Put(k, be64(v)); err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// AddUsage adds delta's counts to the row and sets its currency to delta's; an empty currency
+// in delta leaves the row's currency as it was (a count-only correction must not erase it).
+func (t *writeTx) AddUsage(key UsageKey, delta *storagev1.Usage) error {
+	if delta == nil {
+		return errors.New("store: AddUsage: nil delta")
+	}
+	k, err := usageKey(key)
+	if err != nil {
+		return err
+	}
+	u := new(storagev1.Usage)
+	if err := t.get(bucketUsage, k, u); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	u.Volume += delta.GetVolume()
+	u.Conversations += delta.GetConversations()
+	u.CostNanos += delta.GetCostNanos()
+	u.RateUnknownVolume += delta.GetRateUnknownVolume()
+	if c := delta.GetCurrency(); c != "" {
+		u.Currency = c
+	}
+	return t.put(bucketUsage, k, u)
+}
