@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+
+	"github.com/convstate/convstate/ledger"
+	"github.com/convstate/convstate/pricing"
+	"github.com/convstate/convstate/server"
+	"github.com/convstate/convstate/store"
+)
+
+// serveConfig is the configuration of `convstate serve`.
+type serveConfig struct {
+	listen, metricsListen, db string
+	rateCards                 stringList
+	margin, maxSkew           time.Duration
+	shutdownGrace             time.Duration
+	lockTimeout               time.Duration
+	serviceAllowance          int
+	maxBatch                  int
+	logLevel, logFormat       string
+}
+
+const (
+	defaultListen        = "127.0.0.1:50051"
+	defaultMetricsListen = "127.0.0.1:9464"
+	defaultDB            = "convstate.db"
+)
+
+func parseServe(e env, args []string) (*serveConfig, error) {
+	c := &serveConfig{
+		margin: ledger.DefaultMargin, maxSkew: ledger.DefaultMaxSkew, shutdownGrace: 10 * time.Second,
+		lockTimeout: time.Second, serviceAllowance: pricing.DefaultServiceAllowance, maxBatch: server.MaxBatchLimit,
+	}
+	fs := newFlagSet("serve [flags]", "Runs the convstate gRPC service on an embedded bbolt database.", e)
+	fs.StringVar(&c.listen, "listen", defaultListen, "gRPC listen address")
+	fs.env("listen", "CONVSTATE_LISTEN")
+	fs.StringVar(&c.db, "db", defaultDB, "bbolt database file (created if missing)")
+	fs.env("db", "CONVSTATE_DB")
+	fs.StringVar(&c.metricsListen, "metrics-listen", defaultMetricsListen, "Prometheus /metrics listen address (\"off\" disables it)")
+	fs.env("metrics-listen", "CONVSTATE_METRICS_LISTEN")
+	fs.Var(&c.rateCards, "rate-card", "rate card CSV file (effective_from,currency,market,category,tier_from,rate);\nrepeatable; its cards replace embedded cards of the same date and currency")
+	fs.env("rate-card", "CONVSTATE_RATE_CARDS")
+	fs.Var(nonNegDuration{&c.margin}, "margin", "safety margin: decisions close the window this long before Meta's expiry")
+	fs.env("margin", "CONVSTATE_MARGIN")
+	fs.Var(nonNegDuration{&c.maxSkew}, "max-skew", "how far in the future a fact's timestamp may be")
+	fs.env("max-skew", "CONVSTATE_MAX_SKEW")
+	fs.IntVar(&c.serviceAllowance, "service-free-allowance", c.serviceAllowance, "free service messages a month per business number under the 2026-10-01 rules\n(reported, not confirmed by Meta)")
+	fs.env("service-free-allowance", "CONVSTATE_SERVICE_FREE_ALLOWANCE")
+	fs.Var(positiveInt{&c.maxBatch}, "max-batch", fmt.Sprintf("most items per batch call (at most %d)", server.MaxBatchLimit))
+	fs.env("max-batch", "CONVSTATE_MAX_BATCH")
+	fs.Var(nonNegDuration{&c.shutdownGrace}, "shutdown-grace", "how long in-flight calls may finish on shutdown")
+	fs.env("shutdown-grace", "CONVSTATE_SHUTDOWN_GRACE")
+	fs.Var(nonNegDuration{&c.lockTimeout}, "lock-timeout", "how long to wait for the database lock held by another process")
+	fs.env("lock-timeout", "CONVSTATE_LOCK_TIMEOUT")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.env("log-level", "CONVSTATE_LOG_LEVEL")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.env("log-format", "CONVSTATE_LOG_FORMAT")
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	if c.maxBatch > server.MaxBatchLimit {
+		return nil, fmt.Errorf("--max-batch %d exceeds the API limit %d", c.maxBatch, server.MaxBatchLimit)
+	}
+	if c.serviceAllowance < 0 {
+		return nil, fmt.Errorf("--service-free-allowance must not be negative")
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// loadEngine builds the pricing engine: the embedded cards (unless onlyFiles) with
+// the files' cards added (a file's card replaces one of the same date and currency).
+func loadEngine(files []string, onlyFiles bool, allowance int, log func(msg string, args ...any)) (*pricing.Engine, error) {
+	cs := pricing.NewCardSet()
+	if !onlyFiles || len(files) == 0 {
+		cs.Add(pricing.Embedded()...)
+	}
+	for _, path := range files {
+		f, err := openOrFail("rate-card", path)
+		if err != nil {
+			return nil, err
+		}
+		cards, warns, err := pricing.ParseCards(f, filepath.Base(path))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--rate-card: %w", err)
+		}
+		for _, w := range warns {
+			log("rate card warning", "warning", w.String())
+		}
+		cs.Add(cards...)
+		log("rate cards loaded", "file", path, "cards", len(cards))
+	}
+	return &pricing.Engine{Cards: cs, ServiceAllowance: int64(allowance)}, nil
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	c, err := parseServe(e, args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(e.stderr, c.logLevel, c.logFormat)
+	if err != nil {
+		return err
+	}
+	engine, err := loadEngine(c.rateCards, false, c.serviceAllowance, log.Info)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(c.db, store.Options{LockTimeout: c.lockTimeout})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, hs, err := server.New(server.Deps{
+		Store: st, Logger: log, Metrics: reg, Margin: c.margin, MaxSkew: c.maxSkew,
+		Engine: engine, MaxBatch: c.maxBatch,
+	})
+	if err != nil {
+		return err
+	}
+	lis, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	abs, _ := filepath.Abs(c.db)
+	log.Info("convstate serving", "grpc", lis.Addr().String(), "db", abs, "margin", c.margin.String(),
+		"rate_cards", len(engine.Cards.Cards()))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(lis) })
+	if c.metricsListen != "off" && c.metricsListen != "" {
+		mlis, err := net.Listen("tcp", c.metricsListen)
+		if err != nil {
+			srv.Stop()
+			return fmt.Errorf("--metrics-listen: %w", err)
+		}
+		log.Info("metrics serving", "addr", "http://"+mlis.Addr().String()+"/metrics")
+		g.Go(func() error { return serveMetrics(gctx, mlis, reg) })
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down", "grace", c.shutdownGrace.String())
+		shutdown(srv, hs, c.shutdownGrace)
+		return nil
+	})
+	err = g.Wait()
+	if errors.Is(err, grpc.ErrServerStopped) {
+		err = nil
+	}
+	return err
+}
+
+// shutdown reports NOT_SERVING, lets in-flight calls finish within grace, then
+// cancels what is left.
+func shutdown(srv *grpc.Server, hs *health.Server, grace time.Duration) {
+	hs.Shutdown()
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		srv.Stop()
+		<-done
+	}
+}
+
+// serveMetrics serves /metrics from the private registry until ctx ends.
+func serveMetrics(ctx context.Context, lis net.Listener, reg *prometheus.Registry) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(sctx)
+	}()
+	if err := hs.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

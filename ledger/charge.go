@@ -1,0 +1,201 @@
+package ledger
+
+import (
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/pricing"
+	"github.com/convstate/convstate/store"
+)
+
+var (
+	statusDelivered = int32(convstatev1.MessageStatus_MESSAGE_STATUS_DELIVERED)
+	statusRead      = int32(convstatev1.MessageStatus_MESSAGE_STATUS_READ)
+	statusFailed    = int32(convstatev1.MessageStatus_MESSAGE_STATUS_FAILED)
+)
+
+// status records a status of a business message. The first delivered (or read,
+// when delivered never came first) decides the charge; failed messages cost nothing;
+// a 131047 for a free-form message force-closes the window.
+func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1.RecordStatusResponse, error) {
+	f, err := a.tx.Fact(p.business, p.id)
+	if notFound(err) {
+		return nil, unknownMessage(p.business, p.id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := f.GetOutbound()
+	if out == nil {
+		return nil, idConflict(p.id, kindName(f), "a business message (statuses are for business messages)")
+	}
+	code := int32(m.GetStatus())
+	for _, s := range out.Statuses {
+		if s.Status == code {
+			return statusResponse(out, s, true), nil
+		}
+	}
+	s := &storagev1.Status{Status: code, Timestamp: p.at, ErrorCode: m.GetErrorCode()}
+	out.Statuses = append(out.Statuses, s)
+
+	switch code {
+	case statusFailed:
+		if m.GetErrorCode() == ErrReengagement && out.Template == 0 {
+			if err := a.forceClose(p, f, s, out); err != nil {
+				return nil, err
+			}
+		}
+	case statusDelivered, statusRead:
+		if out.Charge == nil && !failed(out) {
+			if err := a.charge(p, f, out, code); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := a.tx.PutFact(p.business, p.id, f); err != nil {
+		return nil, err
+	}
+	return statusResponse(out, s, false), nil
+}
+
+func failed(out *storagev1.Outbound) bool {
+	for _, s := range out.Statuses {
+		if s.Status == statusFailed {
+			return true
+		}
+	}
+	return false
+}
+
+func statusResponse(out *storagev1.Outbound, s *storagev1.Status, dup bool) *convstatev1.RecordStatusResponse {
+	r := &convstatev1.RecordStatusResponse{
+		Duplicate:         dup,
+		WindowForceClosed: s.WindowForceClosed,
+		Discrepancy:       s.Discrepancy,
+	}
+	if out.Charge != nil && out.ChargeStatus == s.Status {
+		r.Charge = chargeToAPI(out.Charge)
+	}
+	return r
+}
+
+// forceClose closes the window at the failure: Meta says it was closed. If
+// convstate had it open when the message was sent, that is a discrepancy.
+func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status, out *storagev1.Outbound) error {
+	pair, err := a.tx.Pair(p.business, f.UserId)
+	if notFound(err) {
+		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: f.UserId}, nil
+	}
+	if err != nil {
+		return err
+	}
+	clock := clockOf(pair)
+	clock.AddClosure(p.at)
+	s.WindowForceClosed = true
+	s.Discrepancy = out.InWindow
+	if s.Discrepancy {
+		a.ev.discrepancies = append(a.ev.discrepancies, p.business)
+	}
+	return a.savePair(pair, clock, p.at)
+}
+
+// charge decides the charge of a message delivered (or read) at p.at.
+func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32) error {
+	prof, err := a.profile(p.business)
+	if err != nil {
+		return err
+	}
+	pair, err := a.tx.Pair(p.business, f.UserId)
+	if notFound(err) {
+		// The pair was garbage-collected after the message was sent.
+		region, rerr := pricing.Region(f.UserId, out.UserPhone)
+		if rerr != nil {
+			return rerr
+		}
+		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: f.UserId, UserPhone: out.UserPhone, Region: region}, nil
+	}
+	if err != nil {
+		return err
+	}
+	clock := clockOf(pair)
+	in := pricingInput(prof, p.at, pair.Region, templateCategory(convstatev1.TemplateCategory(out.Template)))
+	counts := txCounts{tx: a.tx, prof: prof, month: in.Month}
+	c, eff, err := a.l.cfg.Engine.Price(in, clock, counts)
+	if err != nil {
+		return err
+	}
+	eff.Apply(clock, p.at, c.Rules)
+	for _, inc := range eff.Increments {
+		if _, err := a.tx.AddCounter(counts.key(inc.Kind, inc.Market, inc.Category), 1); err != nil {
+			return err
+		}
+	}
+	out.Charge = chargeRecord(&c, p.at, in.Month)
+	out.ChargeStatus = status
+	if err := a.addUsage(prof, out.Charge); err != nil {
+		return err
+	}
+	a.ev.charges = append(a.ev.charges, &c)
+	return a.savePair(pair, clock, p.at)
+}
+
+// pricingInput describes a message delivered at t to the engine.
+func pricingInput(prof *profile, t int64, region string, tmpl pricing.Category) pricing.Input {
+	return pricing.Input{
+		At:               t,
+		Day:              prof.day(t),
+		Month:            prof.month(t),
+		Currency:         prof.rec.Currency,
+		Region:           region,
+		Template:         tmpl,
+		AuthIntlEligible: prof.authIntlEligible(t),
+		PrimaryCountry:   prof.rec.PrimaryCountry,
+	}
+}
+
+// addUsage counts a charge in the business's and the portfolio's monthly usage.
+func (a *applier) addUsage(prof *profile, c *storagev1.Charge) error {
+	d := &storagev1.Usage{Volume: 1, Currency: c.Currency}
+	if c.ConversationOpened {
+		d.Conversations = 1
+	}
+	if c.RateUnknown {
+		d.RateUnknownVolume = 1
+	} else {
+		d.CostNanos = c.AmountNanos
+	}
+	for _, scope := range []struct {
+		s  store.Scope
+		id string
+	}{{store.ScopeBusiness, prof.rec.BusinessId}, {store.ScopePortfolio, prof.rec.PortfolioId}} {
+		k := store.UsageKey{Scope: scope.s, ID: scope.id, Month: c.Month, Market: c.Market, Category: c.Category, PricingType: c.PricingType}
+		if err := a.tx.AddUsage(k, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txCounts reads the engine's counters in a transaction: volume tiers per
+// portfolio, free tiers per WABA, the service allowance per business number.
+type txCounts struct {
+	tx    store.ReadTx
+	prof  *profile
+	month string
+}
+
+func (c txCounts) key(kind pricing.CounterKind, market string, cat pricing.Category) store.CounterKey {
+	k := store.CounterKey{Kind: string(kind), Month: c.month, Market: market, Category: int32(cat)}
+	switch kind {
+	case pricing.CountTier:
+		k.ID = c.prof.rec.PortfolioId
+	case pricing.CountCBPFree:
+		k.ID = c.prof.rec.WabaId
+	default:
+		k.ID = c.prof.rec.BusinessId
+	}
+	return k
+}
+
+func (c txCounts) Count(kind pricing.CounterKind, market string, cat pricing.Category) (int64, error) {
+	return c.tx.Counter(c.key(kind, market, cat))
+}

@@ -1,0 +1,193 @@
+package ledger
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/pricing"
+	"github.com/convstate/convstate/store"
+	"github.com/convstate/convstate/window"
+)
+
+// Question is one decision to make.
+type Question struct {
+	Business string
+	User     string // as given
+	Phone    string // optional E.164 digits for a BSUID user
+	Time     *timestamppb.Timestamp
+	Template convstatev1.TemplateCategory
+	Margin   time.Duration // < 0: the server's default
+}
+
+// Decide answers whether a free-form message may be sent to a pair at a time, and
+// what the intended message would cost if delivered then.
+func (l *Ledger) Decide(ctx context.Context, q Question) (*convstatev1.DecideResponse, error) {
+	var resp *convstatev1.DecideResponse
+	err := l.view(ctx, func(tx store.ReadTx) error {
+		var err error
+		resp, err = l.decide(tx, q, map[string]*profile{})
+		return err
+	})
+	return resp, err
+}
+
+// DecideBatch decides for many users of one business in one read transaction.
+func (l *Ledger) DecideBatch(ctx context.Context, q Question, users []string) ([]*convstatev1.DecideBatchResult, error) {
+	var out []*convstatev1.DecideBatchResult
+	err := l.view(ctx, func(tx store.ReadTx) error {
+		out = make([]*convstatev1.DecideBatchResult, len(users))
+		profiles := map[string]*profile{}
+		for i, u := range users {
+			qu := q
+			qu.User = u
+			r := &convstatev1.DecideBatchResult{UserId: u}
+			d, err := l.decide(tx, qu, profiles)
+			if e, ok := AsError(err); ok {
+				r.Result = &convstatev1.DecideBatchResult_Error{Error: errorResult(e).GetError()}
+			} else if err != nil {
+				return err
+			} else {
+				r.Result = &convstatev1.DecideBatchResult_Decision{Decision: d}
+			}
+			out[i] = r
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profile) (*convstatev1.DecideResponse, error) {
+	user, err := pricing.NormalizeUser(q.User)
+	if err != nil {
+		return nil, invalidUser("user_id", q.User, err)
+	}
+	var phone string
+	if q.Phone != "" {
+		if phone, err = pricing.NormalizeUser(q.Phone); err != nil || pricing.IsBSUID(q.Phone) {
+			return nil, invalidField("user_phone", "user_phone %q is not the digits of an E.164 phone number", q.Phone)
+		}
+	}
+	t := l.cfg.Now().UnixNano()
+	if q.Time != nil {
+		if err := q.Time.CheckValid(); err != nil {
+			return nil, invalidField("time", "time is not a valid timestamp: %v", err)
+		}
+		t = q.Time.AsTime().UnixNano()
+	}
+	margin := int64(l.cfg.Margin)
+	if q.Margin >= 0 {
+		margin = int64(q.Margin)
+	}
+	prof, ok := profiles[q.Business]
+	if !ok {
+		if prof, _, err = l.loadProfile(tx, q.Business); err != nil {
+			return nil, err
+		}
+		profiles[q.Business] = prof
+	}
+	rec, err := tx.Pair(q.Business, user)
+	if notFound(err) {
+		rec, err = &storagev1.Pair{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	region := rec.Region
+	if phone != "" || region == "" {
+		if region, err = pricing.Region(user, phone); err != nil {
+			return nil, invalidUser("user_id", q.User, err)
+		}
+	}
+	clock := clockOf(rec)
+	w := clock.At(t)
+	allowed, sendBefore, reason := w.Decision(t, margin)
+	resp := &convstatev1.DecideResponse{
+		FreeFormAllowed:  allowed,
+		TemplateRequired: !allowed,
+		Reason:           convstatev1.DecisionReason(reason),
+		WindowExpiresAt:  ts(w.ExpiresAt),
+		LastUserActivity: ts(w.LastActivity),
+		Time:             ts(t),
+	}
+	if w.ExpiresAt != 0 {
+		resp.SendBefore = ts(sendBefore)
+	}
+	if fep, ok := clock.FEPAt(t); ok {
+		resp.FepExpiresAt = ts(fep.End)
+	}
+	day := prof.day(t)
+	if rules := pricing.RulesOn(day); rules.Model() == pricing.CBP {
+		resp.OpenConversations = conversationsToAPI(clock.ConversationsAt(t, string(rules)))
+	}
+	tmpl := templateCategory(q.Template)
+	in := pricingInput(prof, t, region, tmpl)
+	c, _, err := l.cfg.Engine.Price(in, clock, txCounts{tx: tx, prof: prof, month: in.Month})
+	if err != nil {
+		return nil, err
+	}
+	resp.Quote = chargeToAPI(chargeRecord(&c, t, in.Month))
+	var warn []int32
+	if pricing.USMarketingPaused(region, day, tmpl) {
+		warn = append(warn, int32(convstatev1.WarningCode_WARNING_CODE_US_MARKETING_PAUSED))
+	}
+	if tmpl == pricing.CategoryUnspecified && !w.Open {
+		warn = append(warn, int32(convstatev1.WarningCode_WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW))
+	}
+	if c.RateUnknown {
+		warn = append(warn, int32(convstatev1.WarningCode_WARNING_CODE_RATE_UNKNOWN))
+	}
+	resp.Warnings = warningsToAPI(warn)
+	return resp, nil
+}
+
+// GetPair returns a pair's recorded state.
+func (l *Ledger) GetPair(ctx context.Context, business, user string) (*convstatev1.GetPairResponse, error) {
+	u, err := pricing.NormalizeUser(user)
+	if err != nil {
+		return nil, invalidUser("user_id", user, err)
+	}
+	var rec *storagev1.Pair
+	err = l.view(ctx, func(tx store.ReadTx) error {
+		var err error
+		rec, err = tx.Pair(business, u)
+		return err
+	})
+	if notFound(err) {
+		return nil, pairNotFound(business, u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := l.cfg.Now().UnixNano()
+	clock := clockOf(rec)
+	latest := clock.Latest()
+	resp := &convstatev1.GetPairResponse{
+		BusinessId:       business,
+		UserId:           u,
+		LastUserActivity: ts(latest.LastActivity),
+		WindowExpiresAt:  ts(latest.ExpiresAt),
+		WindowOpen:       clock.At(now).Open,
+		FepEligibleUntil: ts(clock.EligibleUntil()),
+	}
+	if c, ok := clock.LastClosure(); ok {
+		resp.ForceClosedAt = ts(c)
+	}
+	if f, ok := clock.LatestFEP(); ok {
+		resp.FepOpenedAt, resp.FepExpiresAt = ts(f.Start), ts(f.End)
+	}
+	var open []window.Conversation
+	for _, c := range clock.Conversations {
+		if c.Start <= now && now < c.End {
+			open = append(open, c)
+		}
+	}
+	resp.OpenConversations = conversationsToAPI(open)
+	for _, a := range clock.Activity {
+		resp.RecentUserActivity = append(resp.RecentUserActivity, ts(a))
+	}
+	return resp, nil
+}

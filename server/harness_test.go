@@ -1,0 +1,233 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/pricing"
+	"github.com/convstate/convstate/server"
+	"github.com/convstate/convstate/store"
+)
+
+// t0 is the harness's start time: well inside the 2025 per-message rules.
+var t0 = time.Date(2025, 9, 10, 12, 0, 0, 0, time.UTC)
+
+// clock is an injected, settable clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+// harness is a production server (server.New) on a real bbolt file, over bufconn.
+type harness struct {
+	t      *testing.T
+	clock  *clock
+	reg    *prometheus.Registry
+	db     *store.DB
+	win    convstatev1.WindowServiceClient
+	bill   convstatev1.BillingServiceClient
+	admin  convstatev1.AdminServiceClient
+	conn   *grpc.ClientConn
+	ctx    context.Context
+	deps   server.Deps
+	cancel context.CancelFunc
+}
+
+type option func(*server.Deps)
+
+func withMargin(d time.Duration) option { return func(s *server.Deps) { s.Margin = d } }
+func withCards(csv string) option {
+	return func(s *server.Deps) {
+		cards, _, err := pricing.ParseCards(stringsReader(csv), "test.csv")
+		if err != nil {
+			panic(err)
+		}
+		cs := pricing.NewCardSet()
+		cs.Add(cards...)
+		s.Engine = &pricing.Engine{Cards: cs, ServiceAllowance: pricing.DefaultServiceAllowance}
+	}
+}
+func withMaxBatch(n int) option { return func(s *server.Deps) { s.MaxBatch = n } }
+
+func newHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "convstate.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, clock: &clock{now: t0}, reg: prometheus.NewRegistry(), db: db}
+	h.deps = server.Deps{
+		Store:   db,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: h.reg,
+		Now:     h.clock.Now,
+	}
+	for _, o := range opts {
+		o(&h.deps)
+	}
+	srv, _, err := server.New(h.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := bufconn.Listen(1 << 20)
+	go srv.Serve(lis)
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Close()
+		srv.Stop()
+		if err := db.Check(); err != nil {
+			t.Errorf("store consistency: %v", err)
+		}
+		db.Close()
+	})
+	h.conn = conn
+	h.win = convstatev1.NewWindowServiceClient(conn)
+	h.bill = convstatev1.NewBillingServiceClient(conn)
+	h.admin = convstatev1.NewAdminServiceClient(conn)
+	h.ctx = t.Context()
+	return h
+}
+
+func at(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(t0.Add(d)) }
+func dur(d time.Duration) *durationpb.Duration  { return durationpb.New(d) }
+
+const (
+	biz   = "106540352242922"
+	brUser = "5511987654321" // Brazil
+	usUser = "14155550123"   // North America (US)
+)
+
+// Fact builders.
+func userMsg(id, user string, d time.Duration) *convstatev1.Fact {
+	return &convstatev1.Fact{Kind: &convstatev1.Fact_UserMessage{UserMessage: &convstatev1.UserMessage{
+		BusinessId: biz, UserId: user, MessageId: id, Timestamp: at(d)}}}
+}
+
+func entryMsg(id, user string, d time.Duration) *convstatev1.Fact {
+	f := userMsg(id, user, d)
+	f.GetUserMessage().EntryPoint = convstatev1.EntryPoint_ENTRY_POINT_CLICK_TO_WHATSAPP_AD
+	return f
+}
+
+func userCall(id, user string, d time.Duration) *convstatev1.Fact {
+	return &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{
+		BusinessId: biz, UserId: user, CallId: id, Timestamp: at(d)}}}
+}
+
+func send(id, user string, d time.Duration, tmpl convstatev1.TemplateCategory) *convstatev1.Fact {
+	return &convstatev1.Fact{Kind: &convstatev1.Fact_BusinessMessage{BusinessMessage: &convstatev1.BusinessMessage{
+		BusinessId: biz, UserId: user, MessageId: id, Timestamp: at(d), Template: tmpl}}}
+}
+
+func statusFact(id string, st convstatev1.MessageStatus, d time.Duration, code int32) *convstatev1.Fact {
+	return &convstatev1.Fact{Kind: &convstatev1.Fact_Status{Status: &convstatev1.StatusUpdate{
+		BusinessId: biz, MessageId: id, Status: st, Timestamp: at(d), ErrorCode: code}}}
+}
+
+const (
+	freeForm  = convstatev1.TemplateCategory_TEMPLATE_CATEGORY_UNSPECIFIED
+	marketing = convstatev1.TemplateCategory_TEMPLATE_CATEGORY_MARKETING
+	utility   = convstatev1.TemplateCategory_TEMPLATE_CATEGORY_UTILITY
+	delivered = convstatev1.MessageStatus_MESSAGE_STATUS_DELIVERED
+	read      = convstatev1.MessageStatus_MESSAGE_STATUS_READ
+	failed    = convstatev1.MessageStatus_MESSAGE_STATUS_FAILED
+	sent      = convstatev1.MessageStatus_MESSAGE_STATUS_SENT
+)
+
+// record records facts one by one through the single-fact RPCs, failing the test
+// on any error, and returns the results.
+func (h *harness) record(facts ...*convstatev1.Fact) []*convstatev1.FactResult {
+	h.t.Helper()
+	var out []*convstatev1.FactResult
+	for _, f := range facts {
+		r, err := h.recordOne(f)
+		if err != nil {
+			h.t.Fatalf("record %v: %v", f, err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// recordOne records one fact through its typed RPC.
+func (h *harness) recordOne(f *convstatev1.Fact) (*convstatev1.FactResult, error) {
+	switch k := f.GetKind().(type) {
+	case *convstatev1.Fact_UserMessage:
+		r, err := h.win.RecordUserMessage(h.ctx, &convstatev1.RecordUserMessageRequest{Message: k.UserMessage})
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserMessage{UserMessage: r}}, err
+	case *convstatev1.Fact_UserCall:
+		r, err := h.win.RecordUserCall(h.ctx, &convstatev1.RecordUserCallRequest{Call: k.UserCall})
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserCall{UserCall: r}}, err
+	case *convstatev1.Fact_BusinessMessage:
+		r, err := h.win.RecordBusinessMessage(h.ctx, &convstatev1.RecordBusinessMessageRequest{Message: k.BusinessMessage})
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_BusinessMessage{BusinessMessage: r}}, err
+	case *convstatev1.Fact_Status:
+		r, err := h.win.RecordStatus(h.ctx, &convstatev1.RecordStatusRequest{Status: k.Status})
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_Status{Status: r}}, err
+	}
+	h.t.Fatalf("unknown fact %v", f)
+	return nil, nil
+}
+
+// decide asks for a decision at t0+d.
+func (h *harness) decide(user string, d time.Duration, tmpl convstatev1.TemplateCategory) *convstatev1.DecideResponse {
+	h.t.Helper()
+	r, err := h.win.Decide(h.ctx, &convstatev1.DecideRequest{BusinessId: biz, UserId: user, Time: at(d), Template: tmpl})
+	if err != nil {
+		h.t.Fatalf("decide: %v", err)
+	}
+	return r
+}
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// counterValue sums a counter family's samples in the registry.
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
+}

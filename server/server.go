@@ -1,0 +1,168 @@
+// Package server assembles convstate's gRPC server: the services, the interceptor
+// chain (metrics, logging, validation, recovery), health and reflection. main and
+// the tests both build it with New, so tests exercise the production chain.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"buf.build/go/protovalidate"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	pvmw "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/ledger"
+	"github.com/convstate/convstate/pricing"
+	"github.com/convstate/convstate/store"
+)
+
+// Deps is what the server needs. Store, Logger and Metrics are required.
+type Deps struct {
+	Store   store.Store
+	Logger  *slog.Logger
+	Metrics prometheus.Registerer // a private registry, never the global one
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Margin is the default safety margin of decisions (default 60 s).
+	Margin time.Duration
+	// MaxSkew is how far in the future a fact may be (default 5 min).
+	MaxSkew time.Duration
+	// Engine rates messages (default: the embedded rate cards).
+	Engine *pricing.Engine
+	// MaxBatch is the most items a batch call may carry (default and cap 10,000).
+	MaxBatch int
+}
+
+// MaxBatchLimit is the API's hard limit on batch items.
+const MaxBatchLimit = 10000
+
+// New returns the fully assembled server and its health service (set it
+// NOT_SERVING with Shutdown before stopping). It does not listen.
+func New(d Deps) (*grpc.Server, *health.Server, error) {
+	if d.Store == nil || d.Logger == nil || d.Metrics == nil {
+		return nil, nil, errors.New("server: Store, Logger and Metrics are required")
+	}
+	if d.MaxBatch <= 0 || d.MaxBatch > MaxBatchLimit {
+		d.MaxBatch = MaxBatchLimit
+	}
+	v, err := protovalidate.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	m := newMetrics()
+	if err := m.register(d.Metrics); err != nil {
+		return nil, nil, err
+	}
+	led := ledger.New(d.Store, ledger.Config{
+		Margin:        d.Margin,
+		MaxSkew:       d.MaxSkew,
+		Now:           d.Now,
+		Engine:        d.Engine,
+		OnDiscrepancy: func(string) { m.discrepancies.Inc() },
+		OnCharge: func(c *pricing.Charge) {
+			m.charges.WithLabelValues(c.Model.String(), c.Type.String()).Inc()
+		},
+	})
+
+	// Health and reflection are not worth a log line each.
+	quiet := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
+		return c.Service != healthpb.Health_ServiceDesc.ServiceName && !strings.HasPrefix(c.Service, "grpc.reflection.")
+	})
+	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		d.Logger.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, "internal error") // never echo the panic to clients
+	})
+	// Batch requests are validated item by item in their handlers, so that one bad
+	// item does not reject the others.
+	pvOpts := pvmw.WithIgnoreMessages((&convstatev1.RecordFactsRequest{}).ProtoReflect().Type())
+
+	s := grpc.NewServer(
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.ChainUnaryInterceptor(
+			m.grpc.UnaryServerInterceptor(), // outermost: sees the final code
+			selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
+			badRequestUnary,                          // protovalidate violations -> google.rpc.BadRequest
+			pvmw.UnaryServerInterceptor(v, pvOpts),   // after logging: invalid requests get logged
+			recovery.UnaryServerInterceptor(rec),     // innermost
+		),
+		grpc.ChainStreamInterceptor(
+			m.grpc.StreamServerInterceptor(),
+			selector.StreamServerInterceptor(logging.StreamServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
+			pvmw.StreamServerInterceptor(v),
+			recovery.StreamServerInterceptor(rec),
+		),
+	)
+	errs := &errorMapper{log: d.Logger}
+	convstatev1.RegisterWindowServiceServer(s, &windowService{led: led, v: v, errs: errs, maxBatch: d.MaxBatch})
+	convstatev1.RegisterBillingServiceServer(s, &billingService{led: led, errs: errs})
+	convstatev1.RegisterAdminServiceServer(s, &adminService{led: led, errs: errs})
+
+	hs := health.NewServer() // "" is SERVING
+	for _, name := range []string{
+		convstatev1.WindowService_ServiceDesc.ServiceName,
+		convstatev1.BillingService_ServiceDesc.ServiceName,
+		convstatev1.AdminService_ServiceDesc.ServiceName,
+	} {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	healthpb.RegisterHealthServer(s, hs)
+	reflection.Register(s) // v1 and v1alpha: grpcurl list/describe work
+	m.grpc.InitializeMetrics(s)
+	return s, hs, nil
+}
+
+// slogAdapter adapts slog to the middleware's logger (simple enough to copy).
+func slogAdapter(l *slog.Logger) logging.Logger {
+	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		l.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+}
+
+// metrics are the server's Prometheus collectors.
+type metrics struct {
+	grpc          *grpcprom.ServerMetrics
+	discrepancies prometheus.Counter
+	charges       *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	return &metrics{
+		grpc: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
+		discrepancies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "convstate_window_discrepancies_total",
+			Help: "Free-form messages Meta rejected with 131047 while convstate had the window open.",
+		}),
+		charges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "convstate_charges_total",
+			Help: "Charges decided, by pricing model and pricing type.",
+		}, []string{"model", "pricing_type"}),
+	}
+}
+
+func (m *metrics) register(r prometheus.Registerer) error {
+	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.charges} {
+		if err := r.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
