@@ -27,6 +27,9 @@ func newFlagSet(name, synopsis string, e env) *flagSet {
 		fmt.Fprintf(w, "Usage: convstate %s\n\n%s\n\nFlags:\n", name, synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
 			kind, usage := flag.UnquoteUsage(f)
+			if k, ok := f.Value.(interface{ Kind() string }); ok {
+				kind = k.Kind()
+			}
 			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, kind, strings.ReplaceAll(usage, "\n", "\n    \t"))
 			if f.DefValue != "" && f.DefValue != "[]" && f.DefValue != "false" && f.DefValue != "0" {
 				fmt.Fprintf(w, " (default %s)", f.DefValue)
@@ -71,6 +74,7 @@ func (fs *flagSet) parse(args []string) error {
 type stringList []string
 
 func (s *stringList) String() string { return strings.Join(*s, ",") }
+func (s *stringList) Kind() string   { return "file" }
 func (s *stringList) Set(v string) error {
 	for _, p := range strings.Split(v, ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -89,6 +93,7 @@ func (n nonNegDuration) String() string {
 	}
 	return n.d.String()
 }
+func (n nonNegDuration) Kind() string { return "duration" }
 func (n nonNegDuration) Set(v string) error {
 	d, err := time.ParseDuration(v)
 	if err != nil {
@@ -110,6 +115,7 @@ func (p positiveInt) String() string {
 	}
 	return strconv.Itoa(*p.n)
 }
+func (p positiveInt) Kind() string { return "int" }
 func (p positiveInt) Set(v string) error {
 	n, err := strconv.Atoi(v)
 	if err != nil {
