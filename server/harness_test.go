@@ -124,7 +124,7 @@ func at(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(t0.Add(
 func dur(d time.Duration) *durationpb.Duration  { return durationpb.New(d) }
 
 const (
-	biz   = "106540352242922"
+	biz    = "106540352242922"
 	brUser = "5511987654321" // Brazil
 	usUser = "14155550123"   // North America (US)
 )

@@ -100,9 +100,9 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 		grpc.ChainUnaryInterceptor(
 			m.grpc.UnaryServerInterceptor(), // outermost: sees the final code
 			selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
-			badRequestUnary,                          // protovalidate violations -> google.rpc.BadRequest
-			pvmw.UnaryServerInterceptor(v, pvOpts),   // after logging: invalid requests get logged
-			recovery.UnaryServerInterceptor(rec),     // innermost
+			badRequestUnary,                        // protovalidate violations -> google.rpc.BadRequest
+			pvmw.UnaryServerInterceptor(v, pvOpts), // after logging: invalid requests get logged
+			recovery.UnaryServerInterceptor(rec),   // innermost
 		),
 		grpc.ChainStreamInterceptor(
 			m.grpc.StreamServerInterceptor(),
