@@ -4,8 +4,11 @@ import (
 	"context"
 	"strings"
 
+	"google.golang.org/grpc"
+
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 	"github.com/convstate/convstate/ledger"
+	"github.com/convstate/convstate/store"
 )
 
 // adminService implements convstate.v1.AdminService.
@@ -13,6 +16,7 @@ type adminService struct {
 	convstatev1.UnimplementedAdminServiceServer
 	led  *ledger.Ledger
 	errs *errorMapper
+	st   store.Store
 }
 
 func (s *adminService) SetBusinessProfile(ctx context.Context, req *convstatev1.SetBusinessProfileRequest) (*convstatev1.SetBusinessProfileResponse, error) {
@@ -56,4 +60,55 @@ func (s *adminService) ListRateCards(_ context.Context, req *convstatev1.ListRat
 		resp.Cards = append(resp.Cards, rc)
 	}
 	return resp, nil
+}
+
+// backupChunk is the size of Backup's messages (well under gRPC's 4 MiB default).
+const backupChunk = 1 << 20
+
+// Backup streams a consistent snapshot (bbolt tx.WriteTo in one read transaction,
+// so writers go on while it runs).
+func (s *adminService) Backup(_ *convstatev1.BackupRequest, stream grpc.ServerStreamingServer[convstatev1.BackupResponse]) error {
+	ctx := stream.Context()
+	w := &chunkWriter{send: func(b []byte) error { return stream.Send(&convstatev1.BackupResponse{Chunk: b}) }}
+	n, err := s.st.Backup(ctx, w)
+	if err == nil {
+		err = w.flush()
+	}
+	if err != nil {
+		return s.errs.status(ctx, err, "")
+	}
+	return stream.Send(&convstatev1.BackupResponse{TotalBytes: n})
+}
+
+// chunkWriter cuts a byte stream into messages of backupChunk bytes.
+type chunkWriter struct {
+	buf  []byte
+	send func([]byte) error
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, backupChunk)
+		}
+		k := min(len(p), backupChunk-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		if len(w.buf) == backupChunk {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := w.send(w.buf)
+	w.buf = nil // the message owns the bytes now
+	return err
 }

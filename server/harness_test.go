@@ -14,10 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/convstate/convstate/auth"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 	"github.com/convstate/convstate/pricing"
 	"github.com/convstate/convstate/server"
@@ -230,4 +232,16 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		}
 	}
 	return sum
+}
+
+func withTokens(tokens *auth.Tokens) option { return func(s *server.Deps) { s.Tokens = tokens } }
+func withRateLimit(limit float64, burst int) option {
+	return func(s *server.Deps) { s.RateLimit, s.RateBurst = limit, burst }
+}
+func withMaxRequestBytes(n int) option { return func(s *server.Deps) { s.MaxRequestBytes = n } }
+func withLogger(l *slog.Logger) option   { return func(s *server.Deps) { s.Logger = l } }
+
+// as returns a context whose calls carry a bearer token.
+func (h *harness) as(token string) context.Context {
+	return metadata.AppendToOutgoingContext(h.ctx, "authorization", "Bearer "+token)
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"runtime/debug"
@@ -14,19 +15,24 @@ import (
 	"buf.build/go/protovalidate"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	pvmw "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/protovalidate"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
+	"github.com/convstate/convstate/auth"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 	"github.com/convstate/convstate/ledger"
 	"github.com/convstate/convstate/pricing"
@@ -48,7 +54,20 @@ type Deps struct {
 	Engine *pricing.Engine
 	// MaxBatch is the most items a batch call may carry (default and cap 10,000).
 	MaxBatch int
+	// Tokens, when set, requires a bearer token on every call but health and
+	// reflection, and limits each token to its scopes and businesses.
+	Tokens *auth.Tokens
+	// RateLimit is each token's requests per second (0: unlimited), with RateBurst.
+	RateLimit float64
+	RateBurst int
+	// TLS, when set, serves TLS (mutual TLS if it requires client certificates).
+	TLS *tls.Config
+	// MaxRequestBytes bounds a request message (default 4 MiB).
+	MaxRequestBytes int
 }
+
+// DefaultMaxRequestBytes is the default bound of a request message.
+const DefaultMaxRequestBytes = 4 << 20
 
 // MaxBatchLimit is the API's hard limit on batch items.
 const MaxBatchLimit = 10000
@@ -85,7 +104,15 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 	quiet := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return c.Service != healthpb.Health_ServiceDesc.ServiceName && !strings.HasPrefix(c.Service, "grpc.reflection.")
 	})
-	logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
+			if p := principal(ctx); p != nil {
+				return logging.Fields{"caller", p.Name} // the token's name, never the token
+			}
+			return nil
+		}),
+	}
 	rec := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		d.Logger.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error") // never echo the panic to clients
@@ -94,27 +121,57 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 	// item does not reject the others.
 	pvOpts := pvmw.WithIgnoreMessages((&convstatev1.RecordFactsRequest{}).ProtoReflect().Type())
 
-	s := grpc.NewServer(
+	if d.MaxRequestBytes <= 0 {
+		d.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	// The chain, outermost first: metrics see the final code; authentication
+	// (health and reflection stay open) runs before logging so log lines carry the
+	// caller, and logs its own refusals; the rate limit counts per token; logging
+	// comes before validation so invalid requests are logged; business scopes are
+	// checked on validated requests; recovery is innermost.
+	unary := []grpc.UnaryServerInterceptor{m.grpc.UnaryServerInterceptor()}
+	stream := []grpc.StreamServerInterceptor{m.grpc.StreamServerInterceptor()}
+	if d.Tokens != nil {
+		a := &authenticator{tokens: d.Tokens, log: d.Logger}
+		unary = append(unary, selector.UnaryServerInterceptor(grpcauth.UnaryServerInterceptor(a.authenticate), quiet))
+		stream = append(stream, selector.StreamServerInterceptor(grpcauth.StreamServerInterceptor(a.authenticate), quiet))
+		if d.RateLimit > 0 {
+			l := &limiter{limit: rate.Limit(d.RateLimit), burst: max(d.RateBurst, 1), by: map[string]*rate.Limiter{}}
+			unary = append(unary, ratelimit.UnaryServerInterceptor(l))
+			stream = append(stream, ratelimit.StreamServerInterceptor(l))
+		}
+	}
+	unary = append(unary,
+		selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
+		badRequestUnary, // protovalidate violations -> google.rpc.BadRequest
+		pvmw.UnaryServerInterceptor(v, pvOpts),
+	)
+	stream = append(stream,
+		selector.StreamServerInterceptor(logging.StreamServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
+		pvmw.StreamServerInterceptor(v),
+	)
+	if d.Tokens != nil {
+		unary = append(unary, authorizeUnary)
+		stream = append(stream, authorizeStream)
+	}
+	unary = append(unary, recovery.UnaryServerInterceptor(rec))
+	stream = append(stream, recovery.StreamServerInterceptor(rec))
+
+	opts := []grpc.ServerOption{
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-		grpc.ChainUnaryInterceptor(
-			m.grpc.UnaryServerInterceptor(), // outermost: sees the final code
-			selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
-			badRequestUnary,                        // protovalidate violations -> google.rpc.BadRequest
-			pvmw.UnaryServerInterceptor(v, pvOpts), // after logging: invalid requests get logged
-			recovery.UnaryServerInterceptor(rec),   // innermost
-		),
-		grpc.ChainStreamInterceptor(
-			m.grpc.StreamServerInterceptor(),
-			selector.StreamServerInterceptor(logging.StreamServerInterceptor(slogAdapter(d.Logger), logOpts...), quiet),
-			pvmw.StreamServerInterceptor(v),
-			recovery.StreamServerInterceptor(rec),
-		),
-	)
+		grpc.MaxRecvMsgSize(d.MaxRequestBytes),
+		grpc.ChainUnaryInterceptor(unary...),
+		grpc.ChainStreamInterceptor(stream...),
+	}
+	if d.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(d.TLS)))
+	}
+	s := grpc.NewServer(opts...)
 	errs := &errorMapper{log: d.Logger}
 	convstatev1.RegisterWindowServiceServer(s, &windowService{led: led, v: v, errs: errs, maxBatch: d.MaxBatch})
 	convstatev1.RegisterBillingServiceServer(s, &billingService{led: led, errs: errs})
-	convstatev1.RegisterAdminServiceServer(s, &adminService{led: led, errs: errs})
+	convstatev1.RegisterAdminServiceServer(s, &adminService{led: led, errs: errs, st: d.Store})
 
 	hs := health.NewServer() // "" is SERVING
 	for _, name := range []string{

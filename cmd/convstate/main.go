@@ -54,6 +54,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the gRPC service", runServe},
 		{"replay", "run JSON-lines facts through the engine and print one result per fact", runReplay},
+		{"token", "mint a bearer token for --auth-tokens", runToken},
+		{"backup", "write an online snapshot of a running server's database", runBackup},
 	}
 }
 

@@ -33,11 +33,11 @@ The input and output formats are described in the README ("Replay").`
 type replayConfig struct {
 	rateCards        stringList
 	margin           time.Duration
-	db, server       string
+	db               string
 	summary, explain bool
 	serviceAllowance int
 	input            string
-	token            string
+	clientFlags
 }
 
 func parseReplay(e env, args []string) (*replayConfig, error) {
@@ -46,9 +46,7 @@ func parseReplay(e env, args []string) (*replayConfig, error) {
 	fs.Var(&c.rateCards, "rate-card", "rate card CSV file; repeatable; when given, only these cards are used")
 	fs.Var(nonNegDuration{&c.margin}, "margin", "safety margin of checks")
 	fs.StringVar(&c.db, "db", "", "bbolt file to replay into (default: a temporary file, removed afterwards)")
-	fs.StringVar(&c.server, "server", "", "replay against a running convstate at this address instead of in-process")
-	fs.StringVar(&c.token, "token", "", "bearer token for --server")
-	fs.env("token", "CONVSTATE_TOKEN")
+	c.clientFlags.register(fs) // --server (replay against a running convstate instead of in-process), --token, TLS
 	fs.BoolVar(&c.summary, "summary", false, "end with a line of monthly usage per business: volume and cost by market × category × pricing type")
 	fs.BoolVar(&c.explain, "explain", false, "add each check's reason and each charge's tier and explanation")
 	fs.IntVar(&c.serviceAllowance, "service-free-allowance", c.serviceAllowance, "free service messages a month per business number under the 2026-10-01 rules")
@@ -99,11 +97,11 @@ func runReplay(ctx context.Context, e env, args []string) error {
 	}
 	var cl *client.Client
 	if c.server != "" {
-		opts := []client.Option{client.WithTimeout(time.Minute)}
-		if c.token != "" {
-			opts = append(opts, client.WithToken(c.token), client.WithInsecureToken())
+		opts, err := c.clientFlags.options()
+		if err != nil {
+			return err
 		}
-		if cl, err = client.New(c.server, opts...); err != nil {
+		if cl, err = client.New(c.server, append(opts, client.WithTimeout(time.Minute))...); err != nil {
 			return err
 		}
 	} else {

@@ -34,6 +34,12 @@ type serveConfig struct {
 	serviceAllowance          int
 	maxBatch                  int
 	logLevel, logFormat       string
+	authTokens                string
+	rateLimit                 float64
+	rateBurst                 int
+	maxRequestBytes           int
+	tlsCert, tlsKey, clientCA string
+	insecure                  bool
 }
 
 const (
@@ -46,6 +52,7 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	c := &serveConfig{
 		margin: ledger.DefaultMargin, maxSkew: ledger.DefaultMaxSkew, shutdownGrace: 10 * time.Second,
 		lockTimeout: time.Second, serviceAllowance: pricing.DefaultServiceAllowance, maxBatch: server.MaxBatchLimit,
+		rateBurst: 4000, maxRequestBytes: server.DefaultMaxRequestBytes,
 	}
 	fs := newFlagSet("serve [flags]", "Runs the convstate gRPC service on an embedded bbolt database.", e)
 	fs.StringVar(&c.listen, "listen", defaultListen, "gRPC listen address")
@@ -68,6 +75,22 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	fs.env("shutdown-grace", "CONVSTATE_SHUTDOWN_GRACE")
 	fs.Var(nonNegDuration{&c.lockTimeout}, "lock-timeout", "how long to wait for the database lock held by another process")
 	fs.env("lock-timeout", "CONVSTATE_LOCK_TIMEOUT")
+	fs.StringVar(&c.authTokens, "auth-tokens", "", "token file: every call but health and reflection needs a bearer token,\nlimited to its scopes and businesses (format: README \"Security\")")
+	fs.env("auth-tokens", "CONVSTATE_AUTH_TOKENS")
+	fs.Float64Var(&c.rateLimit, "rate-limit", 2000, "requests per second per token (0: unlimited); exceeding it gives ResourceExhausted")
+	fs.env("rate-limit", "CONVSTATE_RATE_LIMIT")
+	fs.Var(positiveInt{&c.rateBurst}, "rate-burst", "requests a token may burst above --rate-limit")
+	fs.env("rate-burst", "CONVSTATE_RATE_BURST")
+	fs.Var(positiveInt{&c.maxRequestBytes}, "max-request-bytes", "largest request message accepted; larger ones get ResourceExhausted")
+	fs.env("max-request-bytes", "CONVSTATE_MAX_REQUEST_BYTES")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key)")
+	fs.env("tls-cert", "CONVSTATE_TLS_CERT")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "private key of --tls-cert (PEM)")
+	fs.env("tls-key", "CONVSTATE_TLS_KEY")
+	fs.StringVar(&c.clientCA, "tls-client-ca", "", "require client certificates signed by this CA (PEM): mutual TLS")
+	fs.env("tls-client-ca", "CONVSTATE_TLS_CLIENT_CA")
+	fs.BoolVar(&c.insecure, "insecure", false, "allow listening on a non-loopback address without --auth-tokens or TLS")
+	fs.env("insecure", "CONVSTATE_INSECURE")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.env("log-level", "CONVSTATE_LOG_LEVEL")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -80,6 +103,19 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	}
 	if c.serviceAllowance < 0 {
 		return nil, fmt.Errorf("--service-free-allowance must not be negative")
+	}
+	if c.rateLimit < 0 {
+		return nil, fmt.Errorf("--rate-limit must not be negative")
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return nil, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.clientCA != "" && c.tlsCert == "" {
+		return nil, fmt.Errorf("--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first")
+	}
+	if !c.insecure && c.authTokens == "" && c.tlsCert == "" && !loopback(c.listen) {
+		return nil, fmt.Errorf("refusing to listen on %s without --auth-tokens or TLS: anyone who can reach it could read and "+
+			"write every business's state; use a loopback address, add --auth-tokens and/or --tls-cert/--tls-key, or pass --insecure", c.listen)
 	}
 	return c, nil
 }
@@ -138,6 +174,10 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	sec, err := loadSecurity(c)
+	if err != nil {
+		return err
+	}
 	st, err := store.Open(c.db, store.Options{LockTimeout: c.lockTimeout})
 	if err != nil {
 		return err
@@ -149,6 +189,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	srv, hs, err := server.New(server.Deps{
 		Store: st, Logger: log, Metrics: reg, Margin: c.margin, MaxSkew: c.maxSkew,
 		Engine: engine, MaxBatch: c.maxBatch,
+		Tokens: sec.tokens, RateLimit: c.rateLimit, RateBurst: c.rateBurst, TLS: sec.tls, MaxRequestBytes: c.maxRequestBytes,
 	})
 	if err != nil {
 		return err
@@ -159,7 +200,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	abs, _ := filepath.Abs(c.db)
 	log.Info("convstate serving", "grpc", lis.Addr().String(), "db", abs, "margin", c.margin.String(),
-		"rate_cards", len(engine.Cards.Cards()))
+		"rate_cards", len(engine.Cards.Cards()), "tls", sec.describeTLS(), "auth", sec.describeAuth())
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(lis) })

@@ -145,7 +145,9 @@ func TestServeBadFlags(t *testing.T) {
 		{[]string{"--rate-card", "/nonexistent/card.csv"}, nil, "--rate-card"},
 		{nil, map[string]string{"CONVSTATE_MARGIN": "soon"}, "$CONVSTATE_MARGIN"},
 		{[]string{"extra"}, nil, "unexpected argument"},
-		{[]string{"--listen", "256.0.0.1:1", "--db", "DBPATH"}, nil, "--listen"},
+		{[]string{"--listen", "256.0.0.1:1", "--db", "DBPATH", "--insecure"}, nil, "--listen"},
+		{[]string{"--tls-cert", "x.pem"}, nil, "go together"},
+		{[]string{"--rate-limit", "-1"}, nil, "must not be negative"},
 	}
 	for _, tt := range tests {
 		db := filepath.Join(t.TempDir(), "bad.db")

@@ -471,6 +471,100 @@ func (x *ListRateCardsResponse) GetCards() []*RateCard {
 	return nil
 }
 
+// BackupRequest is the request of Backup.
+type BackupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRequest) Reset() {
+	*x = BackupRequest{}
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRequest) ProtoMessage() {}
+
+func (x *BackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRequest.ProtoReflect.Descriptor instead.
+func (*BackupRequest) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_admin_service_proto_rawDescGZIP(), []int{8}
+}
+
+// BackupResponse is one chunk of the snapshot.
+type BackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the snapshot.
+	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	// Set only on the last message (which has no chunk): the snapshot's size. A
+	// stream that ends without it, or whose chunks add up to another size, is
+	// incomplete.
+	TotalBytes    int64 `protobuf:"varint,2,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupResponse) Reset() {
+	*x = BackupResponse{}
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupResponse) ProtoMessage() {}
+
+func (x *BackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupResponse.ProtoReflect.Descriptor instead.
+func (*BackupResponse) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_admin_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *BackupResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+func (x *BackupResponse) GetTotalBytes() int64 {
+	if x != nil {
+		return x.TotalBytes
+	}
+	return 0
+}
+
 var File_convstate_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_convstate_v1_admin_service_proto_rawDesc = "" +
@@ -501,11 +595,17 @@ const file_convstate_v1_admin_service_proto_rawDesc = "" +
 	"\trow_count\x18\x04 \x01(\x05R\browCount\x12-\n" +
 	"\x04rows\x18\x05 \x03(\v2\x19.convstate.v1.RateCardRowR\x04rows\"E\n" +
 	"\x15ListRateCardsResponse\x12,\n" +
-	"\x05cards\x18\x01 \x03(\v2\x16.convstate.v1.RateCardR\x05cards2\xba\x02\n" +
+	"\x05cards\x18\x01 \x03(\v2\x16.convstate.v1.RateCardR\x05cards\"\x0f\n" +
+	"\rBackupRequest\"G\n" +
+	"\x0eBackupResponse\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1f\n" +
+	"\vtotal_bytes\x18\x02 \x01(\x03R\n" +
+	"totalBytes2\x81\x03\n" +
 	"\fAdminService\x12g\n" +
 	"\x12SetBusinessProfile\x12'.convstate.v1.SetBusinessProfileRequest\x1a(.convstate.v1.SetBusinessProfileResponse\x12g\n" +
 	"\x12GetBusinessProfile\x12'.convstate.v1.GetBusinessProfileRequest\x1a(.convstate.v1.GetBusinessProfileResponse\x12X\n" +
-	"\rListRateCards\x12\".convstate.v1.ListRateCardsRequest\x1a#.convstate.v1.ListRateCardsResponseB\xb6\x01\n" +
+	"\rListRateCards\x12\".convstate.v1.ListRateCardsRequest\x1a#.convstate.v1.ListRateCardsResponse\x12E\n" +
+	"\x06Backup\x12\x1b.convstate.v1.BackupRequest\x1a\x1c.convstate.v1.BackupResponse0\x01B\xb6\x01\n" +
 	"\x10com.convstate.v1B\x11AdminServiceProtoP\x01Z>github.com/convstate/convstate/gen/go/convstate/v1;convstatev1\xa2\x02\x03CXX\xaa\x02\fConvstate.V1\xca\x02\fConvstate\\V1\xe2\x02\x18Convstate\\V1\\GPBMetadata\xea\x02\rConvstate::V1b\x06proto3"
 
 var (
@@ -520,7 +620,7 @@ func file_convstate_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_convstate_v1_admin_service_proto_rawDescData
 }
 
-var file_convstate_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_convstate_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_convstate_v1_admin_service_proto_goTypes = []any{
 	(*SetBusinessProfileRequest)(nil),  // 0: convstate.v1.SetBusinessProfileRequest
 	(*SetBusinessProfileResponse)(nil), // 1: convstate.v1.SetBusinessProfileResponse
@@ -530,27 +630,31 @@ var file_convstate_v1_admin_service_proto_goTypes = []any{
 	(*RateCardRow)(nil),                // 5: convstate.v1.RateCardRow
 	(*RateCard)(nil),                   // 6: convstate.v1.RateCard
 	(*ListRateCardsResponse)(nil),      // 7: convstate.v1.ListRateCardsResponse
-	(*BusinessProfile)(nil),            // 8: convstate.v1.BusinessProfile
-	(ChargeCategory)(0),                // 9: convstate.v1.ChargeCategory
+	(*BackupRequest)(nil),              // 8: convstate.v1.BackupRequest
+	(*BackupResponse)(nil),             // 9: convstate.v1.BackupResponse
+	(*BusinessProfile)(nil),            // 10: convstate.v1.BusinessProfile
+	(ChargeCategory)(0),                // 11: convstate.v1.ChargeCategory
 }
 var file_convstate_v1_admin_service_proto_depIdxs = []int32{
-	8, // 0: convstate.v1.SetBusinessProfileRequest.profile:type_name -> convstate.v1.BusinessProfile
-	8, // 1: convstate.v1.SetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
-	8, // 2: convstate.v1.GetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
-	9, // 3: convstate.v1.RateCardRow.category:type_name -> convstate.v1.ChargeCategory
-	5, // 4: convstate.v1.RateCard.rows:type_name -> convstate.v1.RateCardRow
-	6, // 5: convstate.v1.ListRateCardsResponse.cards:type_name -> convstate.v1.RateCard
-	0, // 6: convstate.v1.AdminService.SetBusinessProfile:input_type -> convstate.v1.SetBusinessProfileRequest
-	2, // 7: convstate.v1.AdminService.GetBusinessProfile:input_type -> convstate.v1.GetBusinessProfileRequest
-	4, // 8: convstate.v1.AdminService.ListRateCards:input_type -> convstate.v1.ListRateCardsRequest
-	1, // 9: convstate.v1.AdminService.SetBusinessProfile:output_type -> convstate.v1.SetBusinessProfileResponse
-	3, // 10: convstate.v1.AdminService.GetBusinessProfile:output_type -> convstate.v1.GetBusinessProfileResponse
-	7, // 11: convstate.v1.AdminService.ListRateCards:output_type -> convstate.v1.ListRateCardsResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	10, // 0: convstate.v1.SetBusinessProfileRequest.profile:type_name -> convstate.v1.BusinessProfile
+	10, // 1: convstate.v1.SetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
+	10, // 2: convstate.v1.GetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
+	11, // 3: convstate.v1.RateCardRow.category:type_name -> convstate.v1.ChargeCategory
+	5,  // 4: convstate.v1.RateCard.rows:type_name -> convstate.v1.RateCardRow
+	6,  // 5: convstate.v1.ListRateCardsResponse.cards:type_name -> convstate.v1.RateCard
+	0,  // 6: convstate.v1.AdminService.SetBusinessProfile:input_type -> convstate.v1.SetBusinessProfileRequest
+	2,  // 7: convstate.v1.AdminService.GetBusinessProfile:input_type -> convstate.v1.GetBusinessProfileRequest
+	4,  // 8: convstate.v1.AdminService.ListRateCards:input_type -> convstate.v1.ListRateCardsRequest
+	8,  // 9: convstate.v1.AdminService.Backup:input_type -> convstate.v1.BackupRequest
+	1,  // 10: convstate.v1.AdminService.SetBusinessProfile:output_type -> convstate.v1.SetBusinessProfileResponse
+	3,  // 11: convstate.v1.AdminService.GetBusinessProfile:output_type -> convstate.v1.GetBusinessProfileResponse
+	7,  // 12: convstate.v1.AdminService.ListRateCards:output_type -> convstate.v1.ListRateCardsResponse
+	9,  // 13: convstate.v1.AdminService.Backup:output_type -> convstate.v1.BackupResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_convstate_v1_admin_service_proto_init() }
@@ -565,7 +669,7 @@ func file_convstate_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_admin_service_proto_rawDesc), len(file_convstate_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	AdminService_SetBusinessProfile_FullMethodName = "/convstate.v1.AdminService/SetBusinessProfile"
 	AdminService_GetBusinessProfile_FullMethodName = "/convstate.v1.AdminService/GetBusinessProfile"
 	AdminService_ListRateCards_FullMethodName      = "/convstate.v1.AdminService/ListRateCards"
+	AdminService_Backup_FullMethodName             = "/convstate.v1.AdminService/Backup"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -36,6 +37,9 @@ type AdminServiceClient interface {
 	GetBusinessProfile(ctx context.Context, in *GetBusinessProfileRequest, opts ...grpc.CallOption) (*GetBusinessProfileResponse, error)
 	// ListRateCards lists the rate cards the server prices with.
 	ListRateCards(ctx context.Context, in *ListRateCardsRequest, opts ...grpc.CallOption) (*ListRateCardsResponse, error)
+	// Backup streams a consistent online snapshot of the whole database: the chunks,
+	// concatenated, are a bbolt file convstate serve --db can open.
+	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupResponse], error)
 }
 
 type adminServiceClient struct {
@@ -76,6 +80,25 @@ func (c *adminServiceClient) ListRateCards(ctx context.Context, in *ListRateCard
 	return out, nil
 }
 
+func (c *adminServiceClient) Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AdminService_ServiceDesc.Streams[0], AdminService_Backup_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[BackupRequest, BackupResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_BackupClient = grpc.ServerStreamingClient[BackupResponse]
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -88,6 +111,9 @@ type AdminServiceServer interface {
 	GetBusinessProfile(context.Context, *GetBusinessProfileRequest) (*GetBusinessProfileResponse, error)
 	// ListRateCards lists the rate cards the server prices with.
 	ListRateCards(context.Context, *ListRateCardsRequest) (*ListRateCardsResponse, error)
+	// Backup streams a consistent online snapshot of the whole database: the chunks,
+	// concatenated, are a bbolt file convstate serve --db can open.
+	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupResponse]) error
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -106,6 +132,9 @@ func (UnimplementedAdminServiceServer) GetBusinessProfile(context.Context, *GetB
 }
 func (UnimplementedAdminServiceServer) ListRateCards(context.Context, *ListRateCardsRequest) (*ListRateCardsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListRateCards not implemented")
+}
+func (UnimplementedAdminServiceServer) Backup(*BackupRequest, grpc.ServerStreamingServer[BackupResponse]) error {
+	return status.Error(codes.Unimplemented, "method Backup not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -182,6 +211,17 @@ func _AdminService_ListRateCards_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AdminService_Backup_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(BackupRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AdminServiceServer).Backup(m, &grpc.GenericServerStream[BackupRequest, BackupResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AdminService_BackupServer = grpc.ServerStreamingServer[BackupResponse]
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +242,12 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _AdminService_ListRateCards_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Backup",
+			Handler:       _AdminService_Backup_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "convstate/v1/admin_service.proto",
 }
