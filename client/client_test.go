@@ -17,6 +17,7 @@ import (
 
 	"github.com/convstate/convstate/client"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/ledger"
 	"github.com/convstate/convstate/server"
 	"github.com/convstate/convstate/store"
 )
@@ -31,7 +32,7 @@ func newClient(t *testing.T, now time.Time) *client.Client {
 	}
 	srv, _, err := server.New(server.Deps{
 		Store: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: prometheus.NewRegistry(),
-		Now: func() time.Time { return now },
+		Now: func() time.Time { return now }, Margin: ledger.DefaultMargin, MaxSkew: ledger.DefaultMaxSkew,
 	})
 	if err != nil {
 		t.Fatal(err)

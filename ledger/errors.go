@@ -56,12 +56,12 @@ func invalidField(field, format string, args ...any) *Error {
 	}
 }
 
-func inFuture(field string, ts, now time.Time, skew time.Duration) *Error {
+func inFuture(field string, ts time.Time, skew time.Duration) *Error {
 	return &Error{
 		Code:   codes.InvalidArgument,
 		Reason: convstatev1.ErrorReason_ERROR_REASON_TIMESTAMP_IN_FUTURE,
-		Msg: fmt.Sprintf("%s %s is %s in the future (more than the allowed clock skew of %s): facts carry Meta's timestamp of when they happened",
-			field, ts.UTC().Format(time.RFC3339), ts.Sub(now).Round(time.Second), skew),
+		Msg: fmt.Sprintf("%s %s is in the future (beyond the allowed clock skew of %s): facts carry Meta's timestamp of when they happened",
+			field, ts.UTC().Format(time.RFC3339), skew),
 		Field:    field,
 		Metadata: map[string]string{"timestamp": ts.UTC().Format(time.RFC3339Nano), "max_skew": skew.String()},
 	}

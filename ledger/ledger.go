@@ -15,10 +15,11 @@ import (
 
 // Config is the ledger's configuration; zero fields take the defaults.
 type Config struct {
-	// Margin closes the window this long before Meta's expiry for decisions
-	// (default 60 s).
+	// Margin closes the window this long before Meta's expiry for decisions. Zero
+	// is no margin; DefaultMargin is the documented default.
 	Margin time.Duration
-	// MaxSkew is how far in the future a fact's timestamp may be (default 5 min).
+	// MaxSkew is how far in the future a fact's timestamp may be. Zero allows
+	// none; DefaultMaxSkew is the documented default.
 	MaxSkew time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -47,12 +48,6 @@ type Ledger struct {
 
 // New returns a ledger over st.
 func New(st store.Store, cfg Config) *Ledger {
-	if cfg.Margin == 0 {
-		cfg.Margin = DefaultMargin
-	}
-	if cfg.MaxSkew == 0 {
-		cfg.MaxSkew = DefaultMaxSkew
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

@@ -89,7 +89,7 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 	case t.Before(earliest):
 		p.err = invalidField("timestamp", "timestamp %s is before 2009: not a WhatsApp timestamp (seconds mistaken for milliseconds, or unset?)", t.UTC().Format(time.RFC3339))
 	case t.After(now.Add(l.cfg.MaxSkew)):
-		p.err = inFuture("timestamp", t, now, l.cfg.MaxSkew)
+		p.err = inFuture("timestamp", t, l.cfg.MaxSkew)
 	}
 	p.at = t.UnixNano()
 	return p

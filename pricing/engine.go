@@ -87,6 +87,9 @@ type Effects struct {
 	// CloseConversations ends the rule set's open conversations at Input.At (a free
 	// entry point window closes them under the 2023 rules).
 	CloseConversations bool
+	// Backdate is a conversation a later delivery opened that this earlier one
+	// joins (its status arrived late): its start moves to Input.At.
+	Backdate *window.Conversation
 }
 
 // Apply applies the clock changes of e to p (counters are the caller's).
@@ -99,6 +102,9 @@ func (e Effects) Apply(p *window.Pair, at int64, rules Rules) {
 	}
 	if e.OpenConversation != nil {
 		p.AddConversation(*e.OpenConversation)
+	}
+	if e.Backdate != nil {
+		p.Backdate(*e.Backdate, at)
 	}
 }
 
@@ -203,16 +209,20 @@ func (r *rater) chargeAt(cat Category, n int64) {
 	r.c.Amount, r.c.Tier = rate, tier
 }
 
-// fep handles free entry points for the eras that have them: a message inside an
-// open window, or the first delivery after an entry-point message, is free.
+// fep handles free entry points for the eras that have them: the first delivery
+// after an entry-point message opens a window (consuming the entry point, even if
+// an earlier window is still open), and a message inside an open window is free.
 func (r *rater) fep(cat Category) bool {
-	if _, open := r.pair.FEPAt(r.in.At); open {
-		r.free(cat, FreeEntryPoint)
-		return true
+	if r.rules.FEPLength() == 0 {
+		return false
 	}
 	if r.pair.FEPEligible(r.in.At) {
 		r.free(cat, FreeEntryPoint)
 		r.eff.OpenFEP = r.rules.FEPLength()
+		return true
+	}
+	if _, open := r.pair.FEPAt(r.in.At); open {
+		r.free(cat, FreeEntryPoint)
 		return true
 	}
 	return false
@@ -255,6 +265,9 @@ func (r *rater) rate2022() error {
 		r.inConversation(open[len(open)-1])
 		return nil
 	}
+	if r.joinLater(-1) {
+		return nil
+	}
 	conv := &window.Conversation{Start: r.in.At, End: r.in.At + 24*hour, Rules: string(r.rules)}
 	r.eff.OpenConversation = conv
 	r.c.ConversationOpened, r.c.ConversationEnd = true, conv.End
@@ -290,6 +303,20 @@ func (r *rater) freeTierOr(cat Category) error {
 	return r.charge(cat)
 }
 
+// joinLater handles a delivery whose status arrived after that of a later
+// delivery which opened (and paid for) a conversation starting within 24 h of this
+// one: in delivery order this message opened it, so it belongs to it and the
+// conversation is not charged twice.
+func (r *rater) joinLater(cat int32) bool {
+	c, ok := r.pair.LaterConversation(r.in.At, string(r.rules), cat)
+	if !ok {
+		return false
+	}
+	r.inConversation(c)
+	r.eff.Backdate = &c
+	return true
+}
+
 // inConversation rates a message inside an open conversation: nothing more to pay;
 // it carries the conversation's category and pricing type.
 func (r *rater) inConversation(c window.Conversation) {
@@ -322,6 +349,9 @@ func (r *rater) rate2023() error {
 			r.inConversation(open[i])
 			return nil
 		}
+	}
+	if r.joinLater(int32(cat)) {
+		return nil
 	}
 	conv := &window.Conversation{Category: int32(cat), Start: r.in.At, End: r.in.At + 24*hour, Rules: string(r.rules)}
 	r.eff.OpenConversation = conv

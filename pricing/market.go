@@ -119,6 +119,14 @@ func parseNumber(s string) (digits, region string, err error) {
 	region = phonenumbers.GetRegionCodeForNumber(num)
 	if region == "" || region == phonenumbers.UNKNOWN_REGION {
 		region = phonenumbers.GetRegionCodeForCountryCode(cc)
+		// +7 is shared by Russia and Kazakhstan, whose zone codes start with 6 or
+		// 7 (design.md §2 "Markets"); the library's metadata misses some of them
+		// (e.g. +7 6xx), and a Kazakh number must never be priced as Russia.
+		if cc == 7 {
+			if n := phonenumbers.GetNationalSignificantNumber(num); n != "" && (n[0] == '6' || n[0] == '7') {
+				region = "KZ"
+			}
+		}
 	}
 	return digits, region, nil
 }

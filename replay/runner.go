@@ -110,7 +110,7 @@ func (x *run) loop(in io.Reader) error {
 		if err != nil {
 			return fmt.Errorf("reading input: %w", err)
 		}
-		if x.stats.Lines%1024 == 0 {
+		if x.stats.Lines%64 == 0 {
 			x.progress(false)
 		}
 	}
@@ -189,6 +189,7 @@ func (x *run) flush() error {
 		}
 	}
 	x.batch = x.batch[:0]
+	x.progress(false)
 	return nil
 }
 

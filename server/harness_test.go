@@ -21,6 +21,7 @@ import (
 
 	"github.com/convstate/convstate/auth"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/ledger"
 	"github.com/convstate/convstate/pricing"
 	"github.com/convstate/convstate/server"
 	"github.com/convstate/convstate/store"
@@ -90,6 +91,8 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: h.reg,
 		Now:     h.clock.Now,
+		Margin:  ledger.DefaultMargin,
+		MaxSkew: ledger.DefaultMaxSkew,
 	}
 	for _, o := range opts {
 		o(&h.deps)

@@ -46,9 +46,11 @@ type Deps struct {
 	Metrics prometheus.Registerer // a private registry, never the global one
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// Margin is the default safety margin of decisions (default 60 s).
+	// Margin is the safety margin of decisions (ledger.DefaultMargin is 60 s; zero
+	// is no margin).
 	Margin time.Duration
-	// MaxSkew is how far in the future a fact may be (default 5 min).
+	// MaxSkew is how far in the future a fact may be (ledger.DefaultMaxSkew is 5
+	// min; zero allows none).
 	MaxSkew time.Duration
 	// Engine rates messages (default: the embedded rate cards).
 	Engine *pricing.Engine

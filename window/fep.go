@@ -37,12 +37,11 @@ func (p *Pair) FEPAt(t int64) (Interval, bool) {
 }
 
 // FEPEligible reports whether a business message delivered at t would open a free
-// entry point window: an unused entry-point message in (t - FEPEligibility, t] and
-// no free window open at t.
+// entry point window: an unused entry-point message in (t - FEPEligibility, t].
+// This holds even while an earlier window is open: the first business message
+// delivered after a new entry-point message opens a window from its delivery
+// (design.md §2 rule 5), which may outlast the open one.
 func (p *Pair) FEPEligible(t int64) bool {
-	if _, open := p.FEPAt(t); open {
-		return false
-	}
 	for i := len(p.EntryPoints) - 1; i >= 0; i-- {
 		e := p.EntryPoints[i]
 		if e.At > t {
@@ -144,4 +143,30 @@ func (p *Pair) NextExpiry(now int64) int64 {
 	}
 	consider(p.EligibleUntil())
 	return next
+}
+
+// LaterConversation returns a conversation of a rule set (of category cat, or of
+// any category when cat < 0) that starts after t but within 24 h of it: one that a
+// later delivery opened because this earlier delivery's status arrived late. In
+// delivery order, t would have opened it.
+func (p *Pair) LaterConversation(t int64, rules string, cat int32) (Conversation, bool) {
+	for _, c := range p.Conversations {
+		if c.Rules == rules && t < c.Start && c.Start < t+CSW && (cat < 0 || c.Category == cat) {
+			return c, true
+		}
+	}
+	return Conversation{}, false
+}
+
+// Backdate moves the start of conversation c to t (t < c.Start), keeping its end:
+// what was already decided inside it stays decided.
+func (p *Pair) Backdate(c Conversation, t int64) {
+	for i := range p.Conversations {
+		x := &p.Conversations[i]
+		if x.Rules == c.Rules && x.Category == c.Category && x.Start == c.Start {
+			x.Start = t
+			break
+		}
+	}
+	slices.SortStableFunc(p.Conversations, func(a, b Conversation) int { return cmp64(a.Start, b.Start) })
 }

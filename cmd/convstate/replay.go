@@ -163,7 +163,7 @@ func inProcess(c *replayConfig, stderr io.Writer) (*client.Client, func(), error
 		return nil, nil, err
 	}
 	srv, _, err := server.New(server.Deps{
-		Store: st, Logger: warn, Metrics: prometheus.NewRegistry(), Margin: c.margin, Engine: engine,
+		Store: st, Logger: warn, Metrics: prometheus.NewRegistry(), Margin: c.margin, MaxSkew: ledger.DefaultMaxSkew, Engine: engine,
 	})
 	if err != nil {
 		st.Close()
