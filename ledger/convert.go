@@ -57,7 +57,6 @@ func storeClock(p *storagev1.Pair, c *window.Pair) {
 			Category: v.Category, Start: v.Start, End: v.End, PricingType: v.PricingType, Rules: v.Rules,
 		})
 	}
-	p.NextExpiry = c.NextExpiry(p.LastFact)
 }
 
 // chargeRecord converts an engine charge to its stored form.

@@ -117,7 +117,7 @@ func (l *Ledger) Record(ctx context.Context, facts []*convstatev1.Fact) ([]*conv
 	err := l.st.Update(ctx, func(tx store.Tx) error {
 		results = make([]*convstatev1.FactResult, len(preps))
 		ev = events{}
-		a := applier{l: l, tx: tx, ev: &ev, profiles: map[string]*profile{}}
+		a := applier{l: l, tx: tx, ev: &ev, profiles: map[string]*profile{}, now: now.UnixNano()}
 		for i := range preps {
 			p := &preps[i]
 			if p.err != nil {
@@ -172,6 +172,7 @@ type applier struct {
 	tx       store.Tx
 	ev       *events
 	profiles map[string]*profile
+	now      int64 // the server's clock when the facts were received
 }
 
 func (a *applier) profile(business string) (*profile, error) {
@@ -203,10 +204,13 @@ func (a *applier) pair(p *prepared) (*storagev1.Pair, error) {
 	return pair, nil
 }
 
-// savePair writes back a pair and its clock.
+// savePair writes back a pair and its clock, and moves its expiry index entries.
 func (a *applier) savePair(pair *storagev1.Pair, clock *window.Pair, at int64) error {
 	pair.LastFact = max(pair.LastFact, at)
 	storeClock(pair, clock)
+	if err := a.reindex(pair, clock); err != nil {
+		return err
+	}
 	return a.tx.PutPair(pair)
 }
 

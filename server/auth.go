@@ -28,6 +28,7 @@ var methodScopes = map[string]auth.Scope{
 	convstatev1.WindowService_Decide_FullMethodName:                auth.Read,
 	convstatev1.WindowService_DecideBatch_FullMethodName:           auth.Read,
 	convstatev1.WindowService_GetPair_FullMethodName:               auth.Read,
+	convstatev1.WindowService_WatchWindowEvents_FullMethodName:     auth.Read,
 	convstatev1.BillingService_GetCharge_FullMethodName:            auth.Read,
 	convstatev1.BillingService_GetUsage_FullMethodName:             auth.Read,
 	convstatev1.AdminService_SetBusinessProfile_FullMethodName:     auth.Admin,
@@ -42,6 +43,17 @@ type principalKey struct{}
 func principal(ctx context.Context) *auth.Principal {
 	p, _ := ctx.Value(principalKey{}).(*auth.Principal)
 	return p
+}
+
+// principalView is what filters need of a principal.
+type principalView interface{ Sees(business string) bool }
+
+// principalOf returns the caller as a filter, nil when authentication is off.
+func principalOf(ctx context.Context) principalView {
+	if p := principal(ctx); p != nil {
+		return p
+	}
+	return nil
 }
 
 // authenticator checks bearer tokens and method scopes (before validation: a caller
@@ -109,6 +121,8 @@ func businessesOf(req any) (ids []string, all bool) {
 		return nil, false // no business data
 	case *convstatev1.BackupRequest:
 		return nil, true
+	case *convstatev1.WatchWindowEventsRequest:
+		return r.GetBusinessIds(), false // none: the stream is filtered to what the caller sees
 	case interface{ GetBusinessId() string }: // Decide, DecideBatch, GetPair, GetCharge, GetBusinessProfile
 		return []string{r.GetBusinessId()}, false
 	}

@@ -30,10 +30,28 @@ import (
 // t0 is the harness's start time: well inside the 2025 per-message rules.
 var t0 = time.Date(2025, 9, 10, 12, 0, 0, 0, time.UTC)
 
-// clock is an injected, settable clock.
+// clock is an injected, settable clock; Until's channels fire when Set reaches them.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu      sync.Mutex
+	now     time.Time
+	waiters []waiter
+}
+
+type waiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+func (c *clock) Until(t time.Time) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if !t.After(c.now) {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, waiter{t, ch})
+	return ch
 }
 
 func (c *clock) Now() time.Time {
@@ -44,8 +62,17 @@ func (c *clock) Now() time.Time {
 
 func (c *clock) Set(t time.Time) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.now = t
-	c.mu.Unlock()
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if w.at.After(t) {
+			kept = append(kept, w)
+			continue
+		}
+		w.ch <- t
+	}
+	c.waiters = kept
 }
 
 // harness is a production server (server.New) on a real bbolt file, over bufconn.
@@ -91,6 +118,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: h.reg,
 		Now:     h.clock.Now,
+		Until:   h.clock.Until,
 		Margin:  ledger.DefaultMargin,
 		MaxSkew: ledger.DefaultMaxSkew,
 	}
@@ -242,7 +270,7 @@ func withRateLimit(limit float64, burst int) option {
 	return func(s *server.Deps) { s.RateLimit, s.RateBurst = limit, burst }
 }
 func withMaxRequestBytes(n int) option { return func(s *server.Deps) { s.MaxRequestBytes = n } }
-func withLogger(l *slog.Logger) option   { return func(s *server.Deps) { s.Logger = l } }
+func withLogger(l *slog.Logger) option { return func(s *server.Deps) { s.Logger = l } }
 
 // as returns a context whose calls carry a bearer token.
 func (h *harness) as(token string) context.Context {

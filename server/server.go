@@ -46,6 +46,10 @@ type Deps struct {
 	Metrics prometheus.Registerer // a private registry, never the global one
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Until returns a channel that receives once the clock reaches a time (default:
+	// time.After(time.Until(t))); tests inject it with Now. An absolute time leaves
+	// no race between reading the clock and starting to wait.
+	Until func(time.Time) <-chan time.Time
 	// Margin is the safety margin of decisions (ledger.DefaultMargin is 60 s; zero
 	// is no margin).
 	Margin time.Duration
@@ -79,6 +83,12 @@ const MaxBatchLimit = 10000
 func New(d Deps) (*grpc.Server, *health.Server, error) {
 	if d.Store == nil || d.Logger == nil || d.Metrics == nil {
 		return nil, nil, errors.New("server: Store, Logger and Metrics are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Until == nil {
+		d.Until = func(t time.Time) <-chan time.Time { return time.After(time.Until(t)) }
 	}
 	if d.MaxBatch <= 0 || d.MaxBatch > MaxBatchLimit {
 		d.MaxBatch = MaxBatchLimit
@@ -171,7 +181,7 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 	}
 	s := grpc.NewServer(opts...)
 	errs := &errorMapper{log: d.Logger}
-	convstatev1.RegisterWindowServiceServer(s, &windowService{led: led, v: v, errs: errs, maxBatch: d.MaxBatch})
+	convstatev1.RegisterWindowServiceServer(s, &windowService{led: led, v: v, errs: errs, maxBatch: d.MaxBatch, now: d.Now, until: d.Until})
 	convstatev1.RegisterBillingServiceServer(s, &billingService{led: led, errs: errs})
 	convstatev1.RegisterAdminServiceServer(s, &adminService{led: led, errs: errs, st: d.Store})
 

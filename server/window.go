@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"buf.build/go/protovalidate"
 	"google.golang.org/grpc/codes"
@@ -19,6 +20,8 @@ type windowService struct {
 	v        protovalidate.Validator
 	errs     *errorMapper
 	maxBatch int
+	now      func() time.Time
+	until    func(time.Time) <-chan time.Time
 }
 
 // recordOne records a single fact through the batch path, so singles and batches

@@ -31,7 +31,7 @@ func benchPair(businessID, userID string, i int) *storagev1.Pair {
 		Activity:      []int64{t - 7_200e9, t - 3_600e9, t},
 		FepWindows:    []*storagev1.Interval{{Start: t, End: t + 259_200e9}},
 		Conversations: []*storagev1.Conversation{{Category: 3, Start: t, End: t + 86_400e9, PricingType: 1, Rules: "2023-06-01"}},
-		NextExpiry:    t + 86_400e9,
+		CswIndexed:    t + 86_400e9,
 		LastFact:      t,
 	}
 }

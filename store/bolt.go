@@ -17,6 +17,9 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+	"google.golang.org/protobuf/proto"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 )
 
 // Options tune Open. The zero value is the production setting.
@@ -351,8 +354,8 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	return n, err
 }
 
-// Check runs bbolt's consistency check and verifies that the expiry index matches the pairs;
-// it returns the first problem found (nil if none).
+// Check runs bbolt's consistency check and verifies the expiry index's keys; it returns the
+// first problem found (nil if none).
 func (d *DB) Check() error {
 	return d.view(func(btx *bolt.Tx) error {
 		var first error
@@ -369,29 +372,51 @@ func (d *DB) Check() error {
 		case problems == 1:
 			return fmt.Errorf("store: consistency check: %w", first)
 		}
+		return btx.Bucket(bucketExpiry).ForEach(func(k, _ []byte) error {
+			if _, ok := parseExpiryKey(k); !ok {
+				return fmt.Errorf("store: consistency check: malformed expiry key %q", k)
+			}
+			return nil
+		})
+	})
+}
+
+// CheckIndex verifies the ledger's invariant over the expiry index: every entry
+// names a pair that records being indexed at that time for that kind, and every
+// such record has its entry. It returns the first problem found.
+func (d *DB) CheckIndex() error {
+	return d.view(func(btx *bolt.Tx) error {
 		if err := checkExpiryIndex(btx); err != nil {
-			return fmt.Errorf("store: consistency check: %w", err)
+			return fmt.Errorf("store: index check: %w", err)
 		}
 		return nil
 	})
 }
 
-// checkExpiryIndex verifies that every index entry names a pair with that next_expiry and that
-// every pair with a next_expiry has an entry.
+// checkExpiryIndex verifies that every index entry names a pair that records being
+// indexed at that time for that kind, and that every such record has its entry.
 func checkExpiryIndex(btx *bolt.Tx) error {
-	tx := &writeTx{readTx{btx: btx}} // for oldExpiry; nothing is written
+	pairs := btx.Bucket(bucketPairs)
 	indexed := 0
 	err := btx.Bucket(bucketExpiry).ForEach(func(k, _ []byte) error {
-		if len(k) < 8 {
+		e, ok := parseExpiryKey(k)
+		if !ok {
 			return fmt.Errorf("malformed expiry key %q", k)
 		}
-		t := int64(binary.BigEndian.Uint64(k))
-		next, err := tx.oldExpiry(k[8:])
+		pk, err := pairKey(e.BusinessID, e.UserID)
 		if err != nil {
 			return err
 		}
-		if next != t {
-			return fmt.Errorf("expiry index entry %d for pair %q, whose next_expiry is %d", t, k[8:], next)
+		v, ok := lookup(pairs, pk)
+		if !ok {
+			return fmt.Errorf("expiry index entry %d %c for pair %q, which does not exist", e.At, e.Kind, pk)
+		}
+		p := new(storagev1.Pair)
+		if err := proto.Unmarshal(v, p); err != nil {
+			return fmt.Errorf("decoding pair %q: %w", pk, err)
+		}
+		if at := indexedAt(p, e.Kind); at != e.At {
+			return fmt.Errorf("expiry index entry %d %c for pair %q, which records %d", e.At, e.Kind, pk, at)
 		}
 		indexed++
 		return nil
@@ -399,21 +424,34 @@ func checkExpiryIndex(btx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	withExpiry := 0
-	err = btx.Bucket(bucketPairs).ForEach(func(k, _ []byte) error {
-		next, err := tx.oldExpiry(k)
-		if next != 0 {
-			withExpiry++
+	records := 0
+	err = pairs.ForEach(func(k, v []byte) error {
+		p := new(storagev1.Pair)
+		if err := proto.Unmarshal(v, p); err != nil {
+			return fmt.Errorf("decoding pair %q: %w", k, err)
 		}
-		return err
+		for _, kind := range []ExpiryKind{ExpiryCSW, ExpiryFEP} {
+			if indexedAt(p, kind) != 0 {
+				records++
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if withExpiry != indexed {
-		return fmt.Errorf("%d pairs have a next_expiry but the expiry index has %d entries", withExpiry, indexed)
+	if records != indexed {
+		return fmt.Errorf("pairs record %d expiry index entries but the index has %d", records, indexed)
 	}
 	return nil
+}
+
+// indexedAt is the time a pair records being indexed under for kind.
+func indexedAt(p *storagev1.Pair, kind ExpiryKind) int64 {
+	if kind == ExpiryFEP {
+		return p.GetFepIndexed()
+	}
+	return p.GetCswIndexed()
 }
 
 // Close stops accepting Updates, lets the queued ones commit, and closes the file.

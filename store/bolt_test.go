@@ -58,7 +58,7 @@ func TestConformanceMaxBatch1(t *testing.T) {
 }
 
 var (
-	testPair = &storagev1.Pair{BusinessId: "b1", UserId: "u1", Region: "IN", Activity: []int64{1, 2}, NextExpiry: 500}
+	testPair = &storagev1.Pair{BusinessId: "b1", UserId: "u1", Region: "IN", Activity: []int64{1, 2}, CswIndexed: 500}
 	testFact = &storagev1.Fact{UserId: "u1", Timestamp: 7,
 		Kind: &storagev1.Fact_Outbound{Outbound: &storagev1.Outbound{Template: 2, Charge: &storagev1.Charge{AmountNanos: 9}}}}
 	testBusiness = &storagev1.Business{BusinessId: "b1", TimeZone: "UTC", Currency: "USD"}
@@ -72,6 +72,7 @@ func writeTestData(t *testing.T, db store.Store) {
 	if err := db.Update(t.Context(), func(tx store.Tx) error {
 		for _, err := range []error{
 			tx.PutBusiness(testBusiness), tx.PutPair(testPair), tx.PutFact("b1", "wamid.1", testFact),
+			tx.AddExpiry(store.Expiry{At: 500, Kind: store.ExpiryCSW, BusinessID: "b1", UserID: "u1"}),
 			tx.AddUsage(testUsageKey, testUsage),
 		} {
 			if err != nil {
@@ -128,8 +129,8 @@ func checkTestData(t *testing.T, db store.Store) {
 			t.Errorf("%d usage rows, want 1", rows)
 		}
 		var expiring []string
-		if err := r.Expiring(0, 1000, func(b, u string, at int64) error {
-			expiring = append(expiring, fmt.Sprint(b, "/", u, "@", at))
+		if err := r.Expiring(0, 1000, func(e store.Expiry) error {
+			expiring = append(expiring, fmt.Sprint(e.BusinessID, "/", e.UserID, "@", e.At))
 			return nil
 		}); err != nil {
 			return err
@@ -522,17 +523,17 @@ func TestCheckFindsIndexDrift(t *testing.T) {
 		present    bool
 		wantInFail string
 	}{
-		{"entry for a missing pair", 700, "ghost", true, "next_expiry is 0"},
-		{"entry with the wrong time", 600, "u1", true, "next_expiry is 500"},
-		{"pair without its entry", 500, "u1", false, "1 pairs have a next_expiry but the expiry index has 0 entries"},
+		{"entry for a missing pair", 700, "ghost", true, "does not exist"},
+		{"entry with the wrong time", 600, "u1", true, "which records 500"},
+		{"pair without its entry", 500, "u1", false, "pairs record 1 expiry index entries but the index has 0"},
 	} {
-		if err := db.Check(); err != nil {
+		if err := db.CheckIndex(); err != nil {
 			t.Fatalf("Check of a healthy store: %v", err)
 		}
 		if err := db.SetExpiryEntry(c.at, "b1", c.user, c.present); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Check(); err == nil || !strings.Contains(err.Error(), c.wantInFail) {
+		if err := db.CheckIndex(); err == nil || !strings.Contains(err.Error(), c.wantInFail) {
 			t.Errorf("%s: Check = %v, want an error containing %q", c.name, err, c.wantInFail)
 		}
 		if err := db.SetExpiryEntry(c.at, "b1", c.user, !c.present); err != nil { // repair

@@ -23,13 +23,13 @@ func (d *DB) Queued() int { return len(d.queue) }
 // SetExpiryEntry adds or removes a raw expiry index entry, to damage the index on purpose.
 func (d *DB) SetExpiryEntry(at int64, businessID, userID string, present bool) error {
 	return d.bolt.Update(func(tx *bolt.Tx) error {
-		pk, err := pairKey(businessID, userID)
+		k, err := expiryKey(Expiry{At: at, Kind: ExpiryCSW, BusinessID: businessID, UserID: userID})
 		if err != nil {
 			return err
 		}
 		if present {
-			return tx.Bucket(bucketExpiry).Put(expiryKey(at, pk), nil)
+			return tx.Bucket(bucketExpiry).Put(k, nil)
 		}
-		return tx.Bucket(bucketExpiry).Delete(expiryKey(at, pk))
+		return tx.Bucket(bucketExpiry).Delete(k)
 	})
 }

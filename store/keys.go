@@ -18,8 +18,8 @@ var (
 	bucketPairs = []byte("pairs")
 	// bucketFacts: business\x00message_id → Fact.
 	bucketFacts = []byte("facts")
-	// bucketExpiry: be64(next_expiry) business\x00user → empty. An index over bucketPairs,
-	// kept in step by PutPair and DeletePair.
+	// bucketExpiry: be64(at) kind business\x00user → empty. An index over bucketPairs,
+	// maintained by the ledger (AddExpiry, RemoveExpiry); the watch stream reads it.
 	bucketExpiry = []byte("expiry")
 	// bucketCounters: kind\x00id\x00month\x00market\x00 be32(category) → be64 value.
 	bucketCounters = []byte("counters")
@@ -87,13 +87,33 @@ func factKey(businessID, messageID string) ([]byte, error) {
 	return joinKey("business id", businessID, "message id", messageID)
 }
 
-// expiryKey is be64(t) followed by the pair's key, so the index sorts by time and then by pair.
-// Times are Unix nanoseconds and PutPair refuses negative ones, so the unsigned big-endian
-// encoding sorts them numerically.
-func expiryKey(t int64, pk []byte) []byte {
-	k := make([]byte, 8, 8+len(pk))
-	binary.BigEndian.PutUint64(k, uint64(t))
-	return append(k, pk...)
+// expiryKey is be64(at), the kind byte and the pair's key, so the index sorts by time, then
+// kind, then pair. AddExpiry refuses negative times, so the unsigned big-endian encoding
+// sorts them numerically.
+func expiryKey(e Expiry) ([]byte, error) {
+	if e.At < 0 {
+		return nil, fmt.Errorf("store: negative expiry time %d", e.At)
+	}
+	if e.Kind != ExpiryCSW && e.Kind != ExpiryFEP {
+		return nil, fmt.Errorf("store: unknown expiry kind %q", e.Kind)
+	}
+	pk, err := pairKey(e.BusinessID, e.UserID)
+	if err != nil {
+		return nil, err
+	}
+	k := make([]byte, 9, 9+len(pk))
+	binary.BigEndian.PutUint64(k, uint64(e.At))
+	k[8] = byte(e.Kind)
+	return append(k, pk...), nil
+}
+
+// parseExpiryKey is the inverse of expiryKey.
+func parseExpiryKey(k []byte) (Expiry, bool) {
+	if len(k) < 9 {
+		return Expiry{}, false
+	}
+	b, u, ok := splitKey(k[9:])
+	return Expiry{At: int64(binary.BigEndian.Uint64(k)), Kind: ExpiryKind(k[8]), BusinessID: b, UserID: u}, ok
 }
 
 func be64(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }

@@ -56,9 +56,10 @@ type ReadTx interface {
 	// Usage calls fn for every usage row of scope/id/month in key order
 	// (market, category, pricing type).
 	Usage(scope Scope, id, month string, fn func(UsageKey, *storagev1.Usage) error) error
-	// Expiring calls fn, in time order, for every pair whose next_expiry is in
-	// [from, to) (Unix nanoseconds). fn may not modify the store.
-	Expiring(from, to int64, fn func(businessID, userID string, nextExpiry int64) error) error
+	// Expiring calls fn for every expiry index entry with At in [from, to) (Unix
+	// nanoseconds), in (At, Kind, BusinessID, UserID) order. fn may not modify the
+	// store.
+	Expiring(from, to int64, fn func(Expiry) error) error
 }
 
 // Tx reads and writes records.
@@ -66,11 +67,15 @@ type Tx interface {
 	ReadTx
 	// PutBusiness stores a profile under its business_id.
 	PutBusiness(b *storagev1.Business) error
-	// PutPair stores a pair under (business_id, user_id) and keeps the expiry index
-	// in step with its next_expiry.
+	// PutPair stores a pair under (business_id, user_id).
 	PutPair(p *storagev1.Pair) error
-	// DeletePair removes a pair and its expiry index entry; no error if absent.
+	// DeletePair removes a pair; no error if absent. Its expiry entries are the
+	// caller's to remove.
 	DeletePair(businessID, userID string) error
+	// AddExpiry adds an entry to the expiry index (a no-op if present).
+	AddExpiry(e Expiry) error
+	// RemoveExpiry removes an entry from the expiry index; no error if absent.
+	RemoveExpiry(e Expiry) error
 	// PutFact stores a fact under a business's message id.
 	PutFact(businessID, messageID string, f *storagev1.Fact) error
 	// DeleteFact removes a fact; no error if absent.
@@ -79,6 +84,26 @@ type Tx interface {
 	AddCounter(key CounterKey, delta int64) (int64, error)
 	// AddUsage adds delta's counts to a usage row (creating it), and sets its currency.
 	AddUsage(key UsageKey, delta *storagev1.Usage) error
+}
+
+// ExpiryKind is what expires at an expiry index entry.
+type ExpiryKind byte
+
+const (
+	// ExpiryCSW is a customer service window closing.
+	ExpiryCSW ExpiryKind = 'c'
+	// ExpiryFEP is a free entry point window closing.
+	ExpiryFEP ExpiryKind = 'f'
+)
+
+// Expiry is an entry of the expiry index, which the watch stream reads: the time
+// something of a pair expires. The pair records the times it is indexed under
+// (Pair.csw_indexed, Pair.fep_indexed) so the entry can be moved.
+type Expiry struct {
+	At         int64 // Unix nanoseconds, >= 0
+	Kind       ExpiryKind
+	BusinessID string
+	UserID     string
 }
 
 // Scope is whose usage a row counts.

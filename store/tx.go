@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
@@ -155,9 +154,9 @@ func (t *readTx) Usage(scope Scope, id, month string, fn func(UsageKey, *storage
 	})
 }
 
-func (t *readTx) Expiring(from, to int64, fn func(businessID, userID string, nextExpiry int64) error) error {
-	// Nothing is indexed below 0 (PutPair refuses negative times), and clamping keeps the
-	// unsigned encoding of from meaningful.
+func (t *readTx) Expiring(from, to int64, fn func(Expiry) error) error {
+	// Nothing is indexed below 0 (AddExpiry refuses negative times), and clamping keeps
+	// the unsigned encoding of from meaningful.
 	from = max(from, 0)
 	if to <= from {
 		return nil
@@ -167,14 +166,11 @@ func (t *readTx) Expiring(from, to int64, fn func(businessID, userID string, nex
 	end := be64(to)
 	in := func(k []byte) bool { return bytes.Compare(k, end) < 0 }
 	return scan(t.btx, bucketExpiry, be64(from), in, func(k, _ []byte) error {
-		if len(k) < 8 {
-			return fmt.Errorf("store: malformed expiry key %q", k)
-		}
-		businessID, userID, ok := splitKey(k[8:])
+		e, ok := parseExpiryKey(k)
 		if !ok {
 			return fmt.Errorf("store: malformed expiry key %q", k)
 		}
-		return fn(businessID, userID, int64(binary.BigEndian.Uint64(k)))
+		return fn(e)
 	})
 }
 
@@ -198,30 +194,9 @@ func (t *writeTx) PutPair(p *storagev1.Pair) error {
 	if err := checkID("user id", p.GetUserId()); err != nil {
 		return err
 	}
-	next := p.GetNextExpiry()
-	if next < 0 {
-		return fmt.Errorf("store: PutPair: negative next_expiry %d", next)
-	}
 	k, err := pairKey(p.GetBusinessId(), p.GetUserId())
 	if err != nil {
 		return err
-	}
-	old, err := t.oldExpiry(k)
-	if err != nil {
-		return err
-	}
-	if old != next {
-		idx := t.btx.Bucket(bucketExpiry)
-		if old != 0 {
-			if err := idx.Delete(expiryKey(old, k)); err != nil {
-				return err
-			}
-		}
-		if next != 0 {
-			if err := idx.Put(expiryKey(next, k), nil); err != nil {
-				return err
-			}
-		}
 	}
 	return t.put(bucketPairs, k, p)
 }
@@ -231,53 +206,23 @@ func (t *writeTx) DeletePair(businessID, userID string) error {
 	if err != nil {
 		return err
 	}
-	old, err := t.oldExpiry(k)
-	if err != nil {
-		return err
-	}
-	if old != 0 {
-		if err := t.btx.Bucket(bucketExpiry).Delete(expiryKey(old, k)); err != nil {
-			return err
-		}
-	}
 	return t.btx.Bucket(bucketPairs).Delete(k)
 }
 
-// pairNextExpiry is the field number of Pair.next_expiry, taken from the descriptor so it
-// cannot drift from the proto.
-var pairNextExpiry = (&storagev1.Pair{}).ProtoReflect().Descriptor().Fields().ByName("next_expiry").Number()
+func (t *writeTx) AddExpiry(e Expiry) error {
+	k, err := expiryKey(e)
+	if err != nil {
+		return err
+	}
+	return t.btx.Bucket(bucketExpiry).Put(k, nil)
+}
 
-// oldExpiry returns the next_expiry of the pair stored under k (0 if there is none). It reads
-// the one field off the wire instead of decoding the whole pair: PutPair runs for nearly every
-// fact, on the committer goroutine that every writer waits for.
-func (t *writeTx) oldExpiry(k []byte) (int64, error) {
-	b, ok := lookup(t.btx.Bucket(bucketPairs), k)
-	if !ok {
-		return 0, nil
+func (t *writeTx) RemoveExpiry(e Expiry) error {
+	k, err := expiryKey(e)
+	if err != nil {
+		return err
 	}
-	var next int64
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return 0, fmt.Errorf("store: decoding pair %q: %w", k, protowire.ParseError(n))
-		}
-		b = b[n:]
-		if num == pairNextExpiry && typ == protowire.VarintType {
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return 0, fmt.Errorf("store: decoding pair %q: %w", k, protowire.ParseError(n))
-			}
-			next = int64(v) // proto3 scalars: the last occurrence wins, as in proto.Unmarshal
-			b = b[n:]
-			continue
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return 0, fmt.Errorf("store: decoding pair %q: %w", k, protowire.ParseError(n))
-		}
-		b = b[n:]
-	}
-	return next, nil
+	return t.btx.Bucket(bucketExpiry).Delete(k)
 }
 
 func (t *writeTx) PutFact(businessID, messageID string, f *storagev1.Fact) error {

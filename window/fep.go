@@ -125,26 +125,6 @@ func (p *Pair) CloseConversations(t int64, rules string) {
 	}
 }
 
-// NextExpiry returns the earliest time after now at which something of the pair
-// expires: the window (also its margin-free expiry), the free entry point window,
-// or the entry-point eligibility. 0 if nothing is pending.
-func (p *Pair) NextExpiry(now int64) int64 {
-	next := int64(0)
-	consider := func(t int64) {
-		if t > now && (next == 0 || t < next) {
-			next = t
-		}
-	}
-	if w := p.Latest(); w.ExpiresAt != 0 {
-		consider(w.ExpiresAt)
-	}
-	if w, ok := p.LatestFEP(); ok {
-		consider(w.End)
-	}
-	consider(p.EligibleUntil())
-	return next
-}
-
 // LaterConversation returns a conversation of a rule set (of category cat, or of
 // any category when cat < 0) that starts after t but within 24 h of it: one that a
 // later delivery opened because this earlier delivery's status arrived late. In

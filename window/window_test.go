@@ -178,22 +178,3 @@ func TestConversations(t *testing.T) {
 		t.Errorf("other rules' conversations must stay: %+v", got)
 	}
 }
-
-func TestNextExpiry(t *testing.T) {
-	p := &Pair{}
-	if got := p.NextExpiry(0); got != 0 {
-		t.Errorf("empty: %d", got)
-	}
-	p.AddActivity(0)
-	p.AddEntryPoint(0, 1)
-	if got := p.NextExpiry(1 * hr); got != 24*hr {
-		t.Errorf("NextExpiry = %dh, want 24h", got/hr)
-	}
-	p.OpenFEP(2*hr, 72*hr)
-	if got := p.NextExpiry(30 * hr); got != 74*hr {
-		t.Errorf("NextExpiry after the window = %dh, want 74h (FEP end)", got/hr)
-	}
-	if got := p.NextExpiry(80 * hr); got != 0 {
-		t.Errorf("NextExpiry when all passed = %d", got)
-	}
-}

@@ -170,7 +170,7 @@ func testCopies(t *testing.T, s store.Store) {
 func testDelete(t *testing.T, s store.Store) {
 	update(t, s, func(tx store.Tx) error {
 		for _, err := range []error{
-			tx.PutPair(pair("b1", "u1", 100)), tx.PutPair(pair("b1", "u2", 200)),
+			putIndexed(tx, pair("b1", "u1", 100)), putIndexed(tx, pair("b1", "u2", 200)),
 			tx.PutFact("b1", "wamid.1", activityFact("u1")), tx.PutFact("b1", "wamid.2", activityFact("u2")),
 		} {
 			if err != nil {
@@ -203,12 +203,16 @@ func testDelete(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
-	diff(t, "Expiring after DeletePair", []expiry{{"b1", "u2", 200}}, expiring(t, s, 0, math.MaxInt64))
+	// DeletePair leaves the index to the caller.
+	diff(t, "Expiring after DeletePair", []expiry{csw("b1", "u1", 100), csw("b1", "u2", 200)}, expiring(t, s, 0, math.MaxInt64))
 }
 
 func testDeleteAbsent(t *testing.T, s store.Store) {
-	update(t, s, func(tx store.Tx) error { return tx.PutPair(pair("b1", "u1", 100)) })
+	update(t, s, func(tx store.Tx) error { return putIndexed(tx, pair("b1", "u1", 100)) })
 	update(t, s, func(tx store.Tx) error {
+		if err := tx.RemoveExpiry(csw("b1", "nobody", 100).entry()); err != nil {
+			return fmt.Errorf("RemoveExpiry of an absent entry: %w", err)
+		}
 		if err := tx.DeletePair("b1", "nobody"); err != nil {
 			return fmt.Errorf("DeletePair of an absent pair: %w", err)
 		}
@@ -224,7 +228,7 @@ func testDeleteAbsent(t *testing.T, s store.Store) {
 		_, err := r.Pair("b1", "u1")
 		return err
 	})
-	diff(t, "Expiring", []expiry{{"b1", "u1", 100}}, expiring(t, s, 0, math.MaxInt64))
+	diff(t, "Expiring", []expiry{csw("b1", "u1", 100)}, expiring(t, s, 0, math.MaxInt64))
 }
 
 func testCounters(t *testing.T, s store.Store) {
@@ -367,79 +371,86 @@ func testUsage(t *testing.T, s store.Store) {
 
 func testExpiringRange(t *testing.T, s store.Store) {
 	update(t, s, func(tx store.Tx) error {
-		for _, p := range []*storagev1.Pair{
-			pair("b2", "u1", 300), pair("b1", "u3", 200), pair("b1", "u1", 100),
-			pair("b1", "u2", 200), pair("b1", "u4", 0), pair("b0", "u9", 1<<40),
+		for _, e := range []expiry{
+			csw("b2", "u1", 300), csw("b1", "u3", 200), csw("b1", "u1", 100), fep("b1", "u1", 200),
+			csw("b1", "u2", 200), csw("b0", "u9", 1<<40),
 		} {
-			if err := tx.PutPair(p); err != nil {
+			if err := tx.AddExpiry(e.entry()); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	all := []expiry{{"b1", "u1", 100}, {"b1", "u2", 200}, {"b1", "u3", 200}, {"b2", "u1", 300}, {"b0", "u9", 1 << 40}}
+	all := []expiry{csw("b1", "u1", 100), csw("b1", "u2", 200), csw("b1", "u3", 200), fep("b1", "u1", 200), csw("b2", "u1", 300), csw("b0", "u9", 1<<40)}
 	for _, tc := range []struct {
 		from, to int64
 		want     []expiry
 	}{
 		{0, math.MaxInt64, all},
 		{math.MinInt64, math.MaxInt64, all},
-		{100, 300, all[:3]}, // from is inclusive, to exclusive
-		{101, 301, all[1:4]},
-		{200, 201, all[1:3]},
+		{100, 300, all[:4]}, // from is inclusive, to exclusive
+		{101, 301, all[1:5]},
+		{200, 201, all[1:4]},
 		{150, 150, nil},
 		{300, 100, nil},
 		{301, 1 << 40, nil},
-		{1 << 40, 1<<40 + 1, all[4:]},
+		{1 << 40, 1<<40 + 1, all[5:]},
 	} {
 		diff(t, fmt.Sprintf("Expiring(%d, %d)", tc.from, tc.to), tc.want, expiring(t, s, tc.from, tc.to))
 	}
 	// A write transaction sees the index as it stands, its own writes included.
 	update(t, s, func(tx store.Tx) error {
-		if err := tx.PutPair(pair("b3", "u1", 150)); err != nil {
+		if err := tx.AddExpiry(csw("b3", "u1", 150).entry()); err != nil {
 			return err
 		}
-		want := []expiry{all[0], {"b3", "u1", 150}, all[1], all[2]}
+		want := []expiry{all[0], csw("b3", "u1", 150), all[1], all[2], all[3]}
 		diff(t, "Expiring inside Update", want, expiringIn(t, tx, 0, 250))
 		return nil
 	})
 }
 
-func testExpiringFollows(t *testing.T, s store.Store) {
-	put := func(p *storagev1.Pair) {
+func testExpiryAddRemove(t *testing.T, s store.Store) {
+	do := func(fn func(tx store.Tx) error) {
 		t.Helper()
-		update(t, s, func(tx store.Tx) error { return tx.PutPair(p) })
+		update(t, s, fn)
 	}
-	put(pair("b1", "other", 250))
-	other := expiry{"b1", "other", 250}
-	put(pair("b1", "u1", 100))
-	diff(t, "after put", []expiry{{"b1", "u1", 100}, other}, expiring(t, s, 0, math.MaxInt64))
-	put(pair("b1", "u1", 100)) // unchanged: still one entry
-	diff(t, "after putting the same expiry", []expiry{{"b1", "u1", 100}, other}, expiring(t, s, 0, math.MaxInt64))
-	put(pair("b1", "u1", 500)) // the old entry goes
-	diff(t, "after moving the expiry", []expiry{other, {"b1", "u1", 500}}, expiring(t, s, 0, math.MaxInt64))
-	put(pair("b1", "u1", 0)) // nothing pending: not indexed
-	diff(t, "after clearing the expiry", []expiry{other}, expiring(t, s, 0, math.MaxInt64))
-	put(pair("b1", "u1", 700))
-	// Several changes in one Update leave only the last.
-	update(t, s, func(tx store.Tx) error {
-		for _, at := range []int64{50, 0, 60, 800} {
-			if err := tx.PutPair(pair("b1", "u1", at)); err != nil {
-				return err
-			}
+	other := csw("b1", "other", 250)
+	do(func(tx store.Tx) error { return tx.AddExpiry(other.entry()) })
+	do(func(tx store.Tx) error { return tx.AddExpiry(csw("b1", "u1", 100).entry()) })
+	diff(t, "after add", []expiry{csw("b1", "u1", 100), other}, expiring(t, s, 0, math.MaxInt64))
+	do(func(tx store.Tx) error { return tx.AddExpiry(csw("b1", "u1", 100).entry()) }) // again: still one entry
+	diff(t, "after adding the same entry", []expiry{csw("b1", "u1", 100), other}, expiring(t, s, 0, math.MaxInt64))
+	do(func(tx store.Tx) error { return tx.AddExpiry(fep("b1", "u1", 100).entry()) }) // another kind: another entry
+	diff(t, "after adding another kind", []expiry{csw("b1", "u1", 100), fep("b1", "u1", 100), other}, expiring(t, s, 0, math.MaxInt64))
+	// Moving an entry within one Update.
+	do(func(tx store.Tx) error {
+		if err := tx.RemoveExpiry(csw("b1", "u1", 100).entry()); err != nil {
+			return err
 		}
-		return nil
+		return tx.AddExpiry(csw("b1", "u1", 500).entry())
 	})
-	diff(t, "after several changes", []expiry{other, {"b1", "u1", 800}}, expiring(t, s, 0, math.MaxInt64))
-	update(t, s, func(tx store.Tx) error { return tx.DeletePair("b1", "u1") })
-	diff(t, "after delete", []expiry{other}, expiring(t, s, 0, math.MaxInt64))
+	diff(t, "after moving", []expiry{fep("b1", "u1", 100), other, csw("b1", "u1", 500)}, expiring(t, s, 0, math.MaxInt64))
+	do(func(tx store.Tx) error { return tx.RemoveExpiry(fep("b1", "u1", 100).entry()) })
+	diff(t, "after remove", []expiry{other, csw("b1", "u1", 500)}, expiring(t, s, 0, math.MaxInt64))
+	// Bad entries are refused and write nothing.
+	for _, bad := range []store.Expiry{
+		{At: -1, Kind: store.ExpiryCSW, BusinessID: "b1", UserID: "u1"},
+		{At: 1, Kind: 'x', BusinessID: "b1", UserID: "u1"},
+		{At: 1, Kind: store.ExpiryCSW, BusinessID: "b\x001", UserID: "u1"},
+	} {
+		err := s.Update(t.Context(), func(tx store.Tx) error { return tx.AddExpiry(bad) })
+		if err == nil {
+			t.Errorf("AddExpiry(%+v) accepted", bad)
+		}
+	}
+	diff(t, "after refused adds", []expiry{other, csw("b1", "u1", 500)}, expiring(t, s, 0, math.MaxInt64))
 }
 
 func testIterationError(t *testing.T, s store.Store) {
 	errStop := errors.New("stop here")
 	update(t, s, func(tx store.Tx) error {
 		for i := range 3 {
-			if err := tx.PutPair(pair("b1", fmt.Sprint("u", i), int64(100+i))); err != nil {
+			if err := putIndexed(tx, pair("b1", fmt.Sprint("u", i), int64(100+i))); err != nil {
 				return err
 			}
 			k := store.UsageKey{Scope: store.ScopeBusiness, ID: "b1", Month: "2025-07", Market: "IN", Category: int32(i)}
@@ -451,7 +462,7 @@ func testIterationError(t *testing.T, s store.Store) {
 	})
 	view(t, s, func(r store.ReadTx) error {
 		calls := 0
-		err := r.Expiring(0, math.MaxInt64, func(string, string, int64) error { calls++; return errStop })
+		err := r.Expiring(0, math.MaxInt64, func(store.Expiry) error { calls++; return errStop })
 		if !errors.Is(err, errStop) || calls != 1 {
 			t.Errorf("Expiring with a failing callback: err = %v after %d calls; want errStop after 1", err, calls)
 		}

@@ -32,7 +32,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"CountersAddPerDistinctKey", testCounters},
 		{"UsageAddsAndIteratesInKeyOrder", testUsage},
 		{"ExpiringInTimeOrderWithinRange", testExpiringRange},
-		{"ExpiringFollowsChangesAndDeletes", testExpiringFollows},
+		{"ExpiryAddRemove", testExpiryAddRemove},
 		{"IterationStopsAtCallbackError", testIterationError},
 		{"FailedUpdateKeepsNothing", testFailedUpdate},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
@@ -82,7 +82,9 @@ func business(id string) *storagev1.Business {
 	}
 }
 
-func pair(businessID, userID string, nextExpiry int64) *storagev1.Pair {
+// pair is a full pair record; indexed is what it records as its CSW index time
+// (the store does not interpret it; see putIndexed).
+func pair(businessID, userID string, indexed int64) *storagev1.Pair {
 	return &storagev1.Pair{
 		BusinessId: businessID, UserId: userID, UserPhone: "919800000001", Region: "IN",
 		Activity:    []int64{1_000, 2_000},
@@ -92,7 +94,7 @@ func pair(businessID, userID string, nextExpiry int64) *storagev1.Pair {
 		Conversations: []*storagev1.Conversation{
 			{Category: 3, Start: 1_000, End: 5_000, PricingType: 2, Rules: "2023-06-01"},
 		},
-		NextExpiry: nextExpiry,
+		CswIndexed: indexed,
 		LastFact:   2_000,
 	}
 }
@@ -123,17 +125,37 @@ func outboundFact(userID string) *storagev1.Fact {
 	}
 }
 
-// expiring collects what Expiring yields.
+// expiry is an index entry as the tests compare it.
 type expiry struct {
 	Business, User string
+	Kind           store.ExpiryKind
 	At             int64
+}
+
+// csw and fep build index entries.
+func csw(b, u string, at int64) expiry { return expiry{b, u, store.ExpiryCSW, at} }
+func fep(b, u string, at int64) expiry { return expiry{b, u, store.ExpiryFEP, at} }
+
+func (e expiry) entry() store.Expiry {
+	return store.Expiry{At: e.At, Kind: e.Kind, BusinessID: e.Business, UserID: e.User}
+}
+
+// putIndexed stores a pair and indexes its CSW time, as the ledger does.
+func putIndexed(tx store.Tx, p *storagev1.Pair) error {
+	if err := tx.PutPair(p); err != nil {
+		return err
+	}
+	if p.GetCswIndexed() == 0 {
+		return nil
+	}
+	return tx.AddExpiry(store.Expiry{At: p.GetCswIndexed(), Kind: store.ExpiryCSW, BusinessID: p.GetBusinessId(), UserID: p.GetUserId()})
 }
 
 func expiringIn(t *testing.T, r store.ReadTx, from, to int64) []expiry {
 	t.Helper()
 	var got []expiry
-	if err := r.Expiring(from, to, func(b, u string, at int64) error {
-		got = append(got, expiry{b, u, at})
+	if err := r.Expiring(from, to, func(e store.Expiry) error {
+		got = append(got, expiry{e.BusinessID, e.UserID, e.Kind, e.At})
 		return nil
 	}); err != nil {
 		t.Fatalf("Expiring(%d, %d): %v", from, to, err)
@@ -141,8 +163,8 @@ func expiringIn(t *testing.T, r store.ReadTx, from, to int64) []expiry {
 	return got
 }
 
-// expiring returns Expiring's pairs after checking they come in time order; pairs that
-// expire at the same time are sorted, because their order is not part of the contract.
+// expiring returns Expiring's entries after checking they come in (time, kind,
+// business, user) order.
 func expiring(t *testing.T, s store.Store, from, to int64) []expiry {
 	t.Helper()
 	var got []expiry
@@ -150,12 +172,11 @@ func expiring(t *testing.T, s store.Store, from, to int64) []expiry {
 		got = expiringIn(t, r, from, to)
 		return nil
 	})
-	if !slices.IsSortedFunc(got, func(a, b expiry) int { return cmp.Compare(a.At, b.At) }) {
-		t.Errorf("Expiring(%d, %d) not in time order: %v", from, to, got)
+	if !slices.IsSortedFunc(got, func(a, b expiry) int {
+		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Business, b.Business), cmp.Compare(a.User, b.User))
+	}) {
+		t.Errorf("Expiring(%d, %d) not in (time, kind, business, user) order: %v", from, to, got)
 	}
-	slices.SortStableFunc(got, func(a, b expiry) int {
-		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Business, b.Business), cmp.Compare(a.User, b.User))
-	})
 	return got
 }
 

@@ -24,6 +24,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WindowEventType is what happened to a pair's window.
+type WindowEventType int32
+
+const (
+	WindowEventType_WINDOW_EVENT_TYPE_UNSPECIFIED WindowEventType = 0
+	// The customer service window closes within the requested lead time.
+	WindowEventType_WINDOW_EVENT_TYPE_CSW_CLOSING_SOON WindowEventType = 1
+	// The customer service window closed (24 h passed, or a 131047 closed it).
+	WindowEventType_WINDOW_EVENT_TYPE_CSW_CLOSED WindowEventType = 2
+	// The free entry point window closed.
+	WindowEventType_WINDOW_EVENT_TYPE_FEP_CLOSED WindowEventType = 3
+)
+
+// Enum value maps for WindowEventType.
+var (
+	WindowEventType_name = map[int32]string{
+		0: "WINDOW_EVENT_TYPE_UNSPECIFIED",
+		1: "WINDOW_EVENT_TYPE_CSW_CLOSING_SOON",
+		2: "WINDOW_EVENT_TYPE_CSW_CLOSED",
+		3: "WINDOW_EVENT_TYPE_FEP_CLOSED",
+	}
+	WindowEventType_value = map[string]int32{
+		"WINDOW_EVENT_TYPE_UNSPECIFIED":      0,
+		"WINDOW_EVENT_TYPE_CSW_CLOSING_SOON": 1,
+		"WINDOW_EVENT_TYPE_CSW_CLOSED":       2,
+		"WINDOW_EVENT_TYPE_FEP_CLOSED":       3,
+	}
+)
+
+func (x WindowEventType) Enum() *WindowEventType {
+	p := new(WindowEventType)
+	*p = x
+	return p
+}
+
+func (x WindowEventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WindowEventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_convstate_v1_window_service_proto_enumTypes[0].Descriptor()
+}
+
+func (WindowEventType) Type() protoreflect.EnumType {
+	return &file_convstate_v1_window_service_proto_enumTypes[0]
+}
+
+func (x WindowEventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WindowEventType.Descriptor instead.
+func (WindowEventType) EnumDescriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{0}
+}
+
 // RecordUserMessageRequest is the request of RecordUserMessage.
 type RecordUserMessageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1408,6 +1464,227 @@ func (x *GetPairResponse) GetRecentUserActivity() []*timestamppb.Timestamp {
 	return nil
 }
 
+// WindowEvent is one event of a pair's window.
+type WindowEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened.
+	Type WindowEventType `protobuf:"varint,1,opt,name=type,proto3,enum=convstate.v1.WindowEventType" json:"type,omitempty"`
+	// The business phone number id.
+	BusinessId string `protobuf:"bytes,2,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	// The user.
+	UserId string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// When it happened: the window's expiry, or the expiry minus the lead time for
+	// CSW_CLOSING_SOON (a force-close is reported when convstate learned of it).
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// The customer service window's expiry, for CSW events.
+	WindowExpiresAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=window_expires_at,json=windowExpiresAt,proto3" json:"window_expires_at,omitempty"`
+	// The free entry point window's expiry, for FEP events.
+	FepExpiresAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=fep_expires_at,json=fepExpiresAt,proto3" json:"fep_expires_at,omitempty"`
+	// Pass as WatchWindowEventsRequest.cursor to resume after this event.
+	Cursor        string `protobuf:"bytes,7,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WindowEvent) Reset() {
+	*x = WindowEvent{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WindowEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WindowEvent) ProtoMessage() {}
+
+func (x *WindowEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WindowEvent.ProtoReflect.Descriptor instead.
+func (*WindowEvent) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *WindowEvent) GetType() WindowEventType {
+	if x != nil {
+		return x.Type
+	}
+	return WindowEventType_WINDOW_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WindowEvent) GetBusinessId() string {
+	if x != nil {
+		return x.BusinessId
+	}
+	return ""
+}
+
+func (x *WindowEvent) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *WindowEvent) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+func (x *WindowEvent) GetWindowExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowExpiresAt
+	}
+	return nil
+}
+
+func (x *WindowEvent) GetFepExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FepExpiresAt
+	}
+	return nil
+}
+
+func (x *WindowEvent) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+// WatchWindowEventsRequest is the request of WatchWindowEvents.
+type WatchWindowEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only these businesses; all the caller may see when empty.
+	BusinessIds []string `protobuf:"bytes,1,rep,name=business_ids,json=businessIds,proto3" json:"business_ids,omitempty"`
+	// Send CSW_CLOSING_SOON this long before each window closes (up to 24 h); unset:
+	// no closing-soon events.
+	ClosingLead *durationpb.Duration `protobuf:"bytes,2,opt,name=closing_lead,json=closingLead,proto3" json:"closing_lead,omitempty"`
+	// Resume after the event that carried this cursor.
+	Cursor string `protobuf:"bytes,3,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// Without a cursor: start with the events at or after this time. Default: now.
+	StartTime     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchWindowEventsRequest) Reset() {
+	*x = WatchWindowEventsRequest{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchWindowEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchWindowEventsRequest) ProtoMessage() {}
+
+func (x *WatchWindowEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchWindowEventsRequest.ProtoReflect.Descriptor instead.
+func (*WatchWindowEventsRequest) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *WatchWindowEventsRequest) GetBusinessIds() []string {
+	if x != nil {
+		return x.BusinessIds
+	}
+	return nil
+}
+
+func (x *WatchWindowEventsRequest) GetClosingLead() *durationpb.Duration {
+	if x != nil {
+		return x.ClosingLead
+	}
+	return nil
+}
+
+func (x *WatchWindowEventsRequest) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchWindowEventsRequest) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+// WatchWindowEventsResponse is one message of the WatchWindowEvents stream.
+type WatchWindowEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event.
+	Event         *WindowEvent `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchWindowEventsResponse) Reset() {
+	*x = WatchWindowEventsResponse{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchWindowEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchWindowEventsResponse) ProtoMessage() {}
+
+func (x *WatchWindowEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchWindowEventsResponse.ProtoReflect.Descriptor instead.
+func (*WatchWindowEventsResponse) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *WatchWindowEventsResponse) GetEvent() *WindowEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
 var File_convstate_v1_window_service_proto protoreflect.FileDescriptor
 
 const file_convstate_v1_window_service_proto_rawDesc = "" +
@@ -1516,7 +1793,30 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\x0efep_expires_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\ffepExpiresAt\x12I\n" +
 	"\x12open_conversations\x18\n" +
 	" \x03(\v2\x1a.convstate.v1.ConversationR\x11openConversations\x12L\n" +
-	"\x14recent_user_activity\x18\v \x03(\v2\x1a.google.protobuf.TimestampR\x12recentUserActivity2\xd0\x05\n" +
+	"\x14recent_user_activity\x18\v \x03(\v2\x1a.google.protobuf.TimestampR\x12recentUserActivity\"\xd7\x02\n" +
+	"\vWindowEvent\x121\n" +
+	"\x04type\x18\x01 \x01(\x0e2\x1d.convstate.v1.WindowEventTypeR\x04type\x12\x1f\n" +
+	"\vbusiness_id\x18\x02 \x01(\tR\n" +
+	"businessId\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x129\n" +
+	"\n" +
+	"event_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12F\n" +
+	"\x11window_expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0fwindowExpiresAt\x12@\n" +
+	"\x0efep_expires_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\ffepExpiresAt\x12\x16\n" +
+	"\x06cursor\x18\a \x01(\tR\x06cursor\"\x9d\x02\n" +
+	"\x18WatchWindowEventsRequest\x12V\n" +
+	"\fbusiness_ids\x18\x01 \x03(\tB3\xbaH0\x92\x01-\x10\xe8\a\"(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\vbusinessIds\x12L\n" +
+	"\fclosing_lead\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\vclosingLead\x12 \n" +
+	"\x06cursor\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\x06cursor\x129\n" +
+	"\n" +
+	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"L\n" +
+	"\x19WatchWindowEventsResponse\x12/\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.convstate.v1.WindowEventR\x05event*\xa0\x01\n" +
+	"\x0fWindowEventType\x12!\n" +
+	"\x1dWINDOW_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"WINDOW_EVENT_TYPE_CSW_CLOSING_SOON\x10\x01\x12 \n" +
+	"\x1cWINDOW_EVENT_TYPE_CSW_CLOSED\x10\x02\x12 \n" +
+	"\x1cWINDOW_EVENT_TYPE_FEP_CLOSED\x10\x032\xb8\x06\n" +
 	"\rWindowService\x12d\n" +
 	"\x11RecordUserMessage\x12&.convstate.v1.RecordUserMessageRequest\x1a'.convstate.v1.RecordUserMessageResponse\x12[\n" +
 	"\x0eRecordUserCall\x12#.convstate.v1.RecordUserCallRequest\x1a$.convstate.v1.RecordUserCallResponse\x12p\n" +
@@ -1525,7 +1825,8 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\vRecordFacts\x12 .convstate.v1.RecordFactsRequest\x1a!.convstate.v1.RecordFactsResponse\x12C\n" +
 	"\x06Decide\x12\x1b.convstate.v1.DecideRequest\x1a\x1c.convstate.v1.DecideResponse\x12R\n" +
 	"\vDecideBatch\x12 .convstate.v1.DecideBatchRequest\x1a!.convstate.v1.DecideBatchResponse\x12F\n" +
-	"\aGetPair\x12\x1c.convstate.v1.GetPairRequest\x1a\x1d.convstate.v1.GetPairResponseB\xb7\x01\n" +
+	"\aGetPair\x12\x1c.convstate.v1.GetPairRequest\x1a\x1d.convstate.v1.GetPairResponse\x12f\n" +
+	"\x11WatchWindowEvents\x12&.convstate.v1.WatchWindowEventsRequest\x1a'.convstate.v1.WatchWindowEventsResponse0\x01B\xb7\x01\n" +
 	"\x10com.convstate.v1B\x12WindowServiceProtoP\x01Z>github.com/convstate/convstate/gen/go/convstate/v1;convstatev1\xa2\x02\x03CXX\xaa\x02\fConvstate.V1\xca\x02\fConvstate\\V1\xe2\x02\x18Convstate\\V1\\GPBMetadata\xea\x02\rConvstate::V1b\x06proto3"
 
 var (
@@ -1540,107 +1841,121 @@ func file_convstate_v1_window_service_proto_rawDescGZIP() []byte {
 	return file_convstate_v1_window_service_proto_rawDescData
 }
 
-var file_convstate_v1_window_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_convstate_v1_window_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_convstate_v1_window_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_convstate_v1_window_service_proto_goTypes = []any{
-	(*RecordUserMessageRequest)(nil),      // 0: convstate.v1.RecordUserMessageRequest
-	(*RecordUserMessageResponse)(nil),     // 1: convstate.v1.RecordUserMessageResponse
-	(*RecordUserCallRequest)(nil),         // 2: convstate.v1.RecordUserCallRequest
-	(*RecordUserCallResponse)(nil),        // 3: convstate.v1.RecordUserCallResponse
-	(*RecordBusinessMessageRequest)(nil),  // 4: convstate.v1.RecordBusinessMessageRequest
-	(*RecordBusinessMessageResponse)(nil), // 5: convstate.v1.RecordBusinessMessageResponse
-	(*RecordStatusRequest)(nil),           // 6: convstate.v1.RecordStatusRequest
-	(*RecordStatusResponse)(nil),          // 7: convstate.v1.RecordStatusResponse
-	(*RecordFactsRequest)(nil),            // 8: convstate.v1.RecordFactsRequest
-	(*FactResult)(nil),                    // 9: convstate.v1.FactResult
-	(*RecordFactsResponse)(nil),           // 10: convstate.v1.RecordFactsResponse
-	(*DecideRequest)(nil),                 // 11: convstate.v1.DecideRequest
-	(*DecideResponse)(nil),                // 12: convstate.v1.DecideResponse
-	(*DecideBatchRequest)(nil),            // 13: convstate.v1.DecideBatchRequest
-	(*DecideBatchResult)(nil),             // 14: convstate.v1.DecideBatchResult
-	(*DecideBatchResponse)(nil),           // 15: convstate.v1.DecideBatchResponse
-	(*GetPairRequest)(nil),                // 16: convstate.v1.GetPairRequest
-	(*GetPairResponse)(nil),               // 17: convstate.v1.GetPairResponse
-	(*UserMessage)(nil),                   // 18: convstate.v1.UserMessage
-	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
-	(*UserCall)(nil),                      // 20: convstate.v1.UserCall
-	(*BusinessMessage)(nil),               // 21: convstate.v1.BusinessMessage
-	(*Warning)(nil),                       // 22: convstate.v1.Warning
-	(*StatusUpdate)(nil),                  // 23: convstate.v1.StatusUpdate
-	(*Charge)(nil),                        // 24: convstate.v1.Charge
-	(*Fact)(nil),                          // 25: convstate.v1.Fact
-	(*ItemError)(nil),                     // 26: convstate.v1.ItemError
-	(TemplateCategory)(0),                 // 27: convstate.v1.TemplateCategory
-	(*durationpb.Duration)(nil),           // 28: google.protobuf.Duration
-	(DecisionReason)(0),                   // 29: convstate.v1.DecisionReason
-	(*Conversation)(nil),                  // 30: convstate.v1.Conversation
+	(WindowEventType)(0),                  // 0: convstate.v1.WindowEventType
+	(*RecordUserMessageRequest)(nil),      // 1: convstate.v1.RecordUserMessageRequest
+	(*RecordUserMessageResponse)(nil),     // 2: convstate.v1.RecordUserMessageResponse
+	(*RecordUserCallRequest)(nil),         // 3: convstate.v1.RecordUserCallRequest
+	(*RecordUserCallResponse)(nil),        // 4: convstate.v1.RecordUserCallResponse
+	(*RecordBusinessMessageRequest)(nil),  // 5: convstate.v1.RecordBusinessMessageRequest
+	(*RecordBusinessMessageResponse)(nil), // 6: convstate.v1.RecordBusinessMessageResponse
+	(*RecordStatusRequest)(nil),           // 7: convstate.v1.RecordStatusRequest
+	(*RecordStatusResponse)(nil),          // 8: convstate.v1.RecordStatusResponse
+	(*RecordFactsRequest)(nil),            // 9: convstate.v1.RecordFactsRequest
+	(*FactResult)(nil),                    // 10: convstate.v1.FactResult
+	(*RecordFactsResponse)(nil),           // 11: convstate.v1.RecordFactsResponse
+	(*DecideRequest)(nil),                 // 12: convstate.v1.DecideRequest
+	(*DecideResponse)(nil),                // 13: convstate.v1.DecideResponse
+	(*DecideBatchRequest)(nil),            // 14: convstate.v1.DecideBatchRequest
+	(*DecideBatchResult)(nil),             // 15: convstate.v1.DecideBatchResult
+	(*DecideBatchResponse)(nil),           // 16: convstate.v1.DecideBatchResponse
+	(*GetPairRequest)(nil),                // 17: convstate.v1.GetPairRequest
+	(*GetPairResponse)(nil),               // 18: convstate.v1.GetPairResponse
+	(*WindowEvent)(nil),                   // 19: convstate.v1.WindowEvent
+	(*WatchWindowEventsRequest)(nil),      // 20: convstate.v1.WatchWindowEventsRequest
+	(*WatchWindowEventsResponse)(nil),     // 21: convstate.v1.WatchWindowEventsResponse
+	(*UserMessage)(nil),                   // 22: convstate.v1.UserMessage
+	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
+	(*UserCall)(nil),                      // 24: convstate.v1.UserCall
+	(*BusinessMessage)(nil),               // 25: convstate.v1.BusinessMessage
+	(*Warning)(nil),                       // 26: convstate.v1.Warning
+	(*StatusUpdate)(nil),                  // 27: convstate.v1.StatusUpdate
+	(*Charge)(nil),                        // 28: convstate.v1.Charge
+	(*Fact)(nil),                          // 29: convstate.v1.Fact
+	(*ItemError)(nil),                     // 30: convstate.v1.ItemError
+	(TemplateCategory)(0),                 // 31: convstate.v1.TemplateCategory
+	(*durationpb.Duration)(nil),           // 32: google.protobuf.Duration
+	(DecisionReason)(0),                   // 33: convstate.v1.DecisionReason
+	(*Conversation)(nil),                  // 34: convstate.v1.Conversation
 }
 var file_convstate_v1_window_service_proto_depIdxs = []int32{
-	18, // 0: convstate.v1.RecordUserMessageRequest.message:type_name -> convstate.v1.UserMessage
-	19, // 1: convstate.v1.RecordUserMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	19, // 2: convstate.v1.RecordUserMessageResponse.send_before:type_name -> google.protobuf.Timestamp
-	19, // 3: convstate.v1.RecordUserMessageResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
-	20, // 4: convstate.v1.RecordUserCallRequest.call:type_name -> convstate.v1.UserCall
-	19, // 5: convstate.v1.RecordUserCallResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	19, // 6: convstate.v1.RecordUserCallResponse.send_before:type_name -> google.protobuf.Timestamp
-	21, // 7: convstate.v1.RecordBusinessMessageRequest.message:type_name -> convstate.v1.BusinessMessage
-	19, // 8: convstate.v1.RecordBusinessMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	22, // 9: convstate.v1.RecordBusinessMessageResponse.warnings:type_name -> convstate.v1.Warning
-	23, // 10: convstate.v1.RecordStatusRequest.status:type_name -> convstate.v1.StatusUpdate
-	24, // 11: convstate.v1.RecordStatusResponse.charge:type_name -> convstate.v1.Charge
-	25, // 12: convstate.v1.RecordFactsRequest.facts:type_name -> convstate.v1.Fact
-	1,  // 13: convstate.v1.FactResult.user_message:type_name -> convstate.v1.RecordUserMessageResponse
-	3,  // 14: convstate.v1.FactResult.user_call:type_name -> convstate.v1.RecordUserCallResponse
-	5,  // 15: convstate.v1.FactResult.business_message:type_name -> convstate.v1.RecordBusinessMessageResponse
-	7,  // 16: convstate.v1.FactResult.status:type_name -> convstate.v1.RecordStatusResponse
-	26, // 17: convstate.v1.FactResult.error:type_name -> convstate.v1.ItemError
-	9,  // 18: convstate.v1.RecordFactsResponse.results:type_name -> convstate.v1.FactResult
-	19, // 19: convstate.v1.DecideRequest.time:type_name -> google.protobuf.Timestamp
-	27, // 20: convstate.v1.DecideRequest.template:type_name -> convstate.v1.TemplateCategory
-	28, // 21: convstate.v1.DecideRequest.safety_margin:type_name -> google.protobuf.Duration
-	29, // 22: convstate.v1.DecideResponse.reason:type_name -> convstate.v1.DecisionReason
-	19, // 23: convstate.v1.DecideResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	19, // 24: convstate.v1.DecideResponse.send_before:type_name -> google.protobuf.Timestamp
-	19, // 25: convstate.v1.DecideResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
-	19, // 26: convstate.v1.DecideResponse.last_user_activity:type_name -> google.protobuf.Timestamp
-	30, // 27: convstate.v1.DecideResponse.open_conversations:type_name -> convstate.v1.Conversation
-	24, // 28: convstate.v1.DecideResponse.quote:type_name -> convstate.v1.Charge
-	22, // 29: convstate.v1.DecideResponse.warnings:type_name -> convstate.v1.Warning
-	19, // 30: convstate.v1.DecideResponse.time:type_name -> google.protobuf.Timestamp
-	19, // 31: convstate.v1.DecideBatchRequest.time:type_name -> google.protobuf.Timestamp
-	27, // 32: convstate.v1.DecideBatchRequest.template:type_name -> convstate.v1.TemplateCategory
-	28, // 33: convstate.v1.DecideBatchRequest.safety_margin:type_name -> google.protobuf.Duration
-	12, // 34: convstate.v1.DecideBatchResult.decision:type_name -> convstate.v1.DecideResponse
-	26, // 35: convstate.v1.DecideBatchResult.error:type_name -> convstate.v1.ItemError
-	14, // 36: convstate.v1.DecideBatchResponse.results:type_name -> convstate.v1.DecideBatchResult
-	19, // 37: convstate.v1.GetPairResponse.last_user_activity:type_name -> google.protobuf.Timestamp
-	19, // 38: convstate.v1.GetPairResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	19, // 39: convstate.v1.GetPairResponse.force_closed_at:type_name -> google.protobuf.Timestamp
-	19, // 40: convstate.v1.GetPairResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
-	19, // 41: convstate.v1.GetPairResponse.fep_opened_at:type_name -> google.protobuf.Timestamp
-	19, // 42: convstate.v1.GetPairResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
-	30, // 43: convstate.v1.GetPairResponse.open_conversations:type_name -> convstate.v1.Conversation
-	19, // 44: convstate.v1.GetPairResponse.recent_user_activity:type_name -> google.protobuf.Timestamp
-	0,  // 45: convstate.v1.WindowService.RecordUserMessage:input_type -> convstate.v1.RecordUserMessageRequest
-	2,  // 46: convstate.v1.WindowService.RecordUserCall:input_type -> convstate.v1.RecordUserCallRequest
-	4,  // 47: convstate.v1.WindowService.RecordBusinessMessage:input_type -> convstate.v1.RecordBusinessMessageRequest
-	6,  // 48: convstate.v1.WindowService.RecordStatus:input_type -> convstate.v1.RecordStatusRequest
-	8,  // 49: convstate.v1.WindowService.RecordFacts:input_type -> convstate.v1.RecordFactsRequest
-	11, // 50: convstate.v1.WindowService.Decide:input_type -> convstate.v1.DecideRequest
-	13, // 51: convstate.v1.WindowService.DecideBatch:input_type -> convstate.v1.DecideBatchRequest
-	16, // 52: convstate.v1.WindowService.GetPair:input_type -> convstate.v1.GetPairRequest
-	1,  // 53: convstate.v1.WindowService.RecordUserMessage:output_type -> convstate.v1.RecordUserMessageResponse
-	3,  // 54: convstate.v1.WindowService.RecordUserCall:output_type -> convstate.v1.RecordUserCallResponse
-	5,  // 55: convstate.v1.WindowService.RecordBusinessMessage:output_type -> convstate.v1.RecordBusinessMessageResponse
-	7,  // 56: convstate.v1.WindowService.RecordStatus:output_type -> convstate.v1.RecordStatusResponse
-	10, // 57: convstate.v1.WindowService.RecordFacts:output_type -> convstate.v1.RecordFactsResponse
-	12, // 58: convstate.v1.WindowService.Decide:output_type -> convstate.v1.DecideResponse
-	15, // 59: convstate.v1.WindowService.DecideBatch:output_type -> convstate.v1.DecideBatchResponse
-	17, // 60: convstate.v1.WindowService.GetPair:output_type -> convstate.v1.GetPairResponse
-	53, // [53:61] is the sub-list for method output_type
-	45, // [45:53] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	22, // 0: convstate.v1.RecordUserMessageRequest.message:type_name -> convstate.v1.UserMessage
+	23, // 1: convstate.v1.RecordUserMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	23, // 2: convstate.v1.RecordUserMessageResponse.send_before:type_name -> google.protobuf.Timestamp
+	23, // 3: convstate.v1.RecordUserMessageResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
+	24, // 4: convstate.v1.RecordUserCallRequest.call:type_name -> convstate.v1.UserCall
+	23, // 5: convstate.v1.RecordUserCallResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	23, // 6: convstate.v1.RecordUserCallResponse.send_before:type_name -> google.protobuf.Timestamp
+	25, // 7: convstate.v1.RecordBusinessMessageRequest.message:type_name -> convstate.v1.BusinessMessage
+	23, // 8: convstate.v1.RecordBusinessMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	26, // 9: convstate.v1.RecordBusinessMessageResponse.warnings:type_name -> convstate.v1.Warning
+	27, // 10: convstate.v1.RecordStatusRequest.status:type_name -> convstate.v1.StatusUpdate
+	28, // 11: convstate.v1.RecordStatusResponse.charge:type_name -> convstate.v1.Charge
+	29, // 12: convstate.v1.RecordFactsRequest.facts:type_name -> convstate.v1.Fact
+	2,  // 13: convstate.v1.FactResult.user_message:type_name -> convstate.v1.RecordUserMessageResponse
+	4,  // 14: convstate.v1.FactResult.user_call:type_name -> convstate.v1.RecordUserCallResponse
+	6,  // 15: convstate.v1.FactResult.business_message:type_name -> convstate.v1.RecordBusinessMessageResponse
+	8,  // 16: convstate.v1.FactResult.status:type_name -> convstate.v1.RecordStatusResponse
+	30, // 17: convstate.v1.FactResult.error:type_name -> convstate.v1.ItemError
+	10, // 18: convstate.v1.RecordFactsResponse.results:type_name -> convstate.v1.FactResult
+	23, // 19: convstate.v1.DecideRequest.time:type_name -> google.protobuf.Timestamp
+	31, // 20: convstate.v1.DecideRequest.template:type_name -> convstate.v1.TemplateCategory
+	32, // 21: convstate.v1.DecideRequest.safety_margin:type_name -> google.protobuf.Duration
+	33, // 22: convstate.v1.DecideResponse.reason:type_name -> convstate.v1.DecisionReason
+	23, // 23: convstate.v1.DecideResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	23, // 24: convstate.v1.DecideResponse.send_before:type_name -> google.protobuf.Timestamp
+	23, // 25: convstate.v1.DecideResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
+	23, // 26: convstate.v1.DecideResponse.last_user_activity:type_name -> google.protobuf.Timestamp
+	34, // 27: convstate.v1.DecideResponse.open_conversations:type_name -> convstate.v1.Conversation
+	28, // 28: convstate.v1.DecideResponse.quote:type_name -> convstate.v1.Charge
+	26, // 29: convstate.v1.DecideResponse.warnings:type_name -> convstate.v1.Warning
+	23, // 30: convstate.v1.DecideResponse.time:type_name -> google.protobuf.Timestamp
+	23, // 31: convstate.v1.DecideBatchRequest.time:type_name -> google.protobuf.Timestamp
+	31, // 32: convstate.v1.DecideBatchRequest.template:type_name -> convstate.v1.TemplateCategory
+	32, // 33: convstate.v1.DecideBatchRequest.safety_margin:type_name -> google.protobuf.Duration
+	13, // 34: convstate.v1.DecideBatchResult.decision:type_name -> convstate.v1.DecideResponse
+	30, // 35: convstate.v1.DecideBatchResult.error:type_name -> convstate.v1.ItemError
+	15, // 36: convstate.v1.DecideBatchResponse.results:type_name -> convstate.v1.DecideBatchResult
+	23, // 37: convstate.v1.GetPairResponse.last_user_activity:type_name -> google.protobuf.Timestamp
+	23, // 38: convstate.v1.GetPairResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	23, // 39: convstate.v1.GetPairResponse.force_closed_at:type_name -> google.protobuf.Timestamp
+	23, // 40: convstate.v1.GetPairResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
+	23, // 41: convstate.v1.GetPairResponse.fep_opened_at:type_name -> google.protobuf.Timestamp
+	23, // 42: convstate.v1.GetPairResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
+	34, // 43: convstate.v1.GetPairResponse.open_conversations:type_name -> convstate.v1.Conversation
+	23, // 44: convstate.v1.GetPairResponse.recent_user_activity:type_name -> google.protobuf.Timestamp
+	0,  // 45: convstate.v1.WindowEvent.type:type_name -> convstate.v1.WindowEventType
+	23, // 46: convstate.v1.WindowEvent.event_time:type_name -> google.protobuf.Timestamp
+	23, // 47: convstate.v1.WindowEvent.window_expires_at:type_name -> google.protobuf.Timestamp
+	23, // 48: convstate.v1.WindowEvent.fep_expires_at:type_name -> google.protobuf.Timestamp
+	32, // 49: convstate.v1.WatchWindowEventsRequest.closing_lead:type_name -> google.protobuf.Duration
+	23, // 50: convstate.v1.WatchWindowEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	19, // 51: convstate.v1.WatchWindowEventsResponse.event:type_name -> convstate.v1.WindowEvent
+	1,  // 52: convstate.v1.WindowService.RecordUserMessage:input_type -> convstate.v1.RecordUserMessageRequest
+	3,  // 53: convstate.v1.WindowService.RecordUserCall:input_type -> convstate.v1.RecordUserCallRequest
+	5,  // 54: convstate.v1.WindowService.RecordBusinessMessage:input_type -> convstate.v1.RecordBusinessMessageRequest
+	7,  // 55: convstate.v1.WindowService.RecordStatus:input_type -> convstate.v1.RecordStatusRequest
+	9,  // 56: convstate.v1.WindowService.RecordFacts:input_type -> convstate.v1.RecordFactsRequest
+	12, // 57: convstate.v1.WindowService.Decide:input_type -> convstate.v1.DecideRequest
+	14, // 58: convstate.v1.WindowService.DecideBatch:input_type -> convstate.v1.DecideBatchRequest
+	17, // 59: convstate.v1.WindowService.GetPair:input_type -> convstate.v1.GetPairRequest
+	20, // 60: convstate.v1.WindowService.WatchWindowEvents:input_type -> convstate.v1.WatchWindowEventsRequest
+	2,  // 61: convstate.v1.WindowService.RecordUserMessage:output_type -> convstate.v1.RecordUserMessageResponse
+	4,  // 62: convstate.v1.WindowService.RecordUserCall:output_type -> convstate.v1.RecordUserCallResponse
+	6,  // 63: convstate.v1.WindowService.RecordBusinessMessage:output_type -> convstate.v1.RecordBusinessMessageResponse
+	8,  // 64: convstate.v1.WindowService.RecordStatus:output_type -> convstate.v1.RecordStatusResponse
+	11, // 65: convstate.v1.WindowService.RecordFacts:output_type -> convstate.v1.RecordFactsResponse
+	13, // 66: convstate.v1.WindowService.Decide:output_type -> convstate.v1.DecideResponse
+	16, // 67: convstate.v1.WindowService.DecideBatch:output_type -> convstate.v1.DecideBatchResponse
+	18, // 68: convstate.v1.WindowService.GetPair:output_type -> convstate.v1.GetPairResponse
+	21, // 69: convstate.v1.WindowService.WatchWindowEvents:output_type -> convstate.v1.WatchWindowEventsResponse
+	61, // [61:70] is the sub-list for method output_type
+	52, // [52:61] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_convstate_v1_window_service_proto_init() }
@@ -1665,13 +1980,14 @@ func file_convstate_v1_window_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_window_service_proto_rawDesc), len(file_convstate_v1_window_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   18,
+			NumEnums:      1,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_convstate_v1_window_service_proto_goTypes,
 		DependencyIndexes: file_convstate_v1_window_service_proto_depIdxs,
+		EnumInfos:         file_convstate_v1_window_service_proto_enumTypes,
 		MessageInfos:      file_convstate_v1_window_service_proto_msgTypes,
 	}.Build()
 	File_convstate_v1_window_service_proto = out.File

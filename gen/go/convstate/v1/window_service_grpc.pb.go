@@ -27,6 +27,7 @@ const (
 	WindowService_Decide_FullMethodName                = "/convstate.v1.WindowService/Decide"
 	WindowService_DecideBatch_FullMethodName           = "/convstate.v1.WindowService/DecideBatch"
 	WindowService_GetPair_FullMethodName               = "/convstate.v1.WindowService/GetPair"
+	WindowService_WatchWindowEvents_FullMethodName     = "/convstate.v1.WindowService/WatchWindowEvents"
 )
 
 // WindowServiceClient is the client API for WindowService service.
@@ -57,6 +58,12 @@ type WindowServiceClient interface {
 	DecideBatch(ctx context.Context, in *DecideBatchRequest, opts ...grpc.CallOption) (*DecideBatchResponse, error)
 	// GetPair returns the recorded state of a pair.
 	GetPair(ctx context.Context, in *GetPairRequest, opts ...grpc.CallOption) (*GetPairResponse, error)
+	// WatchWindowEvents streams window events of the businesses the caller may see,
+	// in time order, as they happen (a second or two behind the clock): a customer
+	// service window closing soon (at the lead time the caller picks) or closed, and
+	// free entry point windows closed. Each event carries a cursor; reconnecting with
+	// the last one seen misses nothing and repeats nothing.
+	WatchWindowEvents(ctx context.Context, in *WatchWindowEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchWindowEventsResponse], error)
 }
 
 type windowServiceClient struct {
@@ -147,6 +154,25 @@ func (c *windowServiceClient) GetPair(ctx context.Context, in *GetPairRequest, o
 	return out, nil
 }
 
+func (c *windowServiceClient) WatchWindowEvents(ctx context.Context, in *WatchWindowEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchWindowEventsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &WindowService_ServiceDesc.Streams[0], WindowService_WatchWindowEvents_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchWindowEventsRequest, WatchWindowEventsResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type WindowService_WatchWindowEventsClient = grpc.ServerStreamingClient[WatchWindowEventsResponse]
+
 // WindowServiceServer is the server API for WindowService service.
 // All implementations must embed UnimplementedWindowServiceServer
 // for forward compatibility.
@@ -175,6 +201,12 @@ type WindowServiceServer interface {
 	DecideBatch(context.Context, *DecideBatchRequest) (*DecideBatchResponse, error)
 	// GetPair returns the recorded state of a pair.
 	GetPair(context.Context, *GetPairRequest) (*GetPairResponse, error)
+	// WatchWindowEvents streams window events of the businesses the caller may see,
+	// in time order, as they happen (a second or two behind the clock): a customer
+	// service window closing soon (at the lead time the caller picks) or closed, and
+	// free entry point windows closed. Each event carries a cursor; reconnecting with
+	// the last one seen misses nothing and repeats nothing.
+	WatchWindowEvents(*WatchWindowEventsRequest, grpc.ServerStreamingServer[WatchWindowEventsResponse]) error
 	mustEmbedUnimplementedWindowServiceServer()
 }
 
@@ -208,6 +240,9 @@ func (UnimplementedWindowServiceServer) DecideBatch(context.Context, *DecideBatc
 }
 func (UnimplementedWindowServiceServer) GetPair(context.Context, *GetPairRequest) (*GetPairResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPair not implemented")
+}
+func (UnimplementedWindowServiceServer) WatchWindowEvents(*WatchWindowEventsRequest, grpc.ServerStreamingServer[WatchWindowEventsResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchWindowEvents not implemented")
 }
 func (UnimplementedWindowServiceServer) mustEmbedUnimplementedWindowServiceServer() {}
 func (UnimplementedWindowServiceServer) testEmbeddedByValue()                       {}
@@ -374,6 +409,17 @@ func _WindowService_GetPair_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WindowService_WatchWindowEvents_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchWindowEventsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(WindowServiceServer).WatchWindowEvents(m, &grpc.GenericServerStream[WatchWindowEventsRequest, WatchWindowEventsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type WindowService_WatchWindowEventsServer = grpc.ServerStreamingServer[WatchWindowEventsResponse]
+
 // WindowService_ServiceDesc is the grpc.ServiceDesc for WindowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -414,6 +460,12 @@ var WindowService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _WindowService_GetPair_Handler,
 		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchWindowEvents",
+			Handler:       _WindowService_WatchWindowEvents_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "convstate/v1/window_service.proto",
 }

@@ -138,11 +138,13 @@ type Pair struct {
 	FepWindows []*Interval `protobuf:"bytes,8,rep,name=fep_windows,json=fepWindows,proto3" json:"fep_windows,omitempty"`
 	// Conversations (conversation-based pricing), ascending by start, bounded.
 	Conversations []*Conversation `protobuf:"bytes,9,rep,name=conversations,proto3" json:"conversations,omitempty"`
-	// The next time something about this pair expires (window, FEP); the store indexes
-	// pairs by it for the watch stream and garbage collection. 0 = nothing pending.
-	NextExpiry int64 `protobuf:"varint,10,opt,name=next_expiry,json=nextExpiry,proto3" json:"next_expiry,omitempty"`
+	// The time under which the pair's customer service window is in the expiry index
+	// (the watch stream's source), so the entry can be moved; 0 = not indexed.
+	CswIndexed int64 `protobuf:"varint,10,opt,name=csw_indexed,json=cswIndexed,proto3" json:"csw_indexed,omitempty"`
 	// The latest fact time seen for the pair (any kind).
-	LastFact      int64 `protobuf:"varint,11,opt,name=last_fact,json=lastFact,proto3" json:"last_fact,omitempty"`
+	LastFact int64 `protobuf:"varint,11,opt,name=last_fact,json=lastFact,proto3" json:"last_fact,omitempty"`
+	// As csw_indexed, for the latest free entry point window.
+	FepIndexed    int64 `protobuf:"varint,12,opt,name=fep_indexed,json=fepIndexed,proto3" json:"fep_indexed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -240,9 +242,9 @@ func (x *Pair) GetConversations() []*Conversation {
 	return nil
 }
 
-func (x *Pair) GetNextExpiry() int64 {
+func (x *Pair) GetCswIndexed() int64 {
 	if x != nil {
-		return x.NextExpiry
+		return x.CswIndexed
 	}
 	return 0
 }
@@ -250,6 +252,13 @@ func (x *Pair) GetNextExpiry() int64 {
 func (x *Pair) GetLastFact() int64 {
 	if x != nil {
 		return x.LastFact
+	}
+	return 0
+}
+
+func (x *Pair) GetFepIndexed() int64 {
+	if x != nil {
+		return x.FepIndexed
 	}
 	return 0
 }
@@ -1051,7 +1060,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\awaba_id\x18\x04 \x01(\tR\x06wabaId\x12!\n" +
 	"\fportfolio_id\x18\x05 \x01(\tR\vportfolioId\x12'\n" +
 	"\x0fprimary_country\x18\x06 \x01(\tR\x0eprimaryCountry\x128\n" +
-	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xc2\x03\n" +
+	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xe3\x03\n" +
 	"\x04Pair\x12\x1f\n" +
 	"\vbusiness_id\x18\x01 \x01(\tR\n" +
 	"businessId\x12\x17\n" +
@@ -1065,10 +1074,12 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\vfep_windows\x18\b \x03(\v2\x1e.convstate.storage.v1.IntervalR\n" +
 	"fepWindows\x12H\n" +
 	"\rconversations\x18\t \x03(\v2\".convstate.storage.v1.ConversationR\rconversations\x12\x1f\n" +
-	"\vnext_expiry\x18\n" +
+	"\vcsw_indexed\x18\n" +
 	" \x01(\x03R\n" +
-	"nextExpiry\x12\x1b\n" +
-	"\tlast_fact\x18\v \x01(\x03R\blastFact\"V\n" +
+	"cswIndexed\x12\x1b\n" +
+	"\tlast_fact\x18\v \x01(\x03R\blastFact\x12\x1f\n" +
+	"\vfep_indexed\x18\f \x01(\x03R\n" +
+	"fepIndexed\"V\n" +
 	"\x0fEntryPointVisit\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x03R\x02at\x12\x1f\n" +
 	"\ventry_point\x18\x02 \x01(\x05R\n" +
