@@ -3,11 +3,16 @@ from convstate.v1 import convstate_pb2 as _convstate_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+WINDOW_EVENT_TYPE_CSW_CLOSED: WindowEventType
+WINDOW_EVENT_TYPE_CSW_CLOSING_SOON: WindowEventType
+WINDOW_EVENT_TYPE_FEP_CLOSED: WindowEventType
+WINDOW_EVENT_TYPE_UNSPECIFIED: WindowEventType
 
 class DecideBatchRequest(_message.Message):
     __slots__ = ["business_id", "safety_margin", "template", "time", "user_ids"]
@@ -220,3 +225,42 @@ class RecordUserMessageResponse(_message.Message):
     send_before: _timestamp_pb2.Timestamp
     window_expires_at: _timestamp_pb2.Timestamp
     def __init__(self, duplicate: bool = ..., window_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., send_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_eligible_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchWindowEventsRequest(_message.Message):
+    __slots__ = ["business_ids", "closing_lead", "cursor", "start_time"]
+    BUSINESS_IDS_FIELD_NUMBER: _ClassVar[int]
+    CLOSING_LEAD_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    business_ids: _containers.RepeatedScalarFieldContainer[str]
+    closing_lead: _duration_pb2.Duration
+    cursor: str
+    start_time: _timestamp_pb2.Timestamp
+    def __init__(self, business_ids: _Optional[_Iterable[str]] = ..., closing_lead: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., cursor: _Optional[str] = ..., start_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchWindowEventsResponse(_message.Message):
+    __slots__ = ["event"]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event: WindowEvent
+    def __init__(self, event: _Optional[_Union[WindowEvent, _Mapping]] = ...) -> None: ...
+
+class WindowEvent(_message.Message):
+    __slots__ = ["business_id", "cursor", "event_time", "fep_expires_at", "type", "user_id", "window_expires_at"]
+    BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    FEP_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    business_id: str
+    cursor: str
+    event_time: _timestamp_pb2.Timestamp
+    fep_expires_at: _timestamp_pb2.Timestamp
+    type: WindowEventType
+    user_id: str
+    window_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, type: _Optional[_Union[WindowEventType, str]] = ..., business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., event_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., window_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class WindowEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []

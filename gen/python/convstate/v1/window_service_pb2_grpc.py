@@ -57,6 +57,11 @@ class WindowServiceStub(object):
                 request_serializer=convstate_dot_v1_dot_window__service__pb2.GetPairRequest.SerializeToString,
                 response_deserializer=convstate_dot_v1_dot_window__service__pb2.GetPairResponse.FromString,
                 )
+        self.WatchWindowEvents = channel.unary_stream(
+                '/convstate.v1.WindowService/WatchWindowEvents',
+                request_serializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsRequest.SerializeToString,
+                response_deserializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsResponse.FromString,
+                )
 
 
 class WindowServiceServicer(object):
@@ -125,6 +130,17 @@ class WindowServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchWindowEvents(self, request, context):
+        """WatchWindowEvents streams window events of the businesses the caller may see,
+        in time order, as they happen (a second or two behind the clock): a customer
+        service window closing soon (at the lead time the caller picks) or closed, and
+        free entry point windows closed. Each event carries a cursor; reconnecting with
+        the last one seen misses nothing and repeats nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WindowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -167,6 +183,11 @@ def add_WindowServiceServicer_to_server(servicer, server):
                     servicer.GetPair,
                     request_deserializer=convstate_dot_v1_dot_window__service__pb2.GetPairRequest.FromString,
                     response_serializer=convstate_dot_v1_dot_window__service__pb2.GetPairResponse.SerializeToString,
+            ),
+            'WatchWindowEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchWindowEvents,
+                    request_deserializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsRequest.FromString,
+                    response_serializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,5 +335,22 @@ class WindowService(object):
         return grpc.experimental.unary_unary(request, target, '/convstate.v1.WindowService/GetPair',
             convstate_dot_v1_dot_window__service__pb2.GetPairRequest.SerializeToString,
             convstate_dot_v1_dot_window__service__pb2.GetPairResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchWindowEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/convstate.v1.WindowService/WatchWindowEvents',
+            convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsRequest.SerializeToString,
+            convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

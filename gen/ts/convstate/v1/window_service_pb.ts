@@ -2,8 +2,8 @@
 // @generated from file convstate/v1/window_service.proto (package convstate.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
 import type { BusinessMessage, Charge, Conversation, DecisionReason, Fact, ItemError, StatusUpdate, TemplateCategory, UserCall, UserMessage, Warning } from "./convstate_pb";
 import { file_convstate_v1_convstate } from "./convstate_pb";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/v1/window_service.proto.
  */
 export const file_convstate_v1_window_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFjb252c3RhdGUvdjEvd2luZG93X3NlcnZpY2UucHJvdG8SDGNvbnZzdGF0ZS52MSJOChhSZWNvcmRVc2VyTWVzc2FnZVJlcXVlc3QSMgoHbWVzc2FnZRgBIAEoCzIZLmNvbnZzdGF0ZS52MS5Vc2VyTWVzc2FnZUIGukgDyAEBIs4BChlSZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBI1ChF3aW5kb3dfZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLc2VuZF9iZWZvcmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoVUmVjb3JkVXNlckNhbGxSZXF1ZXN0EiwKBGNhbGwYASABKAsyFi5jb252c3RhdGUudjEuVXNlckNhbGxCBrpIA8gBASKTAQoWUmVjb3JkVXNlckNhbGxSZXNwb25zZRIRCglkdXBsaWNhdGUYASABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJWChxSZWNvcmRCdXNpbmVzc01lc3NhZ2VSZXF1ZXN0EjYKB21lc3NhZ2UYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NNZXNzYWdlQga6SAPIAQEipQEKHVJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIRCglpbl93aW5kb3cYAiABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKCHdhcm5pbmdzGAQgAygLMhUuY29udnN0YXRlLnYxLldhcm5pbmciSQoTUmVjb3JkU3RhdHVzUmVxdWVzdBIyCgZzdGF0dXMYASABKAsyGi5jb252c3RhdGUudjEuU3RhdHVzVXBkYXRlQga6SAPIAQEigQEKFFJlY29yZFN0YXR1c1Jlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIkCgZjaGFyZ2UYAiABKAsyFC5jb252c3RhdGUudjEuQ2hhcmdlEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYAyABKAgSEwoLZGlzY3JlcGFuY3kYBCABKAgiRAoSUmVjb3JkRmFjdHNSZXF1ZXN0Ei4KBWZhY3RzGAEgAygLMhIuY29udnN0YXRlLnYxLkZhY3RCC7pICJIBBQgBEJBOIrsCCgpGYWN0UmVzdWx0Ej8KDHVzZXJfbWVzc2FnZRgBIAEoCzInLmNvbnZzdGF0ZS52MS5SZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlSAASOQoJdXNlcl9jYWxsGAIgASgLMiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2VIABJHChBidXNpbmVzc19tZXNzYWdlGAMgASgLMisuY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlSAASNAoGc3RhdHVzGAQgASgLMiIuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1Jlc3BvbnNlSAASKAoFZXJyb3IYBSABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySABCCAoGcmVzdWx0InYKE1JlY29yZEZhY3RzUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLmNvbnZzdGF0ZS52MS5GYWN0UmVzdWx0EhAKCHJlY29yZGVkGAIgASgFEhIKCmR1cGxpY2F0ZXMYAyABKAUSDgoGZmFpbGVkGAQgASgFIrICCg1EZWNpZGVSZXF1ZXN0EkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI6Cgh0ZW1wbGF0ZRgEIAEoDjIeLmNvbnZzdGF0ZS52MS5UZW1wbGF0ZUNhdGVnb3J5Qgi6SAWCAQIQARIbCgp1c2VyX3Bob25lGAUgASgJQge6SARyAhgUEkAKDXNhZmV0eV9tYXJnaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIvgDCg5EZWNpZGVSZXNwb25zZRIZChFmcmVlX2Zvcm1fYWxsb3dlZBgBIAEoCBIZChF0ZW1wbGF0ZV9yZXF1aXJlZBgCIAEoCBIsCgZyZWFzb24YAyABKA4yHC5jb252c3RhdGUudjEuRGVjaXNpb25SZWFzb24SNQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5mZXBfZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSbGFzdF91c2VyX2FjdGl2aXR5GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJvcGVuX2NvbnZlcnNhdGlvbnMYCCADKAsyGi5jb252c3RhdGUudjEuQ29udmVyc2F0aW9uEiMKBXF1b3RlGAkgASgLMhQuY29udnN0YXRlLnYxLkNoYXJnZRInCgh3YXJuaW5ncxgKIAMoCzIVLmNvbnZzdGF0ZS52MS5XYXJuaW5nEigKBHRpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0CChJEZWNpZGVCYXRjaFJlcXVlc3QSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSHQoIdXNlcl9pZHMYAiADKAlCC7pICJIBBQgBEJBOEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKCHRlbXBsYXRlGAQgASgOMh4uY29udnN0YXRlLnYxLlRlbXBsYXRlQ2F0ZWdvcnlCCLpIBYIBAhABEkAKDXNhZmV0eV9tYXJnaW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIooBChFEZWNpZGVCYXRjaFJlc3VsdBIPCgd1c2VyX2lkGAEgASgJEjAKCGRlY2lzaW9uGAIgASgLMhwuY29udnN0YXRlLnYxLkRlY2lkZVJlc3BvbnNlSAASKAoFZXJyb3IYAyABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySABCCAoGcmVzdWx0In0KE0RlY2lkZUJhdGNoUmVzcG9uc2USMAoHcmVzdWx0cxgBIAMoCzIfLmNvbnZzdGF0ZS52MS5EZWNpZGVCYXRjaFJlc3VsdBIZChFmcmVlX2Zvcm1fYWxsb3dlZBgCIAEoBRIZChF0ZW1wbGF0ZV9yZXF1aXJlZBgDIAEoBSJuCg5HZXRQYWlyUmVxdWVzdBJACgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBIaCgd1c2VyX2lkGAIgASgJQgm6SAZyBBABGEAigQQKD0dldFBhaXJSZXNwb25zZRITCgtidXNpbmVzc19pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEjYKEmxhc3RfdXNlcl9hY3Rpdml0eRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dpbmRvd19vcGVuGAUgASgIEjMKD2ZvcmNlX2Nsb3NlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSZmVwX2VsaWdpYmxlX3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mZXBfb3BlbmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5mZXBfZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSb3Blbl9jb252ZXJzYXRpb25zGAogAygLMhouY29udnN0YXRlLnYxLkNvbnZlcnNhdGlvbhI4ChRyZWNlbnRfdXNlcl9hY3Rpdml0eRgLIAMoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAy0AUKDVdpbmRvd1NlcnZpY2USZAoRUmVjb3JkVXNlck1lc3NhZ2USJi5jb252c3RhdGUudjEuUmVjb3JkVXNlck1lc3NhZ2VSZXF1ZXN0GicuY29udnN0YXRlLnYxLlJlY29yZFVzZXJNZXNzYWdlUmVzcG9uc2USWwoOUmVjb3JkVXNlckNhbGwSIy5jb252c3RhdGUudjEuUmVjb3JkVXNlckNhbGxSZXF1ZXN0GiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2UScAoVUmVjb3JkQnVzaW5lc3NNZXNzYWdlEiouY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlcXVlc3QaKy5jb252c3RhdGUudjEuUmVjb3JkQnVzaW5lc3NNZXNzYWdlUmVzcG9uc2USVQoMUmVjb3JkU3RhdHVzEiEuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1JlcXVlc3QaIi5jb252c3RhdGUudjEuUmVjb3JkU3RhdHVzUmVzcG9uc2USUgoLUmVjb3JkRmFjdHMSIC5jb252c3RhdGUudjEuUmVjb3JkRmFjdHNSZXF1ZXN0GiEuY29udnN0YXRlLnYxLlJlY29yZEZhY3RzUmVzcG9uc2USQwoGRGVjaWRlEhsuY29udnN0YXRlLnYxLkRlY2lkZVJlcXVlc3QaHC5jb252c3RhdGUudjEuRGVjaWRlUmVzcG9uc2USUgoLRGVjaWRlQmF0Y2gSIC5jb252c3RhdGUudjEuRGVjaWRlQmF0Y2hSZXF1ZXN0GiEuY29udnN0YXRlLnYxLkRlY2lkZUJhdGNoUmVzcG9uc2USRgoHR2V0UGFpchIcLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVxdWVzdBodLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVzcG9uc2VCtwEKEGNvbS5jb252c3RhdGUudjFCEldpbmRvd1NlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2NvbnZzdGF0ZS9jb252c3RhdGUvZ2VuL2dvL2NvbnZzdGF0ZS92MTtjb252c3RhdGV2MaICA0NYWKoCDENvbnZzdGF0ZS5WMcoCDENvbnZzdGF0ZVxWMeICGENvbnZzdGF0ZVxWMVxHUEJNZXRhZGF0YeoCDUNvbnZzdGF0ZTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_convstate_v1_convstate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiFjb252c3RhdGUvdjEvd2luZG93X3NlcnZpY2UucHJvdG8SDGNvbnZzdGF0ZS52MSJOChhSZWNvcmRVc2VyTWVzc2FnZVJlcXVlc3QSMgoHbWVzc2FnZRgBIAEoCzIZLmNvbnZzdGF0ZS52MS5Vc2VyTWVzc2FnZUIGukgDyAEBIs4BChlSZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBI1ChF3aW5kb3dfZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLc2VuZF9iZWZvcmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoVUmVjb3JkVXNlckNhbGxSZXF1ZXN0EiwKBGNhbGwYASABKAsyFi5jb252c3RhdGUudjEuVXNlckNhbGxCBrpIA8gBASKTAQoWUmVjb3JkVXNlckNhbGxSZXNwb25zZRIRCglkdXBsaWNhdGUYASABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJWChxSZWNvcmRCdXNpbmVzc01lc3NhZ2VSZXF1ZXN0EjYKB21lc3NhZ2UYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NNZXNzYWdlQga6SAPIAQEipQEKHVJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIRCglpbl93aW5kb3cYAiABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKCHdhcm5pbmdzGAQgAygLMhUuY29udnN0YXRlLnYxLldhcm5pbmciSQoTUmVjb3JkU3RhdHVzUmVxdWVzdBIyCgZzdGF0dXMYASABKAsyGi5jb252c3RhdGUudjEuU3RhdHVzVXBkYXRlQga6SAPIAQEigQEKFFJlY29yZFN0YXR1c1Jlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIkCgZjaGFyZ2UYAiABKAsyFC5jb252c3RhdGUudjEuQ2hhcmdlEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYAyABKAgSEwoLZGlzY3JlcGFuY3kYBCABKAgiRAoSUmVjb3JkRmFjdHNSZXF1ZXN0Ei4KBWZhY3RzGAEgAygLMhIuY29udnN0YXRlLnYxLkZhY3RCC7pICJIBBQgBEJBOIrsCCgpGYWN0UmVzdWx0Ej8KDHVzZXJfbWVzc2FnZRgBIAEoCzInLmNvbnZzdGF0ZS52MS5SZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlSAASOQoJdXNlcl9jYWxsGAIgASgLMiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2VIABJHChBidXNpbmVzc19tZXNzYWdlGAMgASgLMisuY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlSAASNAoGc3RhdHVzGAQgASgLMiIuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1Jlc3BvbnNlSAASKAoFZXJyb3IYBSABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySABCCAoGcmVzdWx0InYKE1JlY29yZEZhY3RzUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLmNvbnZzdGF0ZS52MS5GYWN0UmVzdWx0EhAKCHJlY29yZGVkGAIgASgFEhIKCmR1cGxpY2F0ZXMYAyABKAUSDgoGZmFpbGVkGAQgASgFIrICCg1EZWNpZGVSZXF1ZXN0EkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI6Cgh0ZW1wbGF0ZRgEIAEoDjIeLmNvbnZzdGF0ZS52MS5UZW1wbGF0ZUNhdGVnb3J5Qgi6SAWCAQIQARIbCgp1c2VyX3Bob25lGAUgASgJQge6SARyAhgUEkAKDXNhZmV0eV9tYXJnaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIvgDCg5EZWNpZGVSZXNwb25zZRIZChFmcmVlX2Zvcm1fYWxsb3dlZBgBIAEoCBIZChF0ZW1wbGF0ZV9yZXF1aXJlZBgCIAEoCBIsCgZyZWFzb24YAyABKA4yHC5jb252c3RhdGUudjEuRGVjaXNpb25SZWFzb24SNQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5mZXBfZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSbGFzdF91c2VyX2FjdGl2aXR5GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJvcGVuX2NvbnZlcnNhdGlvbnMYCCADKAsyGi5jb252c3RhdGUudjEuQ29udmVyc2F0aW9uEiMKBXF1b3RlGAkgASgLMhQuY29udnN0YXRlLnYxLkNoYXJnZRInCgh3YXJuaW5ncxgKIAMoCzIVLmNvbnZzdGF0ZS52MS5XYXJuaW5nEigKBHRpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0CChJEZWNpZGVCYXRjaFJlcXVlc3QSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSHQoIdXNlcl9pZHMYAiADKAlCC7pICJIBBQgBEJBOEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKCHRlbXBsYXRlGAQgASgOMh4uY29udnN0YXRlLnYxLlRlbXBsYXRlQ2F0ZWdvcnlCCLpIBYIBAhABEkAKDXNhZmV0eV9tYXJnaW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIooBChFEZWNpZGVCYXRjaFJlc3VsdBIPCgd1c2VyX2lkGAEgASgJEjAKCGRlY2lzaW9uGAIgASgLMhwuY29udnN0YXRlLnYxLkRlY2lkZVJlc3BvbnNlSAASKAoFZXJyb3IYAyABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySABCCAoGcmVzdWx0In0KE0RlY2lkZUJhdGNoUmVzcG9uc2USMAoHcmVzdWx0cxgBIAMoCzIfLmNvbnZzdGF0ZS52MS5EZWNpZGVCYXRjaFJlc3VsdBIZChFmcmVlX2Zvcm1fYWxsb3dlZBgCIAEoBRIZChF0ZW1wbGF0ZV9yZXF1aXJlZBgDIAEoBSJuCg5HZXRQYWlyUmVxdWVzdBJACgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBIaCgd1c2VyX2lkGAIgASgJQgm6SAZyBBABGEAigQQKD0dldFBhaXJSZXNwb25zZRITCgtidXNpbmVzc19pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEjYKEmxhc3RfdXNlcl9hY3Rpdml0eRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dpbmRvd19vcGVuGAUgASgIEjMKD2ZvcmNlX2Nsb3NlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSZmVwX2VsaWdpYmxlX3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mZXBfb3BlbmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5mZXBfZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSb3Blbl9jb252ZXJzYXRpb25zGAogAygLMhouY29udnN0YXRlLnYxLkNvbnZlcnNhdGlvbhI4ChRyZWNlbnRfdXNlcl9hY3Rpdml0eRgLIAMoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiwIKC1dpbmRvd0V2ZW50EisKBHR5cGUYASABKA4yHS5jb252c3RhdGUudjEuV2luZG93RXZlbnRUeXBlEhMKC2J1c2luZXNzX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRd2luZG93X2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmZlcF9leHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAki8AEKGFdhdGNoV2luZG93RXZlbnRzUmVxdWVzdBJJCgxidXNpbmVzc19pZHMYASADKAlCM7pIMJIBLRDoByIociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBI/CgxjbG9zaW5nX2xlYWQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAEhgKBmN1cnNvchgDIAEoCUIIukgFcgMYgAQSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoZV2F0Y2hXaW5kb3dFdmVudHNSZXNwb25zZRIoCgVldmVudBgBIAEoCzIZLmNvbnZzdGF0ZS52MS5XaW5kb3dFdmVudCqgAQoPV2luZG93RXZlbnRUeXBlEiEKHVdJTkRPV19FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJgoiV0lORE9XX0VWRU5UX1RZUEVfQ1NXX0NMT1NJTkdfU09PThABEiAKHFdJTkRPV19FVkVOVF9UWVBFX0NTV19DTE9TRUQQAhIgChxXSU5ET1dfRVZFTlRfVFlQRV9GRVBfQ0xPU0VEEAMyuAYKDVdpbmRvd1NlcnZpY2USZAoRUmVjb3JkVXNlck1lc3NhZ2USJi5jb252c3RhdGUudjEuUmVjb3JkVXNlck1lc3NhZ2VSZXF1ZXN0GicuY29udnN0YXRlLnYxLlJlY29yZFVzZXJNZXNzYWdlUmVzcG9uc2USWwoOUmVjb3JkVXNlckNhbGwSIy5jb252c3RhdGUudjEuUmVjb3JkVXNlckNhbGxSZXF1ZXN0GiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2UScAoVUmVjb3JkQnVzaW5lc3NNZXNzYWdlEiouY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlcXVlc3QaKy5jb252c3RhdGUudjEuUmVjb3JkQnVzaW5lc3NNZXNzYWdlUmVzcG9uc2USVQoMUmVjb3JkU3RhdHVzEiEuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1JlcXVlc3QaIi5jb252c3RhdGUudjEuUmVjb3JkU3RhdHVzUmVzcG9uc2USUgoLUmVjb3JkRmFjdHMSIC5jb252c3RhdGUudjEuUmVjb3JkRmFjdHNSZXF1ZXN0GiEuY29udnN0YXRlLnYxLlJlY29yZEZhY3RzUmVzcG9uc2USQwoGRGVjaWRlEhsuY29udnN0YXRlLnYxLkRlY2lkZVJlcXVlc3QaHC5jb252c3RhdGUudjEuRGVjaWRlUmVzcG9uc2USUgoLRGVjaWRlQmF0Y2gSIC5jb252c3RhdGUudjEuRGVjaWRlQmF0Y2hSZXF1ZXN0GiEuY29udnN0YXRlLnYxLkRlY2lkZUJhdGNoUmVzcG9uc2USRgoHR2V0UGFpchIcLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVxdWVzdBodLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVzcG9uc2USZgoRV2F0Y2hXaW5kb3dFdmVudHMSJi5jb252c3RhdGUudjEuV2F0Y2hXaW5kb3dFdmVudHNSZXF1ZXN0GicuY29udnN0YXRlLnYxLldhdGNoV2luZG93RXZlbnRzUmVzcG9uc2UwAUK3AQoQY29tLmNvbnZzdGF0ZS52MUISV2luZG93U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3YxO2NvbnZzdGF0ZXYxogIDQ1hYqgIMQ29udnN0YXRlLlYxygIMQ29udnN0YXRlXFYx4gIYQ29udnN0YXRlXFYxXEdQQk1ldGFkYXRh6gINQ29udnN0YXRlOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_convstate_v1_convstate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * RecordUserMessageRequest is the request of RecordUserMessage.
@@ -774,6 +774,173 @@ export const GetPairResponseSchema: GenMessage<GetPairResponse> = /*@__PURE__*/
   messageDesc(file_convstate_v1_window_service, 17);
 
 /**
+ * WindowEvent is one event of a pair's window.
+ *
+ * @generated from message convstate.v1.WindowEvent
+ */
+export type WindowEvent = Message<"convstate.v1.WindowEvent"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: convstate.v1.WindowEventType type = 1;
+   */
+  type: WindowEventType;
+
+  /**
+   * The business phone number id.
+   *
+   * @generated from field: string business_id = 2;
+   */
+  businessId: string;
+
+  /**
+   * The user.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * When it happened: the window's expiry, or the expiry minus the lead time for
+   * CSW_CLOSING_SOON (a force-close is reported when convstate learned of it).
+   *
+   * @generated from field: google.protobuf.Timestamp event_time = 4;
+   */
+  eventTime?: Timestamp | undefined;
+
+  /**
+   * The customer service window's expiry, for CSW events.
+   *
+   * @generated from field: google.protobuf.Timestamp window_expires_at = 5;
+   */
+  windowExpiresAt?: Timestamp | undefined;
+
+  /**
+   * The free entry point window's expiry, for FEP events.
+   *
+   * @generated from field: google.protobuf.Timestamp fep_expires_at = 6;
+   */
+  fepExpiresAt?: Timestamp | undefined;
+
+  /**
+   * Pass as WatchWindowEventsRequest.cursor to resume after this event.
+   *
+   * @generated from field: string cursor = 7;
+   */
+  cursor: string;
+};
+
+/**
+ * Describes the message convstate.v1.WindowEvent.
+ * Use `create(WindowEventSchema)` to create a new message.
+ */
+export const WindowEventSchema: GenMessage<WindowEvent> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 18);
+
+/**
+ * WatchWindowEventsRequest is the request of WatchWindowEvents.
+ *
+ * @generated from message convstate.v1.WatchWindowEventsRequest
+ */
+export type WatchWindowEventsRequest = Message<"convstate.v1.WatchWindowEventsRequest"> & {
+  /**
+   * Only these businesses; all the caller may see when empty.
+   *
+   * @generated from field: repeated string business_ids = 1;
+   */
+  businessIds: string[];
+
+  /**
+   * Send CSW_CLOSING_SOON this long before each window closes (up to 24 h); unset:
+   * no closing-soon events.
+   *
+   * @generated from field: google.protobuf.Duration closing_lead = 2;
+   */
+  closingLead?: Duration | undefined;
+
+  /**
+   * Resume after the event that carried this cursor.
+   *
+   * @generated from field: string cursor = 3;
+   */
+  cursor: string;
+
+  /**
+   * Without a cursor: start with the events at or after this time. Default: now.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 4;
+   */
+  startTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message convstate.v1.WatchWindowEventsRequest.
+ * Use `create(WatchWindowEventsRequestSchema)` to create a new message.
+ */
+export const WatchWindowEventsRequestSchema: GenMessage<WatchWindowEventsRequest> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 19);
+
+/**
+ * WatchWindowEventsResponse is one message of the WatchWindowEvents stream.
+ *
+ * @generated from message convstate.v1.WatchWindowEventsResponse
+ */
+export type WatchWindowEventsResponse = Message<"convstate.v1.WatchWindowEventsResponse"> & {
+  /**
+   * The event.
+   *
+   * @generated from field: convstate.v1.WindowEvent event = 1;
+   */
+  event?: WindowEvent | undefined;
+};
+
+/**
+ * Describes the message convstate.v1.WatchWindowEventsResponse.
+ * Use `create(WatchWindowEventsResponseSchema)` to create a new message.
+ */
+export const WatchWindowEventsResponseSchema: GenMessage<WatchWindowEventsResponse> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 20);
+
+/**
+ * WindowEventType is what happened to a pair's window.
+ *
+ * @generated from enum convstate.v1.WindowEventType
+ */
+export enum WindowEventType {
+  /**
+   * @generated from enum value: WINDOW_EVENT_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The customer service window closes within the requested lead time.
+   *
+   * @generated from enum value: WINDOW_EVENT_TYPE_CSW_CLOSING_SOON = 1;
+   */
+  CSW_CLOSING_SOON = 1,
+
+  /**
+   * The customer service window closed (24 h passed, or a 131047 closed it).
+   *
+   * @generated from enum value: WINDOW_EVENT_TYPE_CSW_CLOSED = 2;
+   */
+  CSW_CLOSED = 2,
+
+  /**
+   * The free entry point window closed.
+   *
+   * @generated from enum value: WINDOW_EVENT_TYPE_FEP_CLOSED = 3;
+   */
+  FEP_CLOSED = 3,
+}
+
+/**
+ * Describes the enum convstate.v1.WindowEventType.
+ */
+export const WindowEventTypeSchema: GenEnum<WindowEventType> = /*@__PURE__*/
+  enumDesc(file_convstate_v1_window_service, 0);
+
+/**
  * WindowService owns the customer service window clock of every business number ×
  * user pair: it records what happened (with Meta's timestamps, idempotently) and
  * decides whether a free-form message may be sent or a template is required.
@@ -864,6 +1031,20 @@ export const WindowService: GenService<{
     methodKind: "unary";
     input: typeof GetPairRequestSchema;
     output: typeof GetPairResponseSchema;
+  },
+  /**
+   * WatchWindowEvents streams window events of the businesses the caller may see,
+   * in time order, as they happen (a second or two behind the clock): a customer
+   * service window closing soon (at the lead time the caller picks) or closed, and
+   * free entry point windows closed. Each event carries a cursor; reconnecting with
+   * the last one seen misses nothing and repeats nothing.
+   *
+   * @generated from rpc convstate.v1.WindowService.WatchWindowEvents
+   */
+  watchWindowEvents: {
+    methodKind: "server_streaming";
+    input: typeof WatchWindowEventsRequestSchema;
+    output: typeof WatchWindowEventsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_convstate_v1_window_service, 0);

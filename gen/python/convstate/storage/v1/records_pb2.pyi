@@ -122,15 +122,16 @@ class Outbound(_message.Message):
     def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ...) -> None: ...
 
 class Pair(_message.Message):
-    __slots__ = ["activity", "business_id", "closures", "conversations", "entry_points", "fep_windows", "last_fact", "next_expiry", "region", "user_id", "user_phone"]
+    __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "entry_points", "fep_indexed", "fep_windows", "last_fact", "region", "user_id", "user_phone"]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     CLOSURES_FIELD_NUMBER: _ClassVar[int]
     CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
+    CSW_INDEXED_FIELD_NUMBER: _ClassVar[int]
     ENTRY_POINTS_FIELD_NUMBER: _ClassVar[int]
+    FEP_INDEXED_FIELD_NUMBER: _ClassVar[int]
     FEP_WINDOWS_FIELD_NUMBER: _ClassVar[int]
     LAST_FACT_FIELD_NUMBER: _ClassVar[int]
-    NEXT_EXPIRY_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_PHONE_FIELD_NUMBER: _ClassVar[int]
@@ -138,14 +139,15 @@ class Pair(_message.Message):
     business_id: str
     closures: _containers.RepeatedScalarFieldContainer[int]
     conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
+    csw_indexed: int
     entry_points: _containers.RepeatedCompositeFieldContainer[EntryPointVisit]
+    fep_indexed: int
     fep_windows: _containers.RepeatedCompositeFieldContainer[Interval]
     last_fact: int
-    next_expiry: int
     region: str
     user_id: str
     user_phone: str
-    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., next_expiry: _Optional[int] = ..., last_fact: _Optional[int] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ...) -> None: ...
 
 class Status(_message.Message):
     __slots__ = ["discrepancy", "error_code", "status", "timestamp", "window_force_closed"]
