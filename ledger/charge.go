@@ -18,6 +18,9 @@ var (
 // a 131047 for a free-form message force-closes the window.
 func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1.RecordStatusResponse, error) {
 	f, err := a.tx.Fact(p.business, p.id)
+	if notFound(err) && p.user != "" {
+		f, err = a.fromStatus(p, m)
+	}
 	if notFound(err) {
 		return nil, unknownMessage(p.business, p.id)
 	}
@@ -36,6 +39,13 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 	}
 	s := &storagev1.Status{Status: code, Timestamp: p.at, ErrorCode: m.GetErrorCode()}
 	out.Statuses = append(out.Statuses, s)
+	// Keep Meta's most final pricing object: delivered/read over sent.
+	if r := reported(m.GetPricing(), code); r != nil && (out.Reported == nil || code != int32(convstatev1.MessageStatus_MESSAGE_STATUS_SENT)) {
+		out.Reported = r
+		if err := a.reconcile(p.business, p.id, f, out); err != nil {
+			return nil, err
+		}
+	}
 
 	switch code {
 	case statusFailed:
@@ -94,6 +104,13 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 	s.Discrepancy = out.InWindow
 	if s.Discrepancy {
 		a.ev.discrepancies = append(a.ev.discrepancies, p.business)
+		prof, err := a.profile(p.business)
+		if err != nil {
+			return err
+		}
+		if err := a.windowDiscrepancy(prof, p.business, p.id, f.UserId, p.at); err != nil {
+			return err
+		}
 	}
 	return a.savePair(pair, clock, p.at)
 }
@@ -129,9 +146,13 @@ func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound
 			return err
 		}
 	}
+	c.Explanation += recategorized(out)
 	out.Charge = chargeRecord(&c, p.at, in.Month)
 	out.ChargeStatus = status
 	if err := a.addUsage(prof, out.Charge); err != nil {
+		return err
+	}
+	if err := a.reconcile(p.business, p.id, f, out); err != nil {
 		return err
 	}
 	a.ev.charges = append(a.ev.charges, &c)
@@ -198,4 +219,27 @@ func (c txCounts) key(kind pricing.CounterKind, market string, cat pricing.Categ
 
 func (c txCounts) Count(kind pricing.CounterKind, market string, cat pricing.Category) (int64, error) {
 	return c.tx.Counter(c.key(kind, market, cat))
+}
+
+// fromStatus records a business message convstate never saw sent, from a status
+// naming its recipient: a template of Meta's reported category (free-form for
+// service or none), sent at the status's time.
+func (a *applier) fromStatus(p *prepared, m *convstatev1.StatusUpdate) (*storagev1.Fact, error) {
+	pair, err := a.pair(p)
+	if err != nil {
+		return nil, err
+	}
+	clock := clockOf(pair)
+	w := clock.At(p.at)
+	out := &storagev1.Outbound{
+		Template:        categoryForReported(m.GetPricing()),
+		UserPhone:       p.phone,
+		InWindow:        w.Open,
+		WindowExpiresAt: w.ExpiresAt,
+		FromStatus:      true,
+	}
+	if err := a.savePair(pair, clock, p.at); err != nil {
+		return nil, err
+	}
+	return &storagev1.Fact{UserId: p.user, Timestamp: p.at, Kind: &storagev1.Fact_Outbound{Outbound: out}}, nil
 }

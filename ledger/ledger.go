@@ -30,6 +30,9 @@ type Config struct {
 	OnDiscrepancy func(businessID string)
 	// OnCharge is called once per newly decided charge. Optional.
 	OnCharge func(c *pricing.Charge)
+	// OnPricingDiscrepancy is called with the number of charges found (or found
+	// again) to disagree with Meta's reported pricing. Optional.
+	OnPricingDiscrepancy func(n int)
 }
 
 // Defaults.

@@ -51,18 +51,26 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 		p.business, p.id, user, phone, stamp = m.GetBusinessId(), m.GetMessageId(), m.GetUserId(), m.GetUserPhone(), m.GetTimestamp()
 	case *convstatev1.Fact_Status:
 		m := k.Status
-		p.business, p.id = m.GetBusinessId(), m.GetMessageId()
+		p.business, p.id, user = m.GetBusinessId(), m.GetMessageId(), m.GetRecipientId()
 		if m.GetTimestamp() != nil {
+			stamp = m.GetTimestamp()
+		}
+	case *convstatev1.Fact_TemplateCategoryChange:
+		if m := k.TemplateCategoryChange; m.GetTimestamp() != nil {
 			stamp = m.GetTimestamp()
 		}
 	default:
 		p.err = invalidField("kind", "the fact has no kind: set one of user_message, user_call, business_message, status")
 		return p
 	}
-	if f.GetStatus() == nil {
+	userField := "user_id"
+	if f.GetStatus() != nil {
+		userField = "recipient_id" // optional: lets a status of an unseen message be recorded
+	}
+	if f.GetTemplateCategoryChange() == nil && (f.GetStatus() == nil || user != "") {
 		u, err := pricing.NormalizeUser(user)
 		if err != nil {
-			p.err = invalidUser("user_id", user, err)
+			p.err = invalidUser(userField, user, err)
 			return p
 		}
 		p.user = u
@@ -75,7 +83,7 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 		}
 		region, err := pricing.Region(p.user, p.phone)
 		if err != nil {
-			p.err = invalidUser("user_id", user, err)
+			p.err = invalidUser(userField, user, err)
 			return p
 		}
 		p.region = region
@@ -98,8 +106,9 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 // events collects what a successful Update did, for callbacks after the commit
 // (the Update function may run more than once).
 type events struct {
-	charges       []*pricing.Charge
-	discrepancies []string
+	charges              []*pricing.Charge
+	discrepancies        []string
+	pricingDiscrepancies int
 }
 
 // Record records facts in order, in one durable transaction, with one result per
@@ -148,6 +157,9 @@ func (l *Ledger) Record(ctx context.Context, facts []*convstatev1.Fact) ([]*conv
 		if l.cfg.OnDiscrepancy != nil {
 			l.cfg.OnDiscrepancy(b)
 		}
+	}
+	if l.cfg.OnPricingDiscrepancy != nil && ev.pricingDiscrepancies > 0 {
+		l.cfg.OnPricingDiscrepancy(ev.pricingDiscrepancies)
 	}
 	return results, nil
 }
@@ -240,6 +252,12 @@ func (a *applier) apply(p *prepared) (*convstatev1.FactResult, error) {
 			return nil, err
 		}
 		return &convstatev1.FactResult{Result: &convstatev1.FactResult_Status{Status: r}}, nil
+	case *convstatev1.Fact_TemplateCategoryChange:
+		r, err := a.templateChange(p, k.TemplateCategoryChange)
+		if err != nil {
+			return nil, err
+		}
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_TemplateCategoryChange{TemplateCategoryChange: r}}, nil
 	}
 	return nil, invalidField("kind", "unknown fact kind")
 }
@@ -339,13 +357,17 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	}
 	clock := clockOf(pair)
 	w := clock.At(p.at)
-	tmpl := templateCategory(m.GetTemplate())
 	out := &storagev1.Outbound{
 		Template:        int32(m.GetTemplate()),
+		TemplateName:    m.GetTemplateName(),
 		UserPhone:       p.phone,
 		InWindow:        w.Open,
 		WindowExpiresAt: w.ExpiresAt,
 	}
+	if err := a.rateAtTimeOfUse(prof, out, p.at); err != nil {
+		return nil, err
+	}
+	tmpl := templateCategory(convstatev1.TemplateCategory(out.Template))
 	if tmpl == pricing.CategoryUnspecified && !w.Open {
 		out.Warnings = append(out.Warnings, int32(convstatev1.WarningCode_WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW))
 	}

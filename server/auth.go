@@ -29,6 +29,8 @@ var methodScopes = map[string]auth.Scope{
 	convstatev1.WindowService_DecideBatch_FullMethodName:           auth.Read,
 	convstatev1.WindowService_GetPair_FullMethodName:               auth.Read,
 	convstatev1.WindowService_WatchWindowEvents_FullMethodName:     auth.Read,
+	convstatev1.WindowService_IngestWebhook_FullMethodName:         auth.Write,
+	convstatev1.BillingService_ListDiscrepancies_FullMethodName:    auth.Read,
 	convstatev1.BillingService_GetCharge_FullMethodName:            auth.Read,
 	convstatev1.BillingService_GetUsage_FullMethodName:             auth.Read,
 	convstatev1.AdminService_SetBusinessProfile_FullMethodName:     auth.Admin,
@@ -107,9 +109,15 @@ func businessesOf(req any) (ids []string, all bool) {
 		return []string{r.GetStatus().GetBusinessId()}, false
 	case *convstatev1.RecordFactsRequest:
 		for _, f := range r.GetFacts() {
+			if f.GetTemplateCategoryChange() != nil {
+				all = true // a WABA's template: only for tokens of every business
+				continue
+			}
 			ids = append(ids, factBusiness(f))
 		}
-		return ids, false
+		return ids, all
+	case *convstatev1.IngestWebhookRequest:
+		return nil, false // the handler authorizes the businesses found in the body
 	case *convstatev1.GetUsageRequest:
 		if r.GetPortfolioId() != "" {
 			return nil, true

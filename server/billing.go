@@ -34,3 +34,11 @@ func (s *billingService) GetUsage(ctx context.Context, req *convstatev1.GetUsage
 	}
 	return resp, nil
 }
+
+func (s *billingService) ListDiscrepancies(ctx context.Context, req *convstatev1.ListDiscrepanciesRequest) (*convstatev1.ListDiscrepanciesResponse, error) {
+	resp, err := s.led.ListDiscrepancies(ctx, req.GetBusinessId(), req.GetMonth(), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, s.errs.status(ctx, err, "")
+	}
+	return resp, nil
+}

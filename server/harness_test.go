@@ -13,8 +13,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -230,8 +232,15 @@ func (h *harness) recordOne(f *convstatev1.Fact) (*convstatev1.FactResult, error
 		r, err := h.win.RecordStatus(h.ctx, &convstatev1.RecordStatusRequest{Status: k.Status})
 		return &convstatev1.FactResult{Result: &convstatev1.FactResult_Status{Status: r}}, err
 	}
-	h.t.Fatalf("unknown fact %v", f)
-	return nil, nil
+	// Kinds without a typed RPC go through the batch call.
+	r, err := h.win.RecordFacts(h.ctx, &convstatev1.RecordFactsRequest{Facts: []*convstatev1.Fact{f}})
+	if err != nil {
+		return nil, err
+	}
+	if e := r.GetResults()[0].GetError(); e != nil {
+		return nil, status.Error(codes.Code(e.GetCode()), e.GetMessage())
+	}
+	return r.GetResults()[0], nil
 }
 
 // decide asks for a decision at t0+d.

@@ -110,6 +110,7 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 		OnCharge: func(c *pricing.Charge) {
 			m.charges.WithLabelValues(c.Model.String(), c.Type.String()).Inc()
 		},
+		OnPricingDiscrepancy: func(n int) { m.pricingDiscrepancies.Add(float64(n)) },
 	})
 
 	// Health and reflection are not worth a log line each.
@@ -208,9 +209,10 @@ func slogAdapter(l *slog.Logger) logging.Logger {
 
 // metrics are the server's Prometheus collectors.
 type metrics struct {
-	grpc          *grpcprom.ServerMetrics
-	discrepancies prometheus.Counter
-	charges       *prometheus.CounterVec
+	grpc                 *grpcprom.ServerMetrics
+	discrepancies        prometheus.Counter
+	pricingDiscrepancies prometheus.Counter
+	charges              *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -220,6 +222,10 @@ func newMetrics() *metrics {
 			Name: "convstate_window_discrepancies_total",
 			Help: "Free-form messages Meta rejected with 131047 while convstate had the window open.",
 		}),
+		pricingDiscrepancies: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "convstate_pricing_discrepancies_total",
+			Help: "Charges whose category, billable or free type Meta reported differently.",
+		}),
 		charges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "convstate_charges_total",
 			Help: "Charges decided, by pricing model and pricing type.",
@@ -228,7 +234,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.charges} {
+	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

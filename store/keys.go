@@ -25,9 +25,15 @@ var (
 	bucketCounters = []byte("counters")
 	// bucketUsage: scope id\x00month\x00 market\x00 be32(category) be32(pricing_type) → Usage.
 	bucketUsage = []byte("usage")
+	// bucketTemplates: waba\x00template_name → TemplateHistory.
+	bucketTemplates = []byte("templates")
+	// bucketDiscrepancies: business\x00month\x00message_id → Discrepancy.
+	bucketDiscrepancies = []byte("discrepancies")
 
-	// allBuckets are created on Open.
-	allBuckets = [][]byte{bucketMeta, bucketBusinesses, bucketPairs, bucketFacts, bucketExpiry, bucketCounters, bucketUsage}
+	// allBuckets are created on Open (also in files made by builds that lacked some:
+	// adding a bucket is not a format change).
+	allBuckets = [][]byte{bucketMeta, bucketBusinesses, bucketPairs, bucketFacts, bucketExpiry, bucketCounters, bucketUsage,
+		bucketTemplates, bucketDiscrepancies}
 
 	// keyFormatVersion in bucketMeta holds be32(formatVersion) of the build that created the file.
 	keyFormatVersion = []byte("format_version")
@@ -175,4 +181,17 @@ func parseUsageRest(rest []byte) (market string, category, pricingType int32, ok
 	}
 	n := rest[i+1:]
 	return string(rest[:i]), int32(binary.BigEndian.Uint32(n)), int32(binary.BigEndian.Uint32(n[4:])), true
+}
+
+func templateKey(wabaID, name string) ([]byte, error) {
+	return joinKey("WABA id", wabaID, "template name", name)
+}
+
+// discrepancyPrefix is business\x00month\x00; the message id follows.
+func discrepancyPrefix(businessID, month string) ([]byte, error) {
+	k, err := joinKey("business id", businessID, "month", month)
+	if err != nil {
+		return nil, err
+	}
+	return append(k, sep), nil
 }

@@ -56,6 +56,11 @@ type ReadTx interface {
 	// Usage calls fn for every usage row of scope/id/month in key order
 	// (market, category, pricing type).
 	Usage(scope Scope, id, month string, fn func(UsageKey, *storagev1.Usage) error) error
+	// Template returns a template's category history, or ErrNotFound.
+	Template(wabaID, name string) (*storagev1.TemplateHistory, error)
+	// Discrepancies calls fn for a business's discrepancies of a month, in message
+	// id order, starting after the message id after ("" for the first).
+	Discrepancies(businessID, month, after string, fn func(messageID string, d *storagev1.Discrepancy) error) error
 	// Expiring calls fn for every expiry index entry with At in [from, to) (Unix
 	// nanoseconds), in (At, Kind, BusinessID, UserID) order. fn may not modify the
 	// store.
@@ -80,6 +85,12 @@ type Tx interface {
 	PutFact(businessID, messageID string, f *storagev1.Fact) error
 	// DeleteFact removes a fact; no error if absent.
 	DeleteFact(businessID, messageID string) error
+	// PutTemplate stores a template's category history.
+	PutTemplate(wabaID, name string, h *storagev1.TemplateHistory) error
+	// PutDiscrepancy stores a discrepancy of a message in a business's month.
+	PutDiscrepancy(businessID, month, messageID string, d *storagev1.Discrepancy) error
+	// DeleteDiscrepancy removes one; no error if absent.
+	DeleteDiscrepancy(businessID, month, messageID string) error
 	// AddCounter adds delta to a counter and returns the new value.
 	AddCounter(key CounterKey, delta int64) (int64, error)
 	// AddUsage adds delta's counts to a usage row (creating it), and sets its currency.

@@ -154,6 +154,37 @@ func (t *readTx) Usage(scope Scope, id, month string, fn func(UsageKey, *storage
 	})
 }
 
+func (t *readTx) Template(wabaID, name string) (*storagev1.TemplateHistory, error) {
+	k, err := templateKey(wabaID, name)
+	if err != nil {
+		return nil, err
+	}
+	h := new(storagev1.TemplateHistory)
+	if err := t.get(bucketTemplates, k, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (t *readTx) Discrepancies(businessID, month, after string, fn func(string, *storagev1.Discrepancy) error) error {
+	prefix, err := discrepancyPrefix(businessID, month)
+	if err != nil {
+		return err
+	}
+	start := append(bytes.Clone(prefix), after...)
+	return scan(t.btx, bucketDiscrepancies, start, func(k []byte) bool { return bytes.HasPrefix(k, prefix) }, func(k, v []byte) error {
+		id := string(k[len(prefix):])
+		if id == after {
+			return nil // strictly after
+		}
+		d := new(storagev1.Discrepancy)
+		if err := proto.Unmarshal(v, d); err != nil {
+			return fmt.Errorf("store: decoding discrepancy %q: %w", k, err)
+		}
+		return fn(id, d)
+	})
+}
+
 func (t *readTx) Expiring(from, to int64, fn func(Expiry) error) error {
 	// Nothing is indexed below 0 (AddExpiry refuses negative times), and clamping keeps
 	// the unsigned encoding of from meaningful.
@@ -207,6 +238,62 @@ func (t *writeTx) DeletePair(businessID, userID string) error {
 		return err
 	}
 	return t.btx.Bucket(bucketPairs).Delete(k)
+}
+
+func (t *writeTx) PutTemplate(wabaID, name string, h *storagev1.TemplateHistory) error {
+	if h == nil {
+		return errors.New("store: PutTemplate: nil history")
+	}
+	if err := checkID("WABA id", wabaID); err != nil {
+		return err
+	}
+	if err := checkID("template name", name); err != nil {
+		return err
+	}
+	k, err := templateKey(wabaID, name)
+	if err != nil {
+		return err
+	}
+	return t.put(bucketTemplates, k, h)
+}
+
+func (t *writeTx) PutDiscrepancy(businessID, month, messageID string, d *storagev1.Discrepancy) error {
+	if d == nil {
+		return errors.New("store: PutDiscrepancy: nil discrepancy")
+	}
+	if err := checkID("message id", messageID); err != nil {
+		return err
+	}
+	k, err := discrepancyKey(businessID, month, messageID)
+	if err != nil {
+		return err
+	}
+	return t.put(bucketDiscrepancies, k, d)
+}
+
+func (t *writeTx) DeleteDiscrepancy(businessID, month, messageID string) error {
+	k, err := discrepancyKey(businessID, month, messageID)
+	if err != nil {
+		return err
+	}
+	return t.btx.Bucket(bucketDiscrepancies).Delete(k)
+}
+
+func discrepancyKey(businessID, month, messageID string) ([]byte, error) {
+	if err := checkID("business id", businessID); err != nil {
+		return nil, err
+	}
+	if err := checkID("month", month); err != nil {
+		return nil, err
+	}
+	if err := checkPart("message id", messageID); err != nil {
+		return nil, err
+	}
+	p, err := discrepancyPrefix(businessID, month)
+	if err != nil {
+		return nil, err
+	}
+	return append(p, messageID...), nil
 }
 
 func (t *writeTx) AddExpiry(e Expiry) error {

@@ -474,3 +474,66 @@ func testIterationError(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+func testTemplates(t *testing.T, s store.Store) {
+	view(t, s, func(r store.ReadTx) error {
+		_, err := r.Template("w1", "order_update")
+		wantNotFound(t, "Template", err)
+		return nil
+	})
+	h := &storagev1.TemplateHistory{Changes: []*storagev1.TemplateChange{{At: 100, PreviousCategory: 2, NewCategory: 1}}}
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.PutTemplate("w1", "order_update", h); err != nil {
+			return err
+		}
+		return tx.PutTemplate("w1", "order_update_2", &storagev1.TemplateHistory{})
+	})
+	view(t, s, func(r store.ReadTx) error {
+		got, err := r.Template("w1", "order_update")
+		if err != nil {
+			return err
+		}
+		diff(t, "Template", h, got)
+		_, err = r.Template("w2", "order_update")
+		wantNotFound(t, "Template of another WABA", err)
+		return nil
+	})
+}
+
+func testDiscrepancies(t *testing.T, s store.Store) {
+	d := func(u string) *storagev1.Discrepancy {
+		return &storagev1.Discrepancy{UserId: u, ChargedAt: 5, Differences: []string{"category: convstate utility, Meta marketing"}}
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, k := range [][3]string{{"b1", "2025-07", "m3"}, {"b1", "2025-07", "m1"}, {"b1", "2025-07", "m2"}, {"b1", "2025-08", "m0"}, {"b10", "2025-07", "m9"}} {
+			if err := tx.PutDiscrepancy(k[0], k[1], k[2], d(k[2])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	list := func(b, m, after string) []string {
+		var ids []string
+		view(t, s, func(r store.ReadTx) error {
+			return r.Discrepancies(b, m, after, func(id string, x *storagev1.Discrepancy) error {
+				if x.GetUserId() != id {
+					t.Errorf("discrepancy %s holds %v", id, x)
+				}
+				ids = append(ids, id)
+				return nil
+			})
+		})
+		return ids
+	}
+	diff(t, "all of b1 2025-07", []string{"m1", "m2", "m3"}, list("b1", "2025-07", ""))
+	diff(t, "after m1", []string{"m2", "m3"}, list("b1", "2025-07", "m1"))
+	diff(t, "after m3", []string(nil), list("b1", "2025-07", "m3"))
+	update(t, s, func(tx store.Tx) error {
+		if err := tx.DeleteDiscrepancy("b1", "2025-07", "m2"); err != nil {
+			return err
+		}
+		return tx.DeleteDiscrepancy("b1", "2025-07", "absent")
+	})
+	diff(t, "after delete", []string{"m1", "m3"}, list("b1", "2025-07", ""))
+	diff(t, "another month", []string{"m0"}, list("b1", "2025-08", ""))
+}

@@ -33,6 +33,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"UsageAddsAndIteratesInKeyOrder", testUsage},
 		{"ExpiringInTimeOrderWithinRange", testExpiringRange},
 		{"ExpiryAddRemove", testExpiryAddRemove},
+		{"Templates", testTemplates},
+		{"Discrepancies", testDiscrepancies},
 		{"IterationStopsAtCallbackError", testIterationError},
 		{"FailedUpdateKeepsNothing", testFailedUpdate},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},

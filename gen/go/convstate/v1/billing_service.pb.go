@@ -376,6 +376,143 @@ func (x *GetUsageResponse) GetTotalCost() map[string]string {
 	return nil
 }
 
+// ListDiscrepanciesRequest is the request of ListDiscrepancies.
+type ListDiscrepanciesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The business phone number id.
+	BusinessId string `protobuf:"bytes,1,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	// The business-local month "YYYY-MM". Default: the current month.
+	Month string `protobuf:"bytes,2,opt,name=month,proto3" json:"month,omitempty"`
+	// At most this many (default 100, at most 1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDiscrepanciesRequest) Reset() {
+	*x = ListDiscrepanciesRequest{}
+	mi := &file_convstate_v1_billing_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDiscrepanciesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDiscrepanciesRequest) ProtoMessage() {}
+
+func (x *ListDiscrepanciesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_billing_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDiscrepanciesRequest.ProtoReflect.Descriptor instead.
+func (*ListDiscrepanciesRequest) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_billing_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListDiscrepanciesRequest) GetBusinessId() string {
+	if x != nil {
+		return x.BusinessId
+	}
+	return ""
+}
+
+func (x *ListDiscrepanciesRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *ListDiscrepanciesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDiscrepanciesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListDiscrepanciesResponse is the response of ListDiscrepancies.
+type ListDiscrepanciesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The month listed.
+	Month string `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	// The discrepancies, by message id.
+	Discrepancies []*Discrepancy `protobuf:"bytes,2,rep,name=discrepancies,proto3" json:"discrepancies,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDiscrepanciesResponse) Reset() {
+	*x = ListDiscrepanciesResponse{}
+	mi := &file_convstate_v1_billing_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDiscrepanciesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDiscrepanciesResponse) ProtoMessage() {}
+
+func (x *ListDiscrepanciesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_billing_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDiscrepanciesResponse.ProtoReflect.Descriptor instead.
+func (*ListDiscrepanciesResponse) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_billing_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListDiscrepanciesResponse) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+func (x *ListDiscrepanciesResponse) GetDiscrepancies() []*Discrepancy {
+	if x != nil {
+		return x.Discrepancies
+	}
+	return nil
+}
+
+func (x *ListDiscrepanciesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_convstate_v1_billing_service_proto protoreflect.FileDescriptor
 
 const file_convstate_v1_billing_service_proto_rawDesc = "" +
@@ -409,10 +546,23 @@ const file_convstate_v1_billing_service_proto_rawDesc = "" +
 	"total_cost\x18\x04 \x03(\v2-.convstate.v1.GetUsageResponse.TotalCostEntryR\ttotalCost\x1a<\n" +
 	"\x0eTotalCostEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xa9\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf6\x01\n" +
+	"\x18ListDiscrepanciesRequest\x12L\n" +
+	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
+	"businessId\x12:\n" +
+	"\x05month\x18\x02 \x01(\tB$\xbaH!r\x1f2\x1d^([0-9]{4}-(0[1-9]|1[0-2]))?$R\x05month\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\"\x9a\x01\n" +
+	"\x19ListDiscrepanciesResponse\x12\x14\n" +
+	"\x05month\x18\x01 \x01(\tR\x05month\x12?\n" +
+	"\rdiscrepancies\x18\x02 \x03(\v2\x19.convstate.v1.DiscrepancyR\rdiscrepancies\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken2\x8f\x02\n" +
 	"\x0eBillingService\x12L\n" +
 	"\tGetCharge\x12\x1e.convstate.v1.GetChargeRequest\x1a\x1f.convstate.v1.GetChargeResponse\x12I\n" +
-	"\bGetUsage\x12\x1d.convstate.v1.GetUsageRequest\x1a\x1e.convstate.v1.GetUsageResponseB\xb8\x01\n" +
+	"\bGetUsage\x12\x1d.convstate.v1.GetUsageRequest\x1a\x1e.convstate.v1.GetUsageResponse\x12d\n" +
+	"\x11ListDiscrepancies\x12&.convstate.v1.ListDiscrepanciesRequest\x1a'.convstate.v1.ListDiscrepanciesResponseB\xb8\x01\n" +
 	"\x10com.convstate.v1B\x13BillingServiceProtoP\x01Z>github.com/convstate/convstate/gen/go/convstate/v1;convstatev1\xa2\x02\x03CXX\xaa\x02\fConvstate.V1\xca\x02\fConvstate\\V1\xe2\x02\x18Convstate\\V1\\GPBMetadata\xea\x02\rConvstate::V1b\x06proto3"
 
 var (
@@ -427,37 +577,43 @@ func file_convstate_v1_billing_service_proto_rawDescGZIP() []byte {
 	return file_convstate_v1_billing_service_proto_rawDescData
 }
 
-var file_convstate_v1_billing_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_convstate_v1_billing_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_convstate_v1_billing_service_proto_goTypes = []any{
-	(*GetChargeRequest)(nil),      // 0: convstate.v1.GetChargeRequest
-	(*StatusEvent)(nil),           // 1: convstate.v1.StatusEvent
-	(*GetChargeResponse)(nil),     // 2: convstate.v1.GetChargeResponse
-	(*GetUsageRequest)(nil),       // 3: convstate.v1.GetUsageRequest
-	(*GetUsageResponse)(nil),      // 4: convstate.v1.GetUsageResponse
-	nil,                           // 5: convstate.v1.GetUsageResponse.TotalCostEntry
-	(MessageStatus)(0),            // 6: convstate.v1.MessageStatus
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*BusinessMessage)(nil),       // 8: convstate.v1.BusinessMessage
-	(*Charge)(nil),                // 9: convstate.v1.Charge
-	(*UsageRow)(nil),              // 10: convstate.v1.UsageRow
+	(*GetChargeRequest)(nil),          // 0: convstate.v1.GetChargeRequest
+	(*StatusEvent)(nil),               // 1: convstate.v1.StatusEvent
+	(*GetChargeResponse)(nil),         // 2: convstate.v1.GetChargeResponse
+	(*GetUsageRequest)(nil),           // 3: convstate.v1.GetUsageRequest
+	(*GetUsageResponse)(nil),          // 4: convstate.v1.GetUsageResponse
+	(*ListDiscrepanciesRequest)(nil),  // 5: convstate.v1.ListDiscrepanciesRequest
+	(*ListDiscrepanciesResponse)(nil), // 6: convstate.v1.ListDiscrepanciesResponse
+	nil,                               // 7: convstate.v1.GetUsageResponse.TotalCostEntry
+	(MessageStatus)(0),                // 8: convstate.v1.MessageStatus
+	(*timestamppb.Timestamp)(nil),     // 9: google.protobuf.Timestamp
+	(*BusinessMessage)(nil),           // 10: convstate.v1.BusinessMessage
+	(*Charge)(nil),                    // 11: convstate.v1.Charge
+	(*UsageRow)(nil),                  // 12: convstate.v1.UsageRow
+	(*Discrepancy)(nil),               // 13: convstate.v1.Discrepancy
 }
 var file_convstate_v1_billing_service_proto_depIdxs = []int32{
-	6,  // 0: convstate.v1.StatusEvent.status:type_name -> convstate.v1.MessageStatus
-	7,  // 1: convstate.v1.StatusEvent.timestamp:type_name -> google.protobuf.Timestamp
-	8,  // 2: convstate.v1.GetChargeResponse.message:type_name -> convstate.v1.BusinessMessage
+	8,  // 0: convstate.v1.StatusEvent.status:type_name -> convstate.v1.MessageStatus
+	9,  // 1: convstate.v1.StatusEvent.timestamp:type_name -> google.protobuf.Timestamp
+	10, // 2: convstate.v1.GetChargeResponse.message:type_name -> convstate.v1.BusinessMessage
 	1,  // 3: convstate.v1.GetChargeResponse.statuses:type_name -> convstate.v1.StatusEvent
-	9,  // 4: convstate.v1.GetChargeResponse.charge:type_name -> convstate.v1.Charge
-	10, // 5: convstate.v1.GetUsageResponse.rows:type_name -> convstate.v1.UsageRow
-	5,  // 6: convstate.v1.GetUsageResponse.total_cost:type_name -> convstate.v1.GetUsageResponse.TotalCostEntry
-	0,  // 7: convstate.v1.BillingService.GetCharge:input_type -> convstate.v1.GetChargeRequest
-	3,  // 8: convstate.v1.BillingService.GetUsage:input_type -> convstate.v1.GetUsageRequest
-	2,  // 9: convstate.v1.BillingService.GetCharge:output_type -> convstate.v1.GetChargeResponse
-	4,  // 10: convstate.v1.BillingService.GetUsage:output_type -> convstate.v1.GetUsageResponse
-	9,  // [9:11] is the sub-list for method output_type
-	7,  // [7:9] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	11, // 4: convstate.v1.GetChargeResponse.charge:type_name -> convstate.v1.Charge
+	12, // 5: convstate.v1.GetUsageResponse.rows:type_name -> convstate.v1.UsageRow
+	7,  // 6: convstate.v1.GetUsageResponse.total_cost:type_name -> convstate.v1.GetUsageResponse.TotalCostEntry
+	13, // 7: convstate.v1.ListDiscrepanciesResponse.discrepancies:type_name -> convstate.v1.Discrepancy
+	0,  // 8: convstate.v1.BillingService.GetCharge:input_type -> convstate.v1.GetChargeRequest
+	3,  // 9: convstate.v1.BillingService.GetUsage:input_type -> convstate.v1.GetUsageRequest
+	5,  // 10: convstate.v1.BillingService.ListDiscrepancies:input_type -> convstate.v1.ListDiscrepanciesRequest
+	2,  // 11: convstate.v1.BillingService.GetCharge:output_type -> convstate.v1.GetChargeResponse
+	4,  // 12: convstate.v1.BillingService.GetUsage:output_type -> convstate.v1.GetUsageResponse
+	6,  // 13: convstate.v1.BillingService.ListDiscrepancies:output_type -> convstate.v1.ListDiscrepanciesResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_convstate_v1_billing_service_proto_init() }
@@ -476,7 +632,7 @@ func file_convstate_v1_billing_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_billing_service_proto_rawDesc), len(file_convstate_v1_billing_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	BillingService_GetCharge_FullMethodName = "/convstate.v1.BillingService/GetCharge"
-	BillingService_GetUsage_FullMethodName  = "/convstate.v1.BillingService/GetUsage"
+	BillingService_GetCharge_FullMethodName         = "/convstate.v1.BillingService/GetCharge"
+	BillingService_GetUsage_FullMethodName          = "/convstate.v1.BillingService/GetUsage"
+	BillingService_ListDiscrepancies_FullMethodName = "/convstate.v1.BillingService/ListDiscrepancies"
 )
 
 // BillingServiceClient is the client API for BillingService service.
@@ -34,6 +35,10 @@ type BillingServiceClient interface {
 	GetCharge(ctx context.Context, in *GetChargeRequest, opts ...grpc.CallOption) (*GetChargeResponse, error)
 	// GetUsage returns a month's usage by market × category × pricing type.
 	GetUsage(ctx context.Context, in *GetUsageRequest, opts ...grpc.CallOption) (*GetUsageResponse, error)
+	// ListDiscrepancies lists a business's messages of a month whose charge Meta
+	// reported differently (category, billable or free type), and free-form messages
+	// Meta rejected with 131047 while convstate had the window open.
+	ListDiscrepancies(ctx context.Context, in *ListDiscrepanciesRequest, opts ...grpc.CallOption) (*ListDiscrepanciesResponse, error)
 }
 
 type billingServiceClient struct {
@@ -64,6 +69,16 @@ func (c *billingServiceClient) GetUsage(ctx context.Context, in *GetUsageRequest
 	return out, nil
 }
 
+func (c *billingServiceClient) ListDiscrepancies(ctx context.Context, in *ListDiscrepanciesRequest, opts ...grpc.CallOption) (*ListDiscrepanciesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDiscrepanciesResponse)
+	err := c.cc.Invoke(ctx, BillingService_ListDiscrepancies_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BillingServiceServer is the server API for BillingService service.
 // All implementations must embed UnimplementedBillingServiceServer
 // for forward compatibility.
@@ -75,6 +90,10 @@ type BillingServiceServer interface {
 	GetCharge(context.Context, *GetChargeRequest) (*GetChargeResponse, error)
 	// GetUsage returns a month's usage by market × category × pricing type.
 	GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error)
+	// ListDiscrepancies lists a business's messages of a month whose charge Meta
+	// reported differently (category, billable or free type), and free-form messages
+	// Meta rejected with 131047 while convstate had the window open.
+	ListDiscrepancies(context.Context, *ListDiscrepanciesRequest) (*ListDiscrepanciesResponse, error)
 	mustEmbedUnimplementedBillingServiceServer()
 }
 
@@ -90,6 +109,9 @@ func (UnimplementedBillingServiceServer) GetCharge(context.Context, *GetChargeRe
 }
 func (UnimplementedBillingServiceServer) GetUsage(context.Context, *GetUsageRequest) (*GetUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetUsage not implemented")
+}
+func (UnimplementedBillingServiceServer) ListDiscrepancies(context.Context, *ListDiscrepanciesRequest) (*ListDiscrepanciesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDiscrepancies not implemented")
 }
 func (UnimplementedBillingServiceServer) mustEmbedUnimplementedBillingServiceServer() {}
 func (UnimplementedBillingServiceServer) testEmbeddedByValue()                        {}
@@ -148,6 +170,24 @@ func _BillingService_GetUsage_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _BillingService_ListDiscrepancies_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDiscrepanciesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(BillingServiceServer).ListDiscrepancies(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: BillingService_ListDiscrepancies_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(BillingServiceServer).ListDiscrepancies(ctx, req.(*ListDiscrepanciesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // BillingService_ServiceDesc is the grpc.ServiceDesc for BillingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -162,6 +202,10 @@ var BillingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetUsage",
 			Handler:    _BillingService_GetUsage_Handler,
+		},
+		{
+			MethodName: "ListDiscrepancies",
+			Handler:    _BillingService_ListDiscrepancies_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -457,6 +457,8 @@ const (
 	WarningCode_WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW WarningCode = 2
 	// No rate card in force prices this message: its charge is unknown.
 	WarningCode_WARNING_CODE_RATE_UNKNOWN WarningCode = 3
+	// Meta re-categorised the template before it was sent: rated at the new category.
+	WarningCode_WARNING_CODE_TEMPLATE_RECATEGORIZED WarningCode = 4
 )
 
 // Enum value maps for WarningCode.
@@ -466,12 +468,14 @@ var (
 		1: "WARNING_CODE_US_MARKETING_PAUSED",
 		2: "WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW",
 		3: "WARNING_CODE_RATE_UNKNOWN",
+		4: "WARNING_CODE_TEMPLATE_RECATEGORIZED",
 	}
 	WarningCode_value = map[string]int32{
 		"WARNING_CODE_UNSPECIFIED":              0,
 		"WARNING_CODE_US_MARKETING_PAUSED":      1,
 		"WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW": 2,
 		"WARNING_CODE_RATE_UNKNOWN":             3,
+		"WARNING_CODE_TEMPLATE_RECATEGORIZED":   4,
 	}
 )
 
@@ -526,6 +530,8 @@ const (
 	ErrorReason_ERROR_REASON_INVALID_TIME_ZONE ErrorReason = 7
 	// The batch holds more items than the server allows. metadata: {"max": "..."}
 	ErrorReason_ERROR_REASON_BATCH_TOO_LARGE ErrorReason = 8
+	// The webhook body is not a WhatsApp webhook JSON object.
+	ErrorReason_ERROR_REASON_INVALID_WEBHOOK ErrorReason = 9
 )
 
 // Enum value maps for ErrorReason.
@@ -540,6 +546,7 @@ var (
 		6: "ERROR_REASON_PAIR_NOT_FOUND",
 		7: "ERROR_REASON_INVALID_TIME_ZONE",
 		8: "ERROR_REASON_BATCH_TOO_LARGE",
+		9: "ERROR_REASON_INVALID_WEBHOOK",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":         0,
@@ -551,6 +558,7 @@ var (
 		"ERROR_REASON_PAIR_NOT_FOUND":      6,
 		"ERROR_REASON_INVALID_TIME_ZONE":   7,
 		"ERROR_REASON_BATCH_TOO_LARGE":     8,
+		"ERROR_REASON_INVALID_WEBHOOK":     9,
 	}
 )
 
@@ -772,7 +780,11 @@ type BusinessMessage struct {
 	// The template's category; unset for a free-form message.
 	Template TemplateCategory `protobuf:"varint,5,opt,name=template,proto3,enum=convstate.v1.TemplateCategory" json:"template,omitempty"`
 	// The recipient's phone number (E.164 digits) when user_id is a BSUID.
-	UserPhone     string `protobuf:"bytes,6,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
+	UserPhone string `protobuf:"bytes,6,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
+	// The template's name, when it is a template: if Meta re-categorised the template
+	// (template_category_update), the message is rated at the category it had when
+	// it was sent.
+	TemplateName  string `protobuf:"bytes,7,opt,name=template_name,json=templateName,proto3" json:"template_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -849,6 +861,13 @@ func (x *BusinessMessage) GetUserPhone() string {
 	return ""
 }
 
+func (x *BusinessMessage) GetTemplateName() string {
+	if x != nil {
+		return x.TemplateName
+	}
+	return ""
+}
+
 // StatusUpdate is a status Meta reported for a business message.
 type StatusUpdate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -861,7 +880,12 @@ type StatusUpdate struct {
 	// Meta's timestamp of the status.
 	Timestamp *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
 	// Meta's error code for a failed status (e.g. 131047 re-engagement required).
-	ErrorCode     int32 `protobuf:"varint,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorCode int32 `protobuf:"varint,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// The recipient (Meta's recipient_id): lets convstate record a status of a message
+	// it never saw sent, rated from the reported pricing category.
+	RecipientId string `protobuf:"bytes,6,opt,name=recipient_id,json=recipientId,proto3" json:"recipient_id,omitempty"`
+	// Meta's pricing object of the status, for reconciliation with convstate's charge.
+	Pricing       *ReportedPricing `protobuf:"bytes,7,opt,name=pricing,proto3" json:"pricing,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -931,6 +955,179 @@ func (x *StatusUpdate) GetErrorCode() int32 {
 	return 0
 }
 
+func (x *StatusUpdate) GetRecipientId() string {
+	if x != nil {
+		return x.RecipientId
+	}
+	return ""
+}
+
+func (x *StatusUpdate) GetPricing() *ReportedPricing {
+	if x != nil {
+		return x.Pricing
+	}
+	return nil
+}
+
+// ReportedPricing is the pricing object of a status webhook, as Meta sent it.
+type ReportedPricing struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pricing_model: "NBP", "CBP" or "PMP".
+	PricingModel string `protobuf:"bytes,1,opt,name=pricing_model,json=pricingModel,proto3" json:"pricing_model,omitempty"`
+	// category: e.g. "marketing", "utility", "authentication",
+	// "authentication_international", "service", "referral_conversion",
+	// "business_initiated", "user_initiated", "marketing_lite".
+	Category string `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	// type: "regular", "free_customer_service" or "free_entry_point" (from 2025).
+	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// billable, when Meta sent it (deprecated by Meta).
+	Billable      *bool `protobuf:"varint,4,opt,name=billable,proto3,oneof" json:"billable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportedPricing) Reset() {
+	*x = ReportedPricing{}
+	mi := &file_convstate_v1_convstate_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportedPricing) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportedPricing) ProtoMessage() {}
+
+func (x *ReportedPricing) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_convstate_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportedPricing.ProtoReflect.Descriptor instead.
+func (*ReportedPricing) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ReportedPricing) GetPricingModel() string {
+	if x != nil {
+		return x.PricingModel
+	}
+	return ""
+}
+
+func (x *ReportedPricing) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *ReportedPricing) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ReportedPricing) GetBillable() bool {
+	if x != nil && x.Billable != nil {
+		return *x.Billable
+	}
+	return false
+}
+
+// TemplateCategoryChange is Meta re-categorising a template
+// (template_category_update webhook): messages sent from its time on are rated at
+// the new category.
+type TemplateCategoryChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The WhatsApp Business Account owning the template.
+	WabaId string `protobuf:"bytes,1,opt,name=waba_id,json=wabaId,proto3" json:"waba_id,omitempty"`
+	// The template's name.
+	TemplateName string `protobuf:"bytes,2,opt,name=template_name,json=templateName,proto3" json:"template_name,omitempty"`
+	// The category before.
+	PreviousCategory TemplateCategory `protobuf:"varint,3,opt,name=previous_category,json=previousCategory,proto3,enum=convstate.v1.TemplateCategory" json:"previous_category,omitempty"`
+	// The category from timestamp on.
+	NewCategory TemplateCategory `protobuf:"varint,4,opt,name=new_category,json=newCategory,proto3,enum=convstate.v1.TemplateCategory" json:"new_category,omitempty"`
+	// When it took effect.
+	Timestamp     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemplateCategoryChange) Reset() {
+	*x = TemplateCategoryChange{}
+	mi := &file_convstate_v1_convstate_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemplateCategoryChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemplateCategoryChange) ProtoMessage() {}
+
+func (x *TemplateCategoryChange) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_convstate_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemplateCategoryChange.ProtoReflect.Descriptor instead.
+func (*TemplateCategoryChange) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TemplateCategoryChange) GetWabaId() string {
+	if x != nil {
+		return x.WabaId
+	}
+	return ""
+}
+
+func (x *TemplateCategoryChange) GetTemplateName() string {
+	if x != nil {
+		return x.TemplateName
+	}
+	return ""
+}
+
+func (x *TemplateCategoryChange) GetPreviousCategory() TemplateCategory {
+	if x != nil {
+		return x.PreviousCategory
+	}
+	return TemplateCategory_TEMPLATE_CATEGORY_UNSPECIFIED
+}
+
+func (x *TemplateCategoryChange) GetNewCategory() TemplateCategory {
+	if x != nil {
+		return x.NewCategory
+	}
+	return TemplateCategory_TEMPLATE_CATEGORY_UNSPECIFIED
+}
+
+func (x *TemplateCategoryChange) GetTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Timestamp
+	}
+	return nil
+}
+
 // Fact is one of the facts convstate ingests, for batches.
 type Fact struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -942,6 +1139,7 @@ type Fact struct {
 	//	*Fact_UserCall
 	//	*Fact_BusinessMessage
 	//	*Fact_Status
+	//	*Fact_TemplateCategoryChange
 	Kind          isFact_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -949,7 +1147,7 @@ type Fact struct {
 
 func (x *Fact) Reset() {
 	*x = Fact{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[4]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1159,7 @@ func (x *Fact) String() string {
 func (*Fact) ProtoMessage() {}
 
 func (x *Fact) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[4]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1172,7 @@ func (x *Fact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fact.ProtoReflect.Descriptor instead.
 func (*Fact) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{4}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Fact) GetKind() isFact_Kind {
@@ -1020,6 +1218,15 @@ func (x *Fact) GetStatus() *StatusUpdate {
 	return nil
 }
 
+func (x *Fact) GetTemplateCategoryChange() *TemplateCategoryChange {
+	if x != nil {
+		if x, ok := x.Kind.(*Fact_TemplateCategoryChange); ok {
+			return x.TemplateCategoryChange
+		}
+	}
+	return nil
+}
+
 type isFact_Kind interface {
 	isFact_Kind()
 }
@@ -1040,6 +1247,10 @@ type Fact_Status struct {
 	Status *StatusUpdate `protobuf:"bytes,4,opt,name=status,proto3,oneof"`
 }
 
+type Fact_TemplateCategoryChange struct {
+	TemplateCategoryChange *TemplateCategoryChange `protobuf:"bytes,5,opt,name=template_category_change,json=templateCategoryChange,proto3,oneof"`
+}
+
 func (*Fact_UserMessage) isFact_Kind() {}
 
 func (*Fact_UserCall) isFact_Kind() {}
@@ -1047,6 +1258,8 @@ func (*Fact_UserCall) isFact_Kind() {}
 func (*Fact_BusinessMessage) isFact_Kind() {}
 
 func (*Fact_Status) isFact_Kind() {}
+
+func (*Fact_TemplateCategoryChange) isFact_Kind() {}
 
 // Charge is what Meta charges (or would charge) for one delivered message, and why.
 type Charge struct {
@@ -1092,7 +1305,7 @@ type Charge struct {
 
 func (x *Charge) Reset() {
 	*x = Charge{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[5]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1104,7 +1317,7 @@ func (x *Charge) String() string {
 func (*Charge) ProtoMessage() {}
 
 func (x *Charge) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[5]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1117,7 +1330,7 @@ func (x *Charge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Charge.ProtoReflect.Descriptor instead.
 func (*Charge) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{5}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Charge) GetAmount() string {
@@ -1249,7 +1462,7 @@ type Conversation struct {
 
 func (x *Conversation) Reset() {
 	*x = Conversation{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[6]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1474,7 @@ func (x *Conversation) String() string {
 func (*Conversation) ProtoMessage() {}
 
 func (x *Conversation) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[6]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1487,7 @@ func (x *Conversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Conversation.ProtoReflect.Descriptor instead.
 func (*Conversation) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{6}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Conversation) GetCategory() ChargeCategory {
@@ -1318,7 +1531,7 @@ type Warning struct {
 
 func (x *Warning) Reset() {
 	*x = Warning{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[7]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1543,7 @@ func (x *Warning) String() string {
 func (*Warning) ProtoMessage() {}
 
 func (x *Warning) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[7]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1556,7 @@ func (x *Warning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Warning.ProtoReflect.Descriptor instead.
 func (*Warning) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{7}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Warning) GetCode() WarningCode {
@@ -1373,7 +1586,7 @@ type FieldViolation struct {
 
 func (x *FieldViolation) Reset() {
 	*x = FieldViolation{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[8]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1598,7 @@ func (x *FieldViolation) String() string {
 func (*FieldViolation) ProtoMessage() {}
 
 func (x *FieldViolation) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[8]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1611,7 @@ func (x *FieldViolation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldViolation.ProtoReflect.Descriptor instead.
 func (*FieldViolation) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{8}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FieldViolation) GetField() string {
@@ -1434,7 +1647,7 @@ type ItemError struct {
 
 func (x *ItemError) Reset() {
 	*x = ItemError{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[9]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1659,7 @@ func (x *ItemError) String() string {
 func (*ItemError) ProtoMessage() {}
 
 func (x *ItemError) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[9]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1672,7 @@ func (x *ItemError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ItemError.ProtoReflect.Descriptor instead.
 func (*ItemError) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{9}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ItemError) GetCode() int32 {
@@ -1525,7 +1738,7 @@ type BusinessProfile struct {
 
 func (x *BusinessProfile) Reset() {
 	*x = BusinessProfile{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[10]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1537,7 +1750,7 @@ func (x *BusinessProfile) String() string {
 func (*BusinessProfile) ProtoMessage() {}
 
 func (x *BusinessProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[10]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1550,7 +1763,7 @@ func (x *BusinessProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BusinessProfile.ProtoReflect.Descriptor instead.
 func (*BusinessProfile) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{10}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *BusinessProfile) GetBusinessId() string {
@@ -1629,7 +1842,7 @@ type UsageRow struct {
 
 func (x *UsageRow) Reset() {
 	*x = UsageRow{}
-	mi := &file_convstate_v1_convstate_proto_msgTypes[11]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1641,7 +1854,7 @@ func (x *UsageRow) String() string {
 func (*UsageRow) ProtoMessage() {}
 
 func (x *UsageRow) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_convstate_proto_msgTypes[11]
+	mi := &file_convstate_v1_convstate_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1654,7 +1867,7 @@ func (x *UsageRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UsageRow.ProtoReflect.Descriptor instead.
 func (*UsageRow) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{11}
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UsageRow) GetMarket() string {
@@ -1720,6 +1933,106 @@ func (x *UsageRow) GetRateUnknownVolume() int64 {
 	return 0
 }
 
+// Discrepancy is a message whose charge convstate and Meta disagree on.
+type Discrepancy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The business phone number id.
+	BusinessId string `protobuf:"bytes,1,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	// The message.
+	MessageId string `protobuf:"bytes,2,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	// The recipient.
+	UserId string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// When the charge was decided.
+	ChargedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=charged_at,json=chargedAt,proto3" json:"charged_at,omitempty"`
+	// What differs, one sentence each, e.g. "category: convstate utility, Meta marketing".
+	Differences []string `protobuf:"bytes,5,rep,name=differences,proto3" json:"differences,omitempty"`
+	// convstate's charge.
+	Computed *Charge `protobuf:"bytes,6,opt,name=computed,proto3" json:"computed,omitempty"`
+	// What Meta reported.
+	Reported      *ReportedPricing `protobuf:"bytes,7,opt,name=reported,proto3" json:"reported,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Discrepancy) Reset() {
+	*x = Discrepancy{}
+	mi := &file_convstate_v1_convstate_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Discrepancy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Discrepancy) ProtoMessage() {}
+
+func (x *Discrepancy) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_convstate_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Discrepancy.ProtoReflect.Descriptor instead.
+func (*Discrepancy) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_convstate_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Discrepancy) GetBusinessId() string {
+	if x != nil {
+		return x.BusinessId
+	}
+	return ""
+}
+
+func (x *Discrepancy) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Discrepancy) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Discrepancy) GetChargedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChargedAt
+	}
+	return nil
+}
+
+func (x *Discrepancy) GetDifferences() []string {
+	if x != nil {
+		return x.Differences
+	}
+	return nil
+}
+
+func (x *Discrepancy) GetComputed() *Charge {
+	if x != nil {
+		return x.Computed
+	}
+	return nil
+}
+
+func (x *Discrepancy) GetReported() *ReportedPricing {
+	if x != nil {
+		return x.Reported
+	}
+	return nil
+}
+
 var File_convstate_v1_convstate_proto protoreflect.FileDescriptor
 
 const file_convstate_v1_convstate_proto_rawDesc = "" +
@@ -1743,7 +2056,7 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\acall_id\x18\x03 \x01(\tB\x14\xbaH\x11r\x0f\x10\x01\x18\x80\x022\b^[!-~]*$R\x06callId\x12@\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12&\n" +
 	"\n" +
-	"user_phone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\xe8\x02\n" +
+	"user_phone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\x97\x03\n" +
 	"\x0fBusinessMessage\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x12\"\n" +
@@ -1753,7 +2066,8 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12D\n" +
 	"\btemplate\x18\x05 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\btemplate\x12&\n" +
 	"\n" +
-	"user_phone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\xbc\x02\n" +
+	"user_phone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\x12-\n" +
+	"\rtemplate_name\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\ftemplateName\"\xa1\x03\n" +
 	"\fStatusUpdate\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x123\n" +
@@ -1763,12 +2077,29 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12@\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12&\n" +
 	"\n" +
-	"error_code\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\terrorCode\"\x8e\x02\n" +
+	"error_code\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\terrorCode\x12*\n" +
+	"\frecipient_id\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\vrecipientId\x127\n" +
+	"\apricing\x18\a \x01(\v2\x1d.convstate.v1.ReportedPricingR\apricing\"\xaf\x01\n" +
+	"\x0fReportedPricing\x12,\n" +
+	"\rpricing_model\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\fpricingModel\x12#\n" +
+	"\bcategory\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12\x1b\n" +
+	"\x04type\x18\x03 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04type\x12\x1f\n" +
+	"\bbillable\x18\x04 \x01(\bH\x00R\bbillable\x88\x01\x01B\v\n" +
+	"\t_billable\"\xdf\x02\n" +
+	"\x16TemplateCategoryChange\x12,\n" +
+	"\awaba_id\x18\x01 \x01(\tB\x13\xbaH\x10r\x0e\x10\x01\x18@2\b^[!-~]*$R\x06wabaId\x12/\n" +
+	"\rtemplate_name\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\ftemplateName\x12U\n" +
+	"\x11previous_category\x18\x03 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\x10previousCategory\x12M\n" +
+	"\fnew_category\x18\x04 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\n" +
+	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\vnewCategory\x12@\n" +
+	"\ttimestamp\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\"\xf0\x02\n" +
 	"\x04Fact\x12>\n" +
 	"\fuser_message\x18\x01 \x01(\v2\x19.convstate.v1.UserMessageH\x00R\vuserMessage\x125\n" +
 	"\tuser_call\x18\x02 \x01(\v2\x16.convstate.v1.UserCallH\x00R\buserCall\x12J\n" +
 	"\x10business_message\x18\x03 \x01(\v2\x1d.convstate.v1.BusinessMessageH\x00R\x0fbusinessMessage\x124\n" +
-	"\x06status\x18\x04 \x01(\v2\x1a.convstate.v1.StatusUpdateH\x00R\x06statusB\r\n" +
+	"\x06status\x18\x04 \x01(\v2\x1a.convstate.v1.StatusUpdateH\x00R\x06status\x12`\n" +
+	"\x18template_category_change\x18\x05 \x01(\v2$.convstate.v1.TemplateCategoryChangeH\x00R\x16templateCategoryChangeB\r\n" +
 	"\x04kind\x12\x05\xbaH\x02\b\x01\"\x83\x05\n" +
 	"\x06Charge\x12\x16\n" +
 	"\x06amount\x18\x01 \x01(\tR\x06amount\x12!\n" +
@@ -1826,7 +2157,18 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\n" +
 	"cost_nanos\x18\a \x01(\x03R\tcostNanos\x12\x1a\n" +
 	"\bcurrency\x18\b \x01(\tR\bcurrency\x12.\n" +
-	"\x13rate_unknown_volume\x18\t \x01(\x03R\x11rateUnknownVolume*\xcf\x01\n" +
+	"\x13rate_unknown_volume\x18\t \x01(\x03R\x11rateUnknownVolume\"\xb0\x02\n" +
+	"\vDiscrepancy\x12\x1f\n" +
+	"\vbusiness_id\x18\x01 \x01(\tR\n" +
+	"businessId\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x02 \x01(\tR\tmessageId\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\tR\x06userId\x129\n" +
+	"\n" +
+	"charged_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tchargedAt\x12 \n" +
+	"\vdifferences\x18\x05 \x03(\tR\vdifferences\x120\n" +
+	"\bcomputed\x18\x06 \x01(\v2\x14.convstate.v1.ChargeR\bcomputed\x129\n" +
+	"\breported\x18\a \x01(\v2\x1d.convstate.v1.ReportedPricingR\breported*\xcf\x01\n" +
 	"\x10TemplateCategory\x12!\n" +
 	"\x1dTEMPLATE_CATEGORY_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bTEMPLATE_CATEGORY_MARKETING\x10\x01\x12\x1d\n" +
@@ -1871,12 +2213,13 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\x1eDECISION_REASON_WINDOW_CLOSING\x10\x02\x12\"\n" +
 	"\x1eDECISION_REASON_WINDOW_EXPIRED\x10\x03\x12$\n" +
 	" DECISION_REASON_NO_USER_ACTIVITY\x10\x04\x12 \n" +
-	"\x1cDECISION_REASON_FORCE_CLOSED\x10\x05*\x9b\x01\n" +
+	"\x1cDECISION_REASON_FORCE_CLOSED\x10\x05*\xc4\x01\n" +
 	"\vWarningCode\x12\x1c\n" +
 	"\x18WARNING_CODE_UNSPECIFIED\x10\x00\x12$\n" +
 	" WARNING_CODE_US_MARKETING_PAUSED\x10\x01\x12)\n" +
 	"%WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW\x10\x02\x12\x1d\n" +
-	"\x19WARNING_CODE_RATE_UNKNOWN\x10\x03*\xc5\x02\n" +
+	"\x19WARNING_CODE_RATE_UNKNOWN\x10\x03\x12'\n" +
+	"#WARNING_CODE_TEMPLATE_RECATEGORIZED\x10\x04*\xe7\x02\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12 \n" +
@@ -1886,7 +2229,8 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	" ERROR_REASON_MESSAGE_ID_CONFLICT\x10\x05\x12\x1f\n" +
 	"\x1bERROR_REASON_PAIR_NOT_FOUND\x10\x06\x12\"\n" +
 	"\x1eERROR_REASON_INVALID_TIME_ZONE\x10\a\x12 \n" +
-	"\x1cERROR_REASON_BATCH_TOO_LARGE\x10\bB\xb3\x01\n" +
+	"\x1cERROR_REASON_BATCH_TOO_LARGE\x10\b\x12 \n" +
+	"\x1cERROR_REASON_INVALID_WEBHOOK\x10\tB\xb3\x01\n" +
 	"\x10com.convstate.v1B\x0eConvstateProtoP\x01Z>github.com/convstate/convstate/gen/go/convstate/v1;convstatev1\xa2\x02\x03CXX\xaa\x02\fConvstate.V1\xca\x02\fConvstate\\V1\xe2\x02\x18Convstate\\V1\\GPBMetadata\xea\x02\rConvstate::V1b\x06proto3"
 
 var (
@@ -1902,63 +2246,74 @@ func file_convstate_v1_convstate_proto_rawDescGZIP() []byte {
 }
 
 var file_convstate_v1_convstate_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_convstate_v1_convstate_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_convstate_v1_convstate_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_convstate_v1_convstate_proto_goTypes = []any{
-	(TemplateCategory)(0),         // 0: convstate.v1.TemplateCategory
-	(EntryPoint)(0),               // 1: convstate.v1.EntryPoint
-	(MessageStatus)(0),            // 2: convstate.v1.MessageStatus
-	(ChargeCategory)(0),           // 3: convstate.v1.ChargeCategory
-	(PricingType)(0),              // 4: convstate.v1.PricingType
-	(PricingModel)(0),             // 5: convstate.v1.PricingModel
-	(DecisionReason)(0),           // 6: convstate.v1.DecisionReason
-	(WarningCode)(0),              // 7: convstate.v1.WarningCode
-	(ErrorReason)(0),              // 8: convstate.v1.ErrorReason
-	(*UserMessage)(nil),           // 9: convstate.v1.UserMessage
-	(*UserCall)(nil),              // 10: convstate.v1.UserCall
-	(*BusinessMessage)(nil),       // 11: convstate.v1.BusinessMessage
-	(*StatusUpdate)(nil),          // 12: convstate.v1.StatusUpdate
-	(*Fact)(nil),                  // 13: convstate.v1.Fact
-	(*Charge)(nil),                // 14: convstate.v1.Charge
-	(*Conversation)(nil),          // 15: convstate.v1.Conversation
-	(*Warning)(nil),               // 16: convstate.v1.Warning
-	(*FieldViolation)(nil),        // 17: convstate.v1.FieldViolation
-	(*ItemError)(nil),             // 18: convstate.v1.ItemError
-	(*BusinessProfile)(nil),       // 19: convstate.v1.BusinessProfile
-	(*UsageRow)(nil),              // 20: convstate.v1.UsageRow
-	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
+	(TemplateCategory)(0),          // 0: convstate.v1.TemplateCategory
+	(EntryPoint)(0),                // 1: convstate.v1.EntryPoint
+	(MessageStatus)(0),             // 2: convstate.v1.MessageStatus
+	(ChargeCategory)(0),            // 3: convstate.v1.ChargeCategory
+	(PricingType)(0),               // 4: convstate.v1.PricingType
+	(PricingModel)(0),              // 5: convstate.v1.PricingModel
+	(DecisionReason)(0),            // 6: convstate.v1.DecisionReason
+	(WarningCode)(0),               // 7: convstate.v1.WarningCode
+	(ErrorReason)(0),               // 8: convstate.v1.ErrorReason
+	(*UserMessage)(nil),            // 9: convstate.v1.UserMessage
+	(*UserCall)(nil),               // 10: convstate.v1.UserCall
+	(*BusinessMessage)(nil),        // 11: convstate.v1.BusinessMessage
+	(*StatusUpdate)(nil),           // 12: convstate.v1.StatusUpdate
+	(*ReportedPricing)(nil),        // 13: convstate.v1.ReportedPricing
+	(*TemplateCategoryChange)(nil), // 14: convstate.v1.TemplateCategoryChange
+	(*Fact)(nil),                   // 15: convstate.v1.Fact
+	(*Charge)(nil),                 // 16: convstate.v1.Charge
+	(*Conversation)(nil),           // 17: convstate.v1.Conversation
+	(*Warning)(nil),                // 18: convstate.v1.Warning
+	(*FieldViolation)(nil),         // 19: convstate.v1.FieldViolation
+	(*ItemError)(nil),              // 20: convstate.v1.ItemError
+	(*BusinessProfile)(nil),        // 21: convstate.v1.BusinessProfile
+	(*UsageRow)(nil),               // 22: convstate.v1.UsageRow
+	(*Discrepancy)(nil),            // 23: convstate.v1.Discrepancy
+	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
 }
 var file_convstate_v1_convstate_proto_depIdxs = []int32{
-	21, // 0: convstate.v1.UserMessage.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 0: convstate.v1.UserMessage.timestamp:type_name -> google.protobuf.Timestamp
 	1,  // 1: convstate.v1.UserMessage.entry_point:type_name -> convstate.v1.EntryPoint
-	21, // 2: convstate.v1.UserCall.timestamp:type_name -> google.protobuf.Timestamp
-	21, // 3: convstate.v1.BusinessMessage.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 2: convstate.v1.UserCall.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 3: convstate.v1.BusinessMessage.timestamp:type_name -> google.protobuf.Timestamp
 	0,  // 4: convstate.v1.BusinessMessage.template:type_name -> convstate.v1.TemplateCategory
 	2,  // 5: convstate.v1.StatusUpdate.status:type_name -> convstate.v1.MessageStatus
-	21, // 6: convstate.v1.StatusUpdate.timestamp:type_name -> google.protobuf.Timestamp
-	9,  // 7: convstate.v1.Fact.user_message:type_name -> convstate.v1.UserMessage
-	10, // 8: convstate.v1.Fact.user_call:type_name -> convstate.v1.UserCall
-	11, // 9: convstate.v1.Fact.business_message:type_name -> convstate.v1.BusinessMessage
-	12, // 10: convstate.v1.Fact.status:type_name -> convstate.v1.StatusUpdate
-	3,  // 11: convstate.v1.Charge.category:type_name -> convstate.v1.ChargeCategory
-	4,  // 12: convstate.v1.Charge.pricing_type:type_name -> convstate.v1.PricingType
-	5,  // 13: convstate.v1.Charge.model:type_name -> convstate.v1.PricingModel
-	21, // 14: convstate.v1.Charge.charged_at:type_name -> google.protobuf.Timestamp
-	21, // 15: convstate.v1.Charge.conversation_expires_at:type_name -> google.protobuf.Timestamp
-	3,  // 16: convstate.v1.Conversation.category:type_name -> convstate.v1.ChargeCategory
-	21, // 17: convstate.v1.Conversation.opened_at:type_name -> google.protobuf.Timestamp
-	21, // 18: convstate.v1.Conversation.expires_at:type_name -> google.protobuf.Timestamp
-	4,  // 19: convstate.v1.Conversation.pricing_type:type_name -> convstate.v1.PricingType
-	7,  // 20: convstate.v1.Warning.code:type_name -> convstate.v1.WarningCode
-	8,  // 21: convstate.v1.ItemError.reason:type_name -> convstate.v1.ErrorReason
-	17, // 22: convstate.v1.ItemError.field_violations:type_name -> convstate.v1.FieldViolation
-	21, // 23: convstate.v1.BusinessProfile.auth_international_start:type_name -> google.protobuf.Timestamp
-	3,  // 24: convstate.v1.UsageRow.category:type_name -> convstate.v1.ChargeCategory
-	4,  // 25: convstate.v1.UsageRow.pricing_type:type_name -> convstate.v1.PricingType
-	26, // [26:26] is the sub-list for method output_type
-	26, // [26:26] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	24, // 6: convstate.v1.StatusUpdate.timestamp:type_name -> google.protobuf.Timestamp
+	13, // 7: convstate.v1.StatusUpdate.pricing:type_name -> convstate.v1.ReportedPricing
+	0,  // 8: convstate.v1.TemplateCategoryChange.previous_category:type_name -> convstate.v1.TemplateCategory
+	0,  // 9: convstate.v1.TemplateCategoryChange.new_category:type_name -> convstate.v1.TemplateCategory
+	24, // 10: convstate.v1.TemplateCategoryChange.timestamp:type_name -> google.protobuf.Timestamp
+	9,  // 11: convstate.v1.Fact.user_message:type_name -> convstate.v1.UserMessage
+	10, // 12: convstate.v1.Fact.user_call:type_name -> convstate.v1.UserCall
+	11, // 13: convstate.v1.Fact.business_message:type_name -> convstate.v1.BusinessMessage
+	12, // 14: convstate.v1.Fact.status:type_name -> convstate.v1.StatusUpdate
+	14, // 15: convstate.v1.Fact.template_category_change:type_name -> convstate.v1.TemplateCategoryChange
+	3,  // 16: convstate.v1.Charge.category:type_name -> convstate.v1.ChargeCategory
+	4,  // 17: convstate.v1.Charge.pricing_type:type_name -> convstate.v1.PricingType
+	5,  // 18: convstate.v1.Charge.model:type_name -> convstate.v1.PricingModel
+	24, // 19: convstate.v1.Charge.charged_at:type_name -> google.protobuf.Timestamp
+	24, // 20: convstate.v1.Charge.conversation_expires_at:type_name -> google.protobuf.Timestamp
+	3,  // 21: convstate.v1.Conversation.category:type_name -> convstate.v1.ChargeCategory
+	24, // 22: convstate.v1.Conversation.opened_at:type_name -> google.protobuf.Timestamp
+	24, // 23: convstate.v1.Conversation.expires_at:type_name -> google.protobuf.Timestamp
+	4,  // 24: convstate.v1.Conversation.pricing_type:type_name -> convstate.v1.PricingType
+	7,  // 25: convstate.v1.Warning.code:type_name -> convstate.v1.WarningCode
+	8,  // 26: convstate.v1.ItemError.reason:type_name -> convstate.v1.ErrorReason
+	19, // 27: convstate.v1.ItemError.field_violations:type_name -> convstate.v1.FieldViolation
+	24, // 28: convstate.v1.BusinessProfile.auth_international_start:type_name -> google.protobuf.Timestamp
+	3,  // 29: convstate.v1.UsageRow.category:type_name -> convstate.v1.ChargeCategory
+	4,  // 30: convstate.v1.UsageRow.pricing_type:type_name -> convstate.v1.PricingType
+	24, // 31: convstate.v1.Discrepancy.charged_at:type_name -> google.protobuf.Timestamp
+	16, // 32: convstate.v1.Discrepancy.computed:type_name -> convstate.v1.Charge
+	13, // 33: convstate.v1.Discrepancy.reported:type_name -> convstate.v1.ReportedPricing
+	34, // [34:34] is the sub-list for method output_type
+	34, // [34:34] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_convstate_v1_convstate_proto_init() }
@@ -1966,11 +2321,13 @@ func file_convstate_v1_convstate_proto_init() {
 	if File_convstate_v1_convstate_proto != nil {
 		return
 	}
-	file_convstate_v1_convstate_proto_msgTypes[4].OneofWrappers = []any{
+	file_convstate_v1_convstate_proto_msgTypes[4].OneofWrappers = []any{}
+	file_convstate_v1_convstate_proto_msgTypes[6].OneofWrappers = []any{
 		(*Fact_UserMessage)(nil),
 		(*Fact_UserCall)(nil),
 		(*Fact_BusinessMessage)(nil),
 		(*Fact_Status)(nil),
+		(*Fact_TemplateCategoryChange)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1978,7 +2335,7 @@ func file_convstate_v1_convstate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_convstate_proto_rawDesc), len(file_convstate_v1_convstate_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

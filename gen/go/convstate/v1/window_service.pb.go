@@ -611,6 +611,7 @@ type FactResult struct {
 	//	*FactResult_BusinessMessage
 	//	*FactResult_Status
 	//	*FactResult_Error
+	//	*FactResult_TemplateCategoryChange
 	Result        isFactResult_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -698,6 +699,15 @@ func (x *FactResult) GetError() *ItemError {
 	return nil
 }
 
+func (x *FactResult) GetTemplateCategoryChange() *TemplateCategoryChangeResult {
+	if x != nil {
+		if x, ok := x.Result.(*FactResult_TemplateCategoryChange); ok {
+			return x.TemplateCategoryChange
+		}
+	}
+	return nil
+}
+
 type isFactResult_Result interface {
 	isFactResult_Result()
 }
@@ -722,6 +732,10 @@ type FactResult_Error struct {
 	Error *ItemError `protobuf:"bytes,5,opt,name=error,proto3,oneof"`
 }
 
+type FactResult_TemplateCategoryChange struct {
+	TemplateCategoryChange *TemplateCategoryChangeResult `protobuf:"bytes,6,opt,name=template_category_change,json=templateCategoryChange,proto3,oneof"`
+}
+
 func (*FactResult_UserMessage) isFactResult_Result() {}
 
 func (*FactResult_UserCall) isFactResult_Result() {}
@@ -731,6 +745,54 @@ func (*FactResult_BusinessMessage) isFactResult_Result() {}
 func (*FactResult_Status) isFactResult_Result() {}
 
 func (*FactResult_Error) isFactResult_Result() {}
+
+func (*FactResult_TemplateCategoryChange) isFactResult_Result() {}
+
+// TemplateCategoryChangeResult is the result of a TemplateCategoryChange fact.
+type TemplateCategoryChangeResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The same change (template, time, category) was recorded before.
+	Duplicate     bool `protobuf:"varint,1,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemplateCategoryChangeResult) Reset() {
+	*x = TemplateCategoryChangeResult{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemplateCategoryChangeResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemplateCategoryChangeResult) ProtoMessage() {}
+
+func (x *TemplateCategoryChangeResult) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemplateCategoryChangeResult.ProtoReflect.Descriptor instead.
+func (*TemplateCategoryChangeResult) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TemplateCategoryChangeResult) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
 
 // RecordFactsResponse is the response of RecordFacts.
 type RecordFactsResponse struct {
@@ -749,7 +811,7 @@ type RecordFactsResponse struct {
 
 func (x *RecordFactsResponse) Reset() {
 	*x = RecordFactsResponse{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[10]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +823,7 @@ func (x *RecordFactsResponse) String() string {
 func (*RecordFactsResponse) ProtoMessage() {}
 
 func (x *RecordFactsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[10]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +836,7 @@ func (x *RecordFactsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFactsResponse.ProtoReflect.Descriptor instead.
 func (*RecordFactsResponse) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{10}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RecordFactsResponse) GetResults() []*FactResult {
@@ -826,7 +888,7 @@ type DecideRequest struct {
 
 func (x *DecideRequest) Reset() {
 	*x = DecideRequest{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[11]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +900,7 @@ func (x *DecideRequest) String() string {
 func (*DecideRequest) ProtoMessage() {}
 
 func (x *DecideRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[11]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +913,7 @@ func (x *DecideRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideRequest.ProtoReflect.Descriptor instead.
 func (*DecideRequest) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{11}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DecideRequest) GetBusinessId() string {
@@ -928,7 +990,7 @@ type DecideResponse struct {
 
 func (x *DecideResponse) Reset() {
 	*x = DecideResponse{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[12]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1002,7 @@ func (x *DecideResponse) String() string {
 func (*DecideResponse) ProtoMessage() {}
 
 func (x *DecideResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[12]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1015,7 @@ func (x *DecideResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideResponse.ProtoReflect.Descriptor instead.
 func (*DecideResponse) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{12}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DecideResponse) GetFreeFormAllowed() bool {
@@ -1052,7 +1114,7 @@ type DecideBatchRequest struct {
 
 func (x *DecideBatchRequest) Reset() {
 	*x = DecideBatchRequest{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[13]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1126,7 @@ func (x *DecideBatchRequest) String() string {
 func (*DecideBatchRequest) ProtoMessage() {}
 
 func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[13]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1139,7 @@ func (x *DecideBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchRequest.ProtoReflect.Descriptor instead.
 func (*DecideBatchRequest) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{13}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DecideBatchRequest) GetBusinessId() string {
@@ -1133,7 +1195,7 @@ type DecideBatchResult struct {
 
 func (x *DecideBatchResult) Reset() {
 	*x = DecideBatchResult{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[14]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1145,7 +1207,7 @@ func (x *DecideBatchResult) String() string {
 func (*DecideBatchResult) ProtoMessage() {}
 
 func (x *DecideBatchResult) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[14]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1158,7 +1220,7 @@ func (x *DecideBatchResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchResult.ProtoReflect.Descriptor instead.
 func (*DecideBatchResult) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{14}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DecideBatchResult) GetUserId() string {
@@ -1224,7 +1286,7 @@ type DecideBatchResponse struct {
 
 func (x *DecideBatchResponse) Reset() {
 	*x = DecideBatchResponse{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[15]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1236,7 +1298,7 @@ func (x *DecideBatchResponse) String() string {
 func (*DecideBatchResponse) ProtoMessage() {}
 
 func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[15]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1249,7 +1311,7 @@ func (x *DecideBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DecideBatchResponse.ProtoReflect.Descriptor instead.
 func (*DecideBatchResponse) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{15}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *DecideBatchResponse) GetResults() []*DecideBatchResult {
@@ -1286,7 +1348,7 @@ type GetPairRequest struct {
 
 func (x *GetPairRequest) Reset() {
 	*x = GetPairRequest{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[16]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1360,7 @@ func (x *GetPairRequest) String() string {
 func (*GetPairRequest) ProtoMessage() {}
 
 func (x *GetPairRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[16]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1373,7 @@ func (x *GetPairRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPairRequest.ProtoReflect.Descriptor instead.
 func (*GetPairRequest) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{16}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetPairRequest) GetBusinessId() string {
@@ -1359,7 +1421,7 @@ type GetPairResponse struct {
 
 func (x *GetPairResponse) Reset() {
 	*x = GetPairResponse{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[17]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1371,7 +1433,7 @@ func (x *GetPairResponse) String() string {
 func (*GetPairResponse) ProtoMessage() {}
 
 func (x *GetPairResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[17]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1384,7 +1446,7 @@ func (x *GetPairResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPairResponse.ProtoReflect.Descriptor instead.
 func (*GetPairResponse) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{17}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetPairResponse) GetBusinessId() string {
@@ -1488,7 +1550,7 @@ type WindowEvent struct {
 
 func (x *WindowEvent) Reset() {
 	*x = WindowEvent{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[18]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1500,7 +1562,7 @@ func (x *WindowEvent) String() string {
 func (*WindowEvent) ProtoMessage() {}
 
 func (x *WindowEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[18]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1513,7 +1575,7 @@ func (x *WindowEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowEvent.ProtoReflect.Descriptor instead.
 func (*WindowEvent) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{18}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WindowEvent) GetType() WindowEventType {
@@ -1583,7 +1645,7 @@ type WatchWindowEventsRequest struct {
 
 func (x *WatchWindowEventsRequest) Reset() {
 	*x = WatchWindowEventsRequest{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[19]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1595,7 +1657,7 @@ func (x *WatchWindowEventsRequest) String() string {
 func (*WatchWindowEventsRequest) ProtoMessage() {}
 
 func (x *WatchWindowEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[19]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1608,7 +1670,7 @@ func (x *WatchWindowEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchWindowEventsRequest.ProtoReflect.Descriptor instead.
 func (*WatchWindowEventsRequest) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{19}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WatchWindowEventsRequest) GetBusinessIds() []string {
@@ -1650,7 +1712,7 @@ type WatchWindowEventsResponse struct {
 
 func (x *WatchWindowEventsResponse) Reset() {
 	*x = WatchWindowEventsResponse{}
-	mi := &file_convstate_v1_window_service_proto_msgTypes[20]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1662,7 +1724,7 @@ func (x *WatchWindowEventsResponse) String() string {
 func (*WatchWindowEventsResponse) ProtoMessage() {}
 
 func (x *WatchWindowEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_v1_window_service_proto_msgTypes[20]
+	mi := &file_convstate_v1_window_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1675,7 +1737,7 @@ func (x *WatchWindowEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchWindowEventsResponse.ProtoReflect.Descriptor instead.
 func (*WatchWindowEventsResponse) Descriptor() ([]byte, []int) {
-	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{20}
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchWindowEventsResponse) GetEvent() *WindowEvent {
@@ -1683,6 +1745,198 @@ func (x *WatchWindowEventsResponse) GetEvent() *WindowEvent {
 		return x.Event
 	}
 	return nil
+}
+
+// IngestWebhookRequest is the request of IngestWebhook.
+type IngestWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The webhook POST body, as received from Meta (JSON text).
+	Body          string `protobuf:"bytes,1,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookRequest) Reset() {
+	*x = IngestWebhookRequest{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookRequest) ProtoMessage() {}
+
+func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *IngestWebhookRequest) GetBody() string {
+	if x != nil {
+		return x.Body
+	}
+	return ""
+}
+
+// WebhookFactResult is one fact read from a webhook and its result.
+type WebhookFactResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where in the body, e.g. "entry[0].changes[0].value.statuses[1]".
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// The fact as convstate read it (unset when the item could not be read).
+	Fact *Fact `protobuf:"bytes,2,opt,name=fact,proto3" json:"fact,omitempty"`
+	// Its result, or why it was not recorded.
+	Result        *FactResult `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WebhookFactResult) Reset() {
+	*x = WebhookFactResult{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WebhookFactResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WebhookFactResult) ProtoMessage() {}
+
+func (x *WebhookFactResult) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WebhookFactResult.ProtoReflect.Descriptor instead.
+func (*WebhookFactResult) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WebhookFactResult) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *WebhookFactResult) GetFact() *Fact {
+	if x != nil {
+		return x.Fact
+	}
+	return nil
+}
+
+func (x *WebhookFactResult) GetResult() *FactResult {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+// IngestWebhookResponse is the response of IngestWebhook.
+type IngestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per fact in the body, in body order.
+	Results []*WebhookFactResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// Facts newly recorded.
+	Recorded int32 `protobuf:"varint,2,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// Facts that were duplicates.
+	Duplicates int32 `protobuf:"varint,3,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// Facts rejected (see their errors).
+	Failed int32 `protobuf:"varint,4,opt,name=failed,proto3" json:"failed,omitempty"`
+	// Changes of fields convstate does not use (e.g. account updates), skipped.
+	Ignored       int32 `protobuf:"varint,5,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookResponse) Reset() {
+	*x = IngestWebhookResponse{}
+	mi := &file_convstate_v1_window_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookResponse) ProtoMessage() {}
+
+func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_window_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_window_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *IngestWebhookResponse) GetResults() []*WebhookFactResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *IngestWebhookResponse) GetRecorded() int32 {
+	if x != nil {
+		return x.Recorded
+	}
+	return 0
+}
+
+func (x *IngestWebhookResponse) GetDuplicates() int32 {
+	if x != nil {
+		return x.Duplicates
+	}
+	return 0
+}
+
+func (x *IngestWebhookResponse) GetFailed() int32 {
+	if x != nil {
+		return x.Failed
+	}
+	return 0
+}
+
+func (x *IngestWebhookResponse) GetIgnored() int32 {
+	if x != nil {
+		return x.Ignored
+	}
+	return 0
 }
 
 var File_convstate_v1_window_service_proto protoreflect.FileDescriptor
@@ -1720,15 +1974,18 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\x13window_force_closed\x18\x03 \x01(\bR\x11windowForceClosed\x12 \n" +
 	"\vdiscrepancy\x18\x04 \x01(\bR\vdiscrepancy\"K\n" +
 	"\x12RecordFactsRequest\x125\n" +
-	"\x05facts\x18\x01 \x03(\v2\x12.convstate.v1.FactB\v\xbaH\b\x92\x01\x05\b\x01\x10\x90NR\x05facts\"\xf2\x02\n" +
+	"\x05facts\x18\x01 \x03(\v2\x12.convstate.v1.FactB\v\xbaH\b\x92\x01\x05\b\x01\x10\x90NR\x05facts\"\xda\x03\n" +
 	"\n" +
 	"FactResult\x12L\n" +
 	"\fuser_message\x18\x01 \x01(\v2'.convstate.v1.RecordUserMessageResponseH\x00R\vuserMessage\x12C\n" +
 	"\tuser_call\x18\x02 \x01(\v2$.convstate.v1.RecordUserCallResponseH\x00R\buserCall\x12X\n" +
 	"\x10business_message\x18\x03 \x01(\v2+.convstate.v1.RecordBusinessMessageResponseH\x00R\x0fbusinessMessage\x12<\n" +
 	"\x06status\x18\x04 \x01(\v2\".convstate.v1.RecordStatusResponseH\x00R\x06status\x12/\n" +
-	"\x05error\x18\x05 \x01(\v2\x17.convstate.v1.ItemErrorH\x00R\x05errorB\b\n" +
-	"\x06result\"\x9d\x01\n" +
+	"\x05error\x18\x05 \x01(\v2\x17.convstate.v1.ItemErrorH\x00R\x05error\x12f\n" +
+	"\x18template_category_change\x18\x06 \x01(\v2*.convstate.v1.TemplateCategoryChangeResultH\x00R\x16templateCategoryChangeB\b\n" +
+	"\x06result\"<\n" +
+	"\x1cTemplateCategoryChangeResult\x12\x1c\n" +
+	"\tduplicate\x18\x01 \x01(\bR\tduplicate\"\x9d\x01\n" +
 	"\x13RecordFactsResponse\x122\n" +
 	"\aresults\x18\x01 \x03(\v2\x18.convstate.v1.FactResultR\aresults\x12\x1a\n" +
 	"\brecorded\x18\x02 \x01(\x05R\brecorded\x12\x1e\n" +
@@ -1811,12 +2068,26 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\n" +
 	"start_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\"L\n" +
 	"\x19WatchWindowEventsResponse\x12/\n" +
-	"\x05event\x18\x01 \x01(\v2\x19.convstate.v1.WindowEventR\x05event*\xa0\x01\n" +
+	"\x05event\x18\x01 \x01(\v2\x19.convstate.v1.WindowEventR\x05event\"8\n" +
+	"\x14IngestWebhookRequest\x12 \n" +
+	"\x04body\x18\x01 \x01(\tB\f\xbaH\tr\a\x10\x02\x18\x80\x92\xf4\x01R\x04body\"\x81\x01\n" +
+	"\x11WebhookFactResult\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12&\n" +
+	"\x04fact\x18\x02 \x01(\v2\x12.convstate.v1.FactR\x04fact\x120\n" +
+	"\x06result\x18\x03 \x01(\v2\x18.convstate.v1.FactResultR\x06result\"\xc0\x01\n" +
+	"\x15IngestWebhookResponse\x129\n" +
+	"\aresults\x18\x01 \x03(\v2\x1f.convstate.v1.WebhookFactResultR\aresults\x12\x1a\n" +
+	"\brecorded\x18\x02 \x01(\x05R\brecorded\x12\x1e\n" +
+	"\n" +
+	"duplicates\x18\x03 \x01(\x05R\n" +
+	"duplicates\x12\x16\n" +
+	"\x06failed\x18\x04 \x01(\x05R\x06failed\x12\x18\n" +
+	"\aignored\x18\x05 \x01(\x05R\aignored*\xa0\x01\n" +
 	"\x0fWindowEventType\x12!\n" +
 	"\x1dWINDOW_EVENT_TYPE_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"WINDOW_EVENT_TYPE_CSW_CLOSING_SOON\x10\x01\x12 \n" +
 	"\x1cWINDOW_EVENT_TYPE_CSW_CLOSED\x10\x02\x12 \n" +
-	"\x1cWINDOW_EVENT_TYPE_FEP_CLOSED\x10\x032\xb8\x06\n" +
+	"\x1cWINDOW_EVENT_TYPE_FEP_CLOSED\x10\x032\x92\a\n" +
 	"\rWindowService\x12d\n" +
 	"\x11RecordUserMessage\x12&.convstate.v1.RecordUserMessageRequest\x1a'.convstate.v1.RecordUserMessageResponse\x12[\n" +
 	"\x0eRecordUserCall\x12#.convstate.v1.RecordUserCallRequest\x1a$.convstate.v1.RecordUserCallResponse\x12p\n" +
@@ -1826,7 +2097,8 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\x06Decide\x12\x1b.convstate.v1.DecideRequest\x1a\x1c.convstate.v1.DecideResponse\x12R\n" +
 	"\vDecideBatch\x12 .convstate.v1.DecideBatchRequest\x1a!.convstate.v1.DecideBatchResponse\x12F\n" +
 	"\aGetPair\x12\x1c.convstate.v1.GetPairRequest\x1a\x1d.convstate.v1.GetPairResponse\x12f\n" +
-	"\x11WatchWindowEvents\x12&.convstate.v1.WatchWindowEventsRequest\x1a'.convstate.v1.WatchWindowEventsResponse0\x01B\xb7\x01\n" +
+	"\x11WatchWindowEvents\x12&.convstate.v1.WatchWindowEventsRequest\x1a'.convstate.v1.WatchWindowEventsResponse0\x01\x12X\n" +
+	"\rIngestWebhook\x12\".convstate.v1.IngestWebhookRequest\x1a#.convstate.v1.IngestWebhookResponseB\xb7\x01\n" +
 	"\x10com.convstate.v1B\x12WindowServiceProtoP\x01Z>github.com/convstate/convstate/gen/go/convstate/v1;convstatev1\xa2\x02\x03CXX\xaa\x02\fConvstate.V1\xca\x02\fConvstate\\V1\xe2\x02\x18Convstate\\V1\\GPBMetadata\xea\x02\rConvstate::V1b\x06proto3"
 
 var (
@@ -1842,7 +2114,7 @@ func file_convstate_v1_window_service_proto_rawDescGZIP() []byte {
 }
 
 var file_convstate_v1_window_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_convstate_v1_window_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_convstate_v1_window_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_convstate_v1_window_service_proto_goTypes = []any{
 	(WindowEventType)(0),                  // 0: convstate.v1.WindowEventType
 	(*RecordUserMessageRequest)(nil),      // 1: convstate.v1.RecordUserMessageRequest
@@ -1855,107 +2127,117 @@ var file_convstate_v1_window_service_proto_goTypes = []any{
 	(*RecordStatusResponse)(nil),          // 8: convstate.v1.RecordStatusResponse
 	(*RecordFactsRequest)(nil),            // 9: convstate.v1.RecordFactsRequest
 	(*FactResult)(nil),                    // 10: convstate.v1.FactResult
-	(*RecordFactsResponse)(nil),           // 11: convstate.v1.RecordFactsResponse
-	(*DecideRequest)(nil),                 // 12: convstate.v1.DecideRequest
-	(*DecideResponse)(nil),                // 13: convstate.v1.DecideResponse
-	(*DecideBatchRequest)(nil),            // 14: convstate.v1.DecideBatchRequest
-	(*DecideBatchResult)(nil),             // 15: convstate.v1.DecideBatchResult
-	(*DecideBatchResponse)(nil),           // 16: convstate.v1.DecideBatchResponse
-	(*GetPairRequest)(nil),                // 17: convstate.v1.GetPairRequest
-	(*GetPairResponse)(nil),               // 18: convstate.v1.GetPairResponse
-	(*WindowEvent)(nil),                   // 19: convstate.v1.WindowEvent
-	(*WatchWindowEventsRequest)(nil),      // 20: convstate.v1.WatchWindowEventsRequest
-	(*WatchWindowEventsResponse)(nil),     // 21: convstate.v1.WatchWindowEventsResponse
-	(*UserMessage)(nil),                   // 22: convstate.v1.UserMessage
-	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
-	(*UserCall)(nil),                      // 24: convstate.v1.UserCall
-	(*BusinessMessage)(nil),               // 25: convstate.v1.BusinessMessage
-	(*Warning)(nil),                       // 26: convstate.v1.Warning
-	(*StatusUpdate)(nil),                  // 27: convstate.v1.StatusUpdate
-	(*Charge)(nil),                        // 28: convstate.v1.Charge
-	(*Fact)(nil),                          // 29: convstate.v1.Fact
-	(*ItemError)(nil),                     // 30: convstate.v1.ItemError
-	(TemplateCategory)(0),                 // 31: convstate.v1.TemplateCategory
-	(*durationpb.Duration)(nil),           // 32: google.protobuf.Duration
-	(DecisionReason)(0),                   // 33: convstate.v1.DecisionReason
-	(*Conversation)(nil),                  // 34: convstate.v1.Conversation
+	(*TemplateCategoryChangeResult)(nil),  // 11: convstate.v1.TemplateCategoryChangeResult
+	(*RecordFactsResponse)(nil),           // 12: convstate.v1.RecordFactsResponse
+	(*DecideRequest)(nil),                 // 13: convstate.v1.DecideRequest
+	(*DecideResponse)(nil),                // 14: convstate.v1.DecideResponse
+	(*DecideBatchRequest)(nil),            // 15: convstate.v1.DecideBatchRequest
+	(*DecideBatchResult)(nil),             // 16: convstate.v1.DecideBatchResult
+	(*DecideBatchResponse)(nil),           // 17: convstate.v1.DecideBatchResponse
+	(*GetPairRequest)(nil),                // 18: convstate.v1.GetPairRequest
+	(*GetPairResponse)(nil),               // 19: convstate.v1.GetPairResponse
+	(*WindowEvent)(nil),                   // 20: convstate.v1.WindowEvent
+	(*WatchWindowEventsRequest)(nil),      // 21: convstate.v1.WatchWindowEventsRequest
+	(*WatchWindowEventsResponse)(nil),     // 22: convstate.v1.WatchWindowEventsResponse
+	(*IngestWebhookRequest)(nil),          // 23: convstate.v1.IngestWebhookRequest
+	(*WebhookFactResult)(nil),             // 24: convstate.v1.WebhookFactResult
+	(*IngestWebhookResponse)(nil),         // 25: convstate.v1.IngestWebhookResponse
+	(*UserMessage)(nil),                   // 26: convstate.v1.UserMessage
+	(*timestamppb.Timestamp)(nil),         // 27: google.protobuf.Timestamp
+	(*UserCall)(nil),                      // 28: convstate.v1.UserCall
+	(*BusinessMessage)(nil),               // 29: convstate.v1.BusinessMessage
+	(*Warning)(nil),                       // 30: convstate.v1.Warning
+	(*StatusUpdate)(nil),                  // 31: convstate.v1.StatusUpdate
+	(*Charge)(nil),                        // 32: convstate.v1.Charge
+	(*Fact)(nil),                          // 33: convstate.v1.Fact
+	(*ItemError)(nil),                     // 34: convstate.v1.ItemError
+	(TemplateCategory)(0),                 // 35: convstate.v1.TemplateCategory
+	(*durationpb.Duration)(nil),           // 36: google.protobuf.Duration
+	(DecisionReason)(0),                   // 37: convstate.v1.DecisionReason
+	(*Conversation)(nil),                  // 38: convstate.v1.Conversation
 }
 var file_convstate_v1_window_service_proto_depIdxs = []int32{
-	22, // 0: convstate.v1.RecordUserMessageRequest.message:type_name -> convstate.v1.UserMessage
-	23, // 1: convstate.v1.RecordUserMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 2: convstate.v1.RecordUserMessageResponse.send_before:type_name -> google.protobuf.Timestamp
-	23, // 3: convstate.v1.RecordUserMessageResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
-	24, // 4: convstate.v1.RecordUserCallRequest.call:type_name -> convstate.v1.UserCall
-	23, // 5: convstate.v1.RecordUserCallResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 6: convstate.v1.RecordUserCallResponse.send_before:type_name -> google.protobuf.Timestamp
-	25, // 7: convstate.v1.RecordBusinessMessageRequest.message:type_name -> convstate.v1.BusinessMessage
-	23, // 8: convstate.v1.RecordBusinessMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	26, // 9: convstate.v1.RecordBusinessMessageResponse.warnings:type_name -> convstate.v1.Warning
-	27, // 10: convstate.v1.RecordStatusRequest.status:type_name -> convstate.v1.StatusUpdate
-	28, // 11: convstate.v1.RecordStatusResponse.charge:type_name -> convstate.v1.Charge
-	29, // 12: convstate.v1.RecordFactsRequest.facts:type_name -> convstate.v1.Fact
+	26, // 0: convstate.v1.RecordUserMessageRequest.message:type_name -> convstate.v1.UserMessage
+	27, // 1: convstate.v1.RecordUserMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 2: convstate.v1.RecordUserMessageResponse.send_before:type_name -> google.protobuf.Timestamp
+	27, // 3: convstate.v1.RecordUserMessageResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
+	28, // 4: convstate.v1.RecordUserCallRequest.call:type_name -> convstate.v1.UserCall
+	27, // 5: convstate.v1.RecordUserCallResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 6: convstate.v1.RecordUserCallResponse.send_before:type_name -> google.protobuf.Timestamp
+	29, // 7: convstate.v1.RecordBusinessMessageRequest.message:type_name -> convstate.v1.BusinessMessage
+	27, // 8: convstate.v1.RecordBusinessMessageResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	30, // 9: convstate.v1.RecordBusinessMessageResponse.warnings:type_name -> convstate.v1.Warning
+	31, // 10: convstate.v1.RecordStatusRequest.status:type_name -> convstate.v1.StatusUpdate
+	32, // 11: convstate.v1.RecordStatusResponse.charge:type_name -> convstate.v1.Charge
+	33, // 12: convstate.v1.RecordFactsRequest.facts:type_name -> convstate.v1.Fact
 	2,  // 13: convstate.v1.FactResult.user_message:type_name -> convstate.v1.RecordUserMessageResponse
 	4,  // 14: convstate.v1.FactResult.user_call:type_name -> convstate.v1.RecordUserCallResponse
 	6,  // 15: convstate.v1.FactResult.business_message:type_name -> convstate.v1.RecordBusinessMessageResponse
 	8,  // 16: convstate.v1.FactResult.status:type_name -> convstate.v1.RecordStatusResponse
-	30, // 17: convstate.v1.FactResult.error:type_name -> convstate.v1.ItemError
-	10, // 18: convstate.v1.RecordFactsResponse.results:type_name -> convstate.v1.FactResult
-	23, // 19: convstate.v1.DecideRequest.time:type_name -> google.protobuf.Timestamp
-	31, // 20: convstate.v1.DecideRequest.template:type_name -> convstate.v1.TemplateCategory
-	32, // 21: convstate.v1.DecideRequest.safety_margin:type_name -> google.protobuf.Duration
-	33, // 22: convstate.v1.DecideResponse.reason:type_name -> convstate.v1.DecisionReason
-	23, // 23: convstate.v1.DecideResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 24: convstate.v1.DecideResponse.send_before:type_name -> google.protobuf.Timestamp
-	23, // 25: convstate.v1.DecideResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 26: convstate.v1.DecideResponse.last_user_activity:type_name -> google.protobuf.Timestamp
-	34, // 27: convstate.v1.DecideResponse.open_conversations:type_name -> convstate.v1.Conversation
-	28, // 28: convstate.v1.DecideResponse.quote:type_name -> convstate.v1.Charge
-	26, // 29: convstate.v1.DecideResponse.warnings:type_name -> convstate.v1.Warning
-	23, // 30: convstate.v1.DecideResponse.time:type_name -> google.protobuf.Timestamp
-	23, // 31: convstate.v1.DecideBatchRequest.time:type_name -> google.protobuf.Timestamp
-	31, // 32: convstate.v1.DecideBatchRequest.template:type_name -> convstate.v1.TemplateCategory
-	32, // 33: convstate.v1.DecideBatchRequest.safety_margin:type_name -> google.protobuf.Duration
-	13, // 34: convstate.v1.DecideBatchResult.decision:type_name -> convstate.v1.DecideResponse
-	30, // 35: convstate.v1.DecideBatchResult.error:type_name -> convstate.v1.ItemError
-	15, // 36: convstate.v1.DecideBatchResponse.results:type_name -> convstate.v1.DecideBatchResult
-	23, // 37: convstate.v1.GetPairResponse.last_user_activity:type_name -> google.protobuf.Timestamp
-	23, // 38: convstate.v1.GetPairResponse.window_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 39: convstate.v1.GetPairResponse.force_closed_at:type_name -> google.protobuf.Timestamp
-	23, // 40: convstate.v1.GetPairResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
-	23, // 41: convstate.v1.GetPairResponse.fep_opened_at:type_name -> google.protobuf.Timestamp
-	23, // 42: convstate.v1.GetPairResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
-	34, // 43: convstate.v1.GetPairResponse.open_conversations:type_name -> convstate.v1.Conversation
-	23, // 44: convstate.v1.GetPairResponse.recent_user_activity:type_name -> google.protobuf.Timestamp
-	0,  // 45: convstate.v1.WindowEvent.type:type_name -> convstate.v1.WindowEventType
-	23, // 46: convstate.v1.WindowEvent.event_time:type_name -> google.protobuf.Timestamp
-	23, // 47: convstate.v1.WindowEvent.window_expires_at:type_name -> google.protobuf.Timestamp
-	23, // 48: convstate.v1.WindowEvent.fep_expires_at:type_name -> google.protobuf.Timestamp
-	32, // 49: convstate.v1.WatchWindowEventsRequest.closing_lead:type_name -> google.protobuf.Duration
-	23, // 50: convstate.v1.WatchWindowEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	19, // 51: convstate.v1.WatchWindowEventsResponse.event:type_name -> convstate.v1.WindowEvent
-	1,  // 52: convstate.v1.WindowService.RecordUserMessage:input_type -> convstate.v1.RecordUserMessageRequest
-	3,  // 53: convstate.v1.WindowService.RecordUserCall:input_type -> convstate.v1.RecordUserCallRequest
-	5,  // 54: convstate.v1.WindowService.RecordBusinessMessage:input_type -> convstate.v1.RecordBusinessMessageRequest
-	7,  // 55: convstate.v1.WindowService.RecordStatus:input_type -> convstate.v1.RecordStatusRequest
-	9,  // 56: convstate.v1.WindowService.RecordFacts:input_type -> convstate.v1.RecordFactsRequest
-	12, // 57: convstate.v1.WindowService.Decide:input_type -> convstate.v1.DecideRequest
-	14, // 58: convstate.v1.WindowService.DecideBatch:input_type -> convstate.v1.DecideBatchRequest
-	17, // 59: convstate.v1.WindowService.GetPair:input_type -> convstate.v1.GetPairRequest
-	20, // 60: convstate.v1.WindowService.WatchWindowEvents:input_type -> convstate.v1.WatchWindowEventsRequest
-	2,  // 61: convstate.v1.WindowService.RecordUserMessage:output_type -> convstate.v1.RecordUserMessageResponse
-	4,  // 62: convstate.v1.WindowService.RecordUserCall:output_type -> convstate.v1.RecordUserCallResponse
-	6,  // 63: convstate.v1.WindowService.RecordBusinessMessage:output_type -> convstate.v1.RecordBusinessMessageResponse
-	8,  // 64: convstate.v1.WindowService.RecordStatus:output_type -> convstate.v1.RecordStatusResponse
-	11, // 65: convstate.v1.WindowService.RecordFacts:output_type -> convstate.v1.RecordFactsResponse
-	13, // 66: convstate.v1.WindowService.Decide:output_type -> convstate.v1.DecideResponse
-	16, // 67: convstate.v1.WindowService.DecideBatch:output_type -> convstate.v1.DecideBatchResponse
-	18, // 68: convstate.v1.WindowService.GetPair:output_type -> convstate.v1.GetPairResponse
-	21, // 69: convstate.v1.WindowService.WatchWindowEvents:output_type -> convstate.v1.WatchWindowEventsResponse
-	61, // [61:70] is the sub-list for method output_type
-	52, // [52:61] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	34, // 17: convstate.v1.FactResult.error:type_name -> convstate.v1.ItemError
+	11, // 18: convstate.v1.FactResult.template_category_change:type_name -> convstate.v1.TemplateCategoryChangeResult
+	10, // 19: convstate.v1.RecordFactsResponse.results:type_name -> convstate.v1.FactResult
+	27, // 20: convstate.v1.DecideRequest.time:type_name -> google.protobuf.Timestamp
+	35, // 21: convstate.v1.DecideRequest.template:type_name -> convstate.v1.TemplateCategory
+	36, // 22: convstate.v1.DecideRequest.safety_margin:type_name -> google.protobuf.Duration
+	37, // 23: convstate.v1.DecideResponse.reason:type_name -> convstate.v1.DecisionReason
+	27, // 24: convstate.v1.DecideResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 25: convstate.v1.DecideResponse.send_before:type_name -> google.protobuf.Timestamp
+	27, // 26: convstate.v1.DecideResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 27: convstate.v1.DecideResponse.last_user_activity:type_name -> google.protobuf.Timestamp
+	38, // 28: convstate.v1.DecideResponse.open_conversations:type_name -> convstate.v1.Conversation
+	32, // 29: convstate.v1.DecideResponse.quote:type_name -> convstate.v1.Charge
+	30, // 30: convstate.v1.DecideResponse.warnings:type_name -> convstate.v1.Warning
+	27, // 31: convstate.v1.DecideResponse.time:type_name -> google.protobuf.Timestamp
+	27, // 32: convstate.v1.DecideBatchRequest.time:type_name -> google.protobuf.Timestamp
+	35, // 33: convstate.v1.DecideBatchRequest.template:type_name -> convstate.v1.TemplateCategory
+	36, // 34: convstate.v1.DecideBatchRequest.safety_margin:type_name -> google.protobuf.Duration
+	14, // 35: convstate.v1.DecideBatchResult.decision:type_name -> convstate.v1.DecideResponse
+	34, // 36: convstate.v1.DecideBatchResult.error:type_name -> convstate.v1.ItemError
+	16, // 37: convstate.v1.DecideBatchResponse.results:type_name -> convstate.v1.DecideBatchResult
+	27, // 38: convstate.v1.GetPairResponse.last_user_activity:type_name -> google.protobuf.Timestamp
+	27, // 39: convstate.v1.GetPairResponse.window_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 40: convstate.v1.GetPairResponse.force_closed_at:type_name -> google.protobuf.Timestamp
+	27, // 41: convstate.v1.GetPairResponse.fep_eligible_until:type_name -> google.protobuf.Timestamp
+	27, // 42: convstate.v1.GetPairResponse.fep_opened_at:type_name -> google.protobuf.Timestamp
+	27, // 43: convstate.v1.GetPairResponse.fep_expires_at:type_name -> google.protobuf.Timestamp
+	38, // 44: convstate.v1.GetPairResponse.open_conversations:type_name -> convstate.v1.Conversation
+	27, // 45: convstate.v1.GetPairResponse.recent_user_activity:type_name -> google.protobuf.Timestamp
+	0,  // 46: convstate.v1.WindowEvent.type:type_name -> convstate.v1.WindowEventType
+	27, // 47: convstate.v1.WindowEvent.event_time:type_name -> google.protobuf.Timestamp
+	27, // 48: convstate.v1.WindowEvent.window_expires_at:type_name -> google.protobuf.Timestamp
+	27, // 49: convstate.v1.WindowEvent.fep_expires_at:type_name -> google.protobuf.Timestamp
+	36, // 50: convstate.v1.WatchWindowEventsRequest.closing_lead:type_name -> google.protobuf.Duration
+	27, // 51: convstate.v1.WatchWindowEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	20, // 52: convstate.v1.WatchWindowEventsResponse.event:type_name -> convstate.v1.WindowEvent
+	33, // 53: convstate.v1.WebhookFactResult.fact:type_name -> convstate.v1.Fact
+	10, // 54: convstate.v1.WebhookFactResult.result:type_name -> convstate.v1.FactResult
+	24, // 55: convstate.v1.IngestWebhookResponse.results:type_name -> convstate.v1.WebhookFactResult
+	1,  // 56: convstate.v1.WindowService.RecordUserMessage:input_type -> convstate.v1.RecordUserMessageRequest
+	3,  // 57: convstate.v1.WindowService.RecordUserCall:input_type -> convstate.v1.RecordUserCallRequest
+	5,  // 58: convstate.v1.WindowService.RecordBusinessMessage:input_type -> convstate.v1.RecordBusinessMessageRequest
+	7,  // 59: convstate.v1.WindowService.RecordStatus:input_type -> convstate.v1.RecordStatusRequest
+	9,  // 60: convstate.v1.WindowService.RecordFacts:input_type -> convstate.v1.RecordFactsRequest
+	13, // 61: convstate.v1.WindowService.Decide:input_type -> convstate.v1.DecideRequest
+	15, // 62: convstate.v1.WindowService.DecideBatch:input_type -> convstate.v1.DecideBatchRequest
+	18, // 63: convstate.v1.WindowService.GetPair:input_type -> convstate.v1.GetPairRequest
+	21, // 64: convstate.v1.WindowService.WatchWindowEvents:input_type -> convstate.v1.WatchWindowEventsRequest
+	23, // 65: convstate.v1.WindowService.IngestWebhook:input_type -> convstate.v1.IngestWebhookRequest
+	2,  // 66: convstate.v1.WindowService.RecordUserMessage:output_type -> convstate.v1.RecordUserMessageResponse
+	4,  // 67: convstate.v1.WindowService.RecordUserCall:output_type -> convstate.v1.RecordUserCallResponse
+	6,  // 68: convstate.v1.WindowService.RecordBusinessMessage:output_type -> convstate.v1.RecordBusinessMessageResponse
+	8,  // 69: convstate.v1.WindowService.RecordStatus:output_type -> convstate.v1.RecordStatusResponse
+	12, // 70: convstate.v1.WindowService.RecordFacts:output_type -> convstate.v1.RecordFactsResponse
+	14, // 71: convstate.v1.WindowService.Decide:output_type -> convstate.v1.DecideResponse
+	17, // 72: convstate.v1.WindowService.DecideBatch:output_type -> convstate.v1.DecideBatchResponse
+	19, // 73: convstate.v1.WindowService.GetPair:output_type -> convstate.v1.GetPairResponse
+	22, // 74: convstate.v1.WindowService.WatchWindowEvents:output_type -> convstate.v1.WatchWindowEventsResponse
+	25, // 75: convstate.v1.WindowService.IngestWebhook:output_type -> convstate.v1.IngestWebhookResponse
+	66, // [66:76] is the sub-list for method output_type
+	56, // [56:66] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_convstate_v1_window_service_proto_init() }
@@ -1970,8 +2252,9 @@ func file_convstate_v1_window_service_proto_init() {
 		(*FactResult_BusinessMessage)(nil),
 		(*FactResult_Status)(nil),
 		(*FactResult_Error)(nil),
+		(*FactResult_TemplateCategoryChange)(nil),
 	}
-	file_convstate_v1_window_service_proto_msgTypes[14].OneofWrappers = []any{
+	file_convstate_v1_window_service_proto_msgTypes[15].OneofWrappers = []any{
 		(*DecideBatchResult_Decision)(nil),
 		(*DecideBatchResult_Error)(nil),
 	}
@@ -1981,7 +2264,7 @@ func file_convstate_v1_window_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_window_service_proto_rawDesc), len(file_convstate_v1_window_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   21,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	WindowService_DecideBatch_FullMethodName           = "/convstate.v1.WindowService/DecideBatch"
 	WindowService_GetPair_FullMethodName               = "/convstate.v1.WindowService/GetPair"
 	WindowService_WatchWindowEvents_FullMethodName     = "/convstate.v1.WindowService/WatchWindowEvents"
+	WindowService_IngestWebhook_FullMethodName         = "/convstate.v1.WindowService/IngestWebhook"
 )
 
 // WindowServiceClient is the client API for WindowService service.
@@ -64,6 +65,11 @@ type WindowServiceClient interface {
 	// free entry point windows closed. Each event carries a cursor; reconnecting with
 	// the last one seen misses nothing and repeats nothing.
 	WatchWindowEvents(ctx context.Context, in *WatchWindowEventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchWindowEventsResponse], error)
+	// IngestWebhook records every fact in the raw JSON body of a WhatsApp Cloud API
+	// webhook (messages with their referral, statuses with pricing and errors, calls,
+	// message echoes, template category updates), with the same validation and
+	// idempotency as the typed calls, and one result per fact.
+	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
 type windowServiceClient struct {
@@ -173,6 +179,16 @@ func (c *windowServiceClient) WatchWindowEvents(ctx context.Context, in *WatchWi
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WindowService_WatchWindowEventsClient = grpc.ServerStreamingClient[WatchWindowEventsResponse]
 
+func (c *windowServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestWebhookResponse)
+	err := c.cc.Invoke(ctx, WindowService_IngestWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WindowServiceServer is the server API for WindowService service.
 // All implementations must embed UnimplementedWindowServiceServer
 // for forward compatibility.
@@ -207,6 +223,11 @@ type WindowServiceServer interface {
 	// free entry point windows closed. Each event carries a cursor; reconnecting with
 	// the last one seen misses nothing and repeats nothing.
 	WatchWindowEvents(*WatchWindowEventsRequest, grpc.ServerStreamingServer[WatchWindowEventsResponse]) error
+	// IngestWebhook records every fact in the raw JSON body of a WhatsApp Cloud API
+	// webhook (messages with their referral, statuses with pricing and errors, calls,
+	// message echoes, template category updates), with the same validation and
+	// idempotency as the typed calls, and one result per fact.
+	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedWindowServiceServer()
 }
 
@@ -243,6 +264,9 @@ func (UnimplementedWindowServiceServer) GetPair(context.Context, *GetPairRequest
 }
 func (UnimplementedWindowServiceServer) WatchWindowEvents(*WatchWindowEventsRequest, grpc.ServerStreamingServer[WatchWindowEventsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchWindowEvents not implemented")
+}
+func (UnimplementedWindowServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
 }
 func (UnimplementedWindowServiceServer) mustEmbedUnimplementedWindowServiceServer() {}
 func (UnimplementedWindowServiceServer) testEmbeddedByValue()                       {}
@@ -420,6 +444,24 @@ func _WindowService_WatchWindowEvents_Handler(srv interface{}, stream grpc.Serve
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WindowService_WatchWindowEventsServer = grpc.ServerStreamingServer[WatchWindowEventsResponse]
 
+func _WindowService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WindowServiceServer).IngestWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WindowService_IngestWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WindowServiceServer).IngestWebhook(ctx, req.(*IngestWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WindowService_ServiceDesc is the grpc.ServiceDesc for WindowService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -458,6 +500,10 @@ var WindowService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPair",
 			Handler:    _WindowService_GetPair_Handler,
+		},
+		{
+			MethodName: "IngestWebhook",
+			Handler:    _WindowService_IngestWebhook_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -55,6 +55,28 @@ class GetUsageResponse(_message.Message):
     total_volume: int
     def __init__(self, month: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[_convstate_pb2.UsageRow, _Mapping]]] = ..., total_volume: _Optional[int] = ..., total_cost: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
+class ListDiscrepanciesRequest(_message.Message):
+    __slots__ = ["business_id", "month", "page_size", "page_token"]
+    BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    business_id: str
+    month: str
+    page_size: int
+    page_token: str
+    def __init__(self, business_id: _Optional[str] = ..., month: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListDiscrepanciesResponse(_message.Message):
+    __slots__ = ["discrepancies", "month", "next_page_token"]
+    DISCREPANCIES_FIELD_NUMBER: _ClassVar[int]
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    discrepancies: _containers.RepeatedCompositeFieldContainer[_convstate_pb2.Discrepancy]
+    month: str
+    next_page_token: str
+    def __init__(self, month: _Optional[str] = ..., discrepancies: _Optional[_Iterable[_Union[_convstate_pb2.Discrepancy, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class StatusEvent(_message.Message):
     __slots__ = ["error_code", "status", "timestamp"]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]

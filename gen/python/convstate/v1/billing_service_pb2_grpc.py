@@ -26,6 +26,11 @@ class BillingServiceStub(object):
                 request_serializer=convstate_dot_v1_dot_billing__service__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=convstate_dot_v1_dot_billing__service__pb2.GetUsageResponse.FromString,
                 )
+        self.ListDiscrepancies = channel.unary_unary(
+                '/convstate.v1.BillingService/ListDiscrepancies',
+                request_serializer=convstate_dot_v1_dot_billing__service__pb2.ListDiscrepanciesRequest.SerializeToString,
+                response_deserializer=convstate_dot_v1_dot_billing__service__pb2.ListDiscrepanciesResponse.FromString,
+                )
 
 
 class BillingServiceServicer(object):
@@ -47,6 +52,15 @@ class BillingServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDiscrepancies(self, request, context):
+        """ListDiscrepancies lists a business's messages of a month whose charge Meta
+        reported differently (category, billable or free type), and free-form messages
+        Meta rejected with 131047 while convstate had the window open.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +73,11 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=convstate_dot_v1_dot_billing__service__pb2.GetUsageRequest.FromString,
                     response_serializer=convstate_dot_v1_dot_billing__service__pb2.GetUsageResponse.SerializeToString,
+            ),
+            'ListDiscrepancies': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDiscrepancies,
+                    request_deserializer=convstate_dot_v1_dot_billing__service__pb2.ListDiscrepanciesRequest.FromString,
+                    response_serializer=convstate_dot_v1_dot_billing__service__pb2.ListDiscrepanciesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -103,5 +122,22 @@ class BillingService(object):
         return grpc.experimental.unary_unary(request, target, '/convstate.v1.BillingService/GetUsage',
             convstate_dot_v1_dot_billing__service__pb2.GetUsageRequest.SerializeToString,
             convstate_dot_v1_dot_billing__service__pb2.GetUsageResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListDiscrepancies(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/convstate.v1.BillingService/ListDiscrepancies',
+            convstate_dot_v1_dot_billing__service__pb2.ListDiscrepanciesRequest.SerializeToString,
+            convstate_dot_v1_dot_billing__service__pb2.ListDiscrepanciesResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -29,6 +29,7 @@ ERROR_REASON_BATCH_TOO_LARGE: ErrorReason
 ERROR_REASON_INVALID_ARGUMENT: ErrorReason
 ERROR_REASON_INVALID_TIME_ZONE: ErrorReason
 ERROR_REASON_INVALID_USER_ID: ErrorReason
+ERROR_REASON_INVALID_WEBHOOK: ErrorReason
 ERROR_REASON_MESSAGE_ID_CONFLICT: ErrorReason
 ERROR_REASON_PAIR_NOT_FOUND: ErrorReason
 ERROR_REASON_TIMESTAMP_IN_FUTURE: ErrorReason
@@ -55,24 +56,27 @@ TEMPLATE_CATEGORY_UNSPECIFIED: TemplateCategory
 TEMPLATE_CATEGORY_UTILITY: TemplateCategory
 WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW: WarningCode
 WARNING_CODE_RATE_UNKNOWN: WarningCode
+WARNING_CODE_TEMPLATE_RECATEGORIZED: WarningCode
 WARNING_CODE_UNSPECIFIED: WarningCode
 WARNING_CODE_US_MARKETING_PAUSED: WarningCode
 
 class BusinessMessage(_message.Message):
-    __slots__ = ["business_id", "message_id", "template", "timestamp", "user_id", "user_phone"]
+    __slots__ = ["business_id", "message_id", "template", "template_name", "timestamp", "user_id", "user_phone"]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_PHONE_FIELD_NUMBER: _ClassVar[int]
     business_id: str
     message_id: str
     template: TemplateCategory
+    template_name: str
     timestamp: _timestamp_pb2.Timestamp
     user_id: str
     user_phone: str
-    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., message_id: _Optional[str] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., template: _Optional[_Union[TemplateCategory, str]] = ..., user_phone: _Optional[str] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., message_id: _Optional[str] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., template: _Optional[_Union[TemplateCategory, str]] = ..., user_phone: _Optional[str] = ..., template_name: _Optional[str] = ...) -> None: ...
 
 class BusinessProfile(_message.Message):
     __slots__ = ["auth_international_start", "business_id", "currency", "portfolio_id", "primary_country", "time_zone", "waba_id"]
@@ -140,17 +144,37 @@ class Conversation(_message.Message):
     pricing_type: PricingType
     def __init__(self, category: _Optional[_Union[ChargeCategory, str]] = ..., opened_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., pricing_type: _Optional[_Union[PricingType, str]] = ...) -> None: ...
 
+class Discrepancy(_message.Message):
+    __slots__ = ["business_id", "charged_at", "computed", "differences", "message_id", "reported", "user_id"]
+    BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
+    CHARGED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    business_id: str
+    charged_at: _timestamp_pb2.Timestamp
+    computed: Charge
+    differences: _containers.RepeatedScalarFieldContainer[str]
+    message_id: str
+    reported: ReportedPricing
+    user_id: str
+    def __init__(self, business_id: _Optional[str] = ..., message_id: _Optional[str] = ..., user_id: _Optional[str] = ..., charged_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., differences: _Optional[_Iterable[str]] = ..., computed: _Optional[_Union[Charge, _Mapping]] = ..., reported: _Optional[_Union[ReportedPricing, _Mapping]] = ...) -> None: ...
+
 class Fact(_message.Message):
-    __slots__ = ["business_message", "status", "user_call", "user_message"]
+    __slots__ = ["business_message", "status", "template_category_change", "user_call", "user_message"]
     BUSINESS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_CATEGORY_CHANGE_FIELD_NUMBER: _ClassVar[int]
     USER_CALL_FIELD_NUMBER: _ClassVar[int]
     USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     business_message: BusinessMessage
     status: StatusUpdate
+    template_category_change: TemplateCategoryChange
     user_call: UserCall
     user_message: UserMessage
-    def __init__(self, user_message: _Optional[_Union[UserMessage, _Mapping]] = ..., user_call: _Optional[_Union[UserCall, _Mapping]] = ..., business_message: _Optional[_Union[BusinessMessage, _Mapping]] = ..., status: _Optional[_Union[StatusUpdate, _Mapping]] = ...) -> None: ...
+    def __init__(self, user_message: _Optional[_Union[UserMessage, _Mapping]] = ..., user_call: _Optional[_Union[UserCall, _Mapping]] = ..., business_message: _Optional[_Union[BusinessMessage, _Mapping]] = ..., status: _Optional[_Union[StatusUpdate, _Mapping]] = ..., template_category_change: _Optional[_Union[TemplateCategoryChange, _Mapping]] = ...) -> None: ...
 
 class FieldViolation(_message.Message):
     __slots__ = ["description", "field"]
@@ -174,19 +198,49 @@ class ItemError(_message.Message):
     reason: ErrorReason
     def __init__(self, code: _Optional[int] = ..., code_name: _Optional[str] = ..., message: _Optional[str] = ..., reason: _Optional[_Union[ErrorReason, str]] = ..., field_violations: _Optional[_Iterable[_Union[FieldViolation, _Mapping]]] = ...) -> None: ...
 
+class ReportedPricing(_message.Message):
+    __slots__ = ["billable", "category", "pricing_model", "type"]
+    BILLABLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PRICING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    billable: bool
+    category: str
+    pricing_model: str
+    type: str
+    def __init__(self, pricing_model: _Optional[str] = ..., category: _Optional[str] = ..., type: _Optional[str] = ..., billable: bool = ...) -> None: ...
+
 class StatusUpdate(_message.Message):
-    __slots__ = ["business_id", "error_code", "message_id", "status", "timestamp"]
+    __slots__ = ["business_id", "error_code", "message_id", "pricing", "recipient_id", "status", "timestamp"]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICING_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     business_id: str
     error_code: int
     message_id: str
+    pricing: ReportedPricing
+    recipient_id: str
     status: MessageStatus
     timestamp: _timestamp_pb2.Timestamp
-    def __init__(self, business_id: _Optional[str] = ..., message_id: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[int] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., message_id: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[int] = ..., recipient_id: _Optional[str] = ..., pricing: _Optional[_Union[ReportedPricing, _Mapping]] = ...) -> None: ...
+
+class TemplateCategoryChange(_message.Message):
+    __slots__ = ["new_category", "previous_category", "template_name", "timestamp", "waba_id"]
+    NEW_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    WABA_ID_FIELD_NUMBER: _ClassVar[int]
+    new_category: TemplateCategory
+    previous_category: TemplateCategory
+    template_name: str
+    timestamp: _timestamp_pb2.Timestamp
+    waba_id: str
+    def __init__(self, waba_id: _Optional[str] = ..., template_name: _Optional[str] = ..., previous_category: _Optional[_Union[TemplateCategory, str]] = ..., new_category: _Optional[_Union[TemplateCategory, str]] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class UsageRow(_message.Message):
     __slots__ = ["category", "conversations", "cost", "cost_nanos", "currency", "market", "pricing_type", "rate_unknown_volume", "volume"]

@@ -91,18 +91,20 @@ class DecideResponse(_message.Message):
     def __init__(self, free_form_allowed: bool = ..., template_required: bool = ..., reason: _Optional[_Union[_convstate_pb2.DecisionReason, str]] = ..., window_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., send_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., last_user_activity: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., open_conversations: _Optional[_Iterable[_Union[_convstate_pb2.Conversation, _Mapping]]] = ..., quote: _Optional[_Union[_convstate_pb2.Charge, _Mapping]] = ..., warnings: _Optional[_Iterable[_Union[_convstate_pb2.Warning, _Mapping]]] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class FactResult(_message.Message):
-    __slots__ = ["business_message", "error", "status", "user_call", "user_message"]
+    __slots__ = ["business_message", "error", "status", "template_category_change", "user_call", "user_message"]
     BUSINESS_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_CATEGORY_CHANGE_FIELD_NUMBER: _ClassVar[int]
     USER_CALL_FIELD_NUMBER: _ClassVar[int]
     USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     business_message: RecordBusinessMessageResponse
     error: _convstate_pb2.ItemError
     status: RecordStatusResponse
+    template_category_change: TemplateCategoryChangeResult
     user_call: RecordUserCallResponse
     user_message: RecordUserMessageResponse
-    def __init__(self, user_message: _Optional[_Union[RecordUserMessageResponse, _Mapping]] = ..., user_call: _Optional[_Union[RecordUserCallResponse, _Mapping]] = ..., business_message: _Optional[_Union[RecordBusinessMessageResponse, _Mapping]] = ..., status: _Optional[_Union[RecordStatusResponse, _Mapping]] = ..., error: _Optional[_Union[_convstate_pb2.ItemError, _Mapping]] = ...) -> None: ...
+    def __init__(self, user_message: _Optional[_Union[RecordUserMessageResponse, _Mapping]] = ..., user_call: _Optional[_Union[RecordUserCallResponse, _Mapping]] = ..., business_message: _Optional[_Union[RecordBusinessMessageResponse, _Mapping]] = ..., status: _Optional[_Union[RecordStatusResponse, _Mapping]] = ..., error: _Optional[_Union[_convstate_pb2.ItemError, _Mapping]] = ..., template_category_change: _Optional[_Union[TemplateCategoryChangeResult, _Mapping]] = ...) -> None: ...
 
 class GetPairRequest(_message.Message):
     __slots__ = ["business_id", "user_id"]
@@ -137,6 +139,26 @@ class GetPairResponse(_message.Message):
     window_expires_at: _timestamp_pb2.Timestamp
     window_open: bool
     def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., last_user_activity: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., window_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., window_open: bool = ..., force_closed_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_eligible_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_opened_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., open_conversations: _Optional[_Iterable[_Union[_convstate_pb2.Conversation, _Mapping]]] = ..., recent_user_activity: _Optional[_Iterable[_Union[_timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
+
+class IngestWebhookRequest(_message.Message):
+    __slots__ = ["body"]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    body: str
+    def __init__(self, body: _Optional[str] = ...) -> None: ...
+
+class IngestWebhookResponse(_message.Message):
+    __slots__ = ["duplicates", "failed", "ignored", "recorded", "results"]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    duplicates: int
+    failed: int
+    ignored: int
+    recorded: int
+    results: _containers.RepeatedCompositeFieldContainer[WebhookFactResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[WebhookFactResult, _Mapping]]] = ..., recorded: _Optional[int] = ..., duplicates: _Optional[int] = ..., failed: _Optional[int] = ..., ignored: _Optional[int] = ...) -> None: ...
 
 class RecordBusinessMessageRequest(_message.Message):
     __slots__ = ["message"]
@@ -226,6 +248,12 @@ class RecordUserMessageResponse(_message.Message):
     window_expires_at: _timestamp_pb2.Timestamp
     def __init__(self, duplicate: bool = ..., window_expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., send_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fep_eligible_until: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
+class TemplateCategoryChangeResult(_message.Message):
+    __slots__ = ["duplicate"]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    duplicate: bool
+    def __init__(self, duplicate: bool = ...) -> None: ...
+
 class WatchWindowEventsRequest(_message.Message):
     __slots__ = ["business_ids", "closing_lead", "cursor", "start_time"]
     BUSINESS_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -243,6 +271,16 @@ class WatchWindowEventsResponse(_message.Message):
     EVENT_FIELD_NUMBER: _ClassVar[int]
     event: WindowEvent
     def __init__(self, event: _Optional[_Union[WindowEvent, _Mapping]] = ...) -> None: ...
+
+class WebhookFactResult(_message.Message):
+    __slots__ = ["fact", "path", "result"]
+    FACT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    fact: _convstate_pb2.Fact
+    path: str
+    result: FactResult
+    def __init__(self, path: _Optional[str] = ..., fact: _Optional[_Union[_convstate_pb2.Fact, _Mapping]] = ..., result: _Optional[_Union[FactResult, _Mapping]] = ...) -> None: ...
 
 class WindowEvent(_message.Message):
     __slots__ = ["business_id", "cursor", "event_time", "fep_expires_at", "type", "user_id", "window_expires_at"]

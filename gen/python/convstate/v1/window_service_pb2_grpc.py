@@ -62,6 +62,11 @@ class WindowServiceStub(object):
                 request_serializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsRequest.SerializeToString,
                 response_deserializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsResponse.FromString,
                 )
+        self.IngestWebhook = channel.unary_unary(
+                '/convstate.v1.WindowService/IngestWebhook',
+                request_serializer=convstate_dot_v1_dot_window__service__pb2.IngestWebhookRequest.SerializeToString,
+                response_deserializer=convstate_dot_v1_dot_window__service__pb2.IngestWebhookResponse.FromString,
+                )
 
 
 class WindowServiceServicer(object):
@@ -141,6 +146,16 @@ class WindowServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IngestWebhook(self, request, context):
+        """IngestWebhook records every fact in the raw JSON body of a WhatsApp Cloud API
+        webhook (messages with their referral, statuses with pricing and errors, calls,
+        message echoes, template category updates), with the same validation and
+        idempotency as the typed calls, and one result per fact.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WindowServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -188,6 +203,11 @@ def add_WindowServiceServicer_to_server(servicer, server):
                     servicer.WatchWindowEvents,
                     request_deserializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsRequest.FromString,
                     response_serializer=convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsResponse.SerializeToString,
+            ),
+            'IngestWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestWebhook,
+                    request_deserializer=convstate_dot_v1_dot_window__service__pb2.IngestWebhookRequest.FromString,
+                    response_serializer=convstate_dot_v1_dot_window__service__pb2.IngestWebhookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,5 +372,22 @@ class WindowService(object):
         return grpc.experimental.unary_stream(request, target, '/convstate.v1.WindowService/WatchWindowEvents',
             convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsRequest.SerializeToString,
             convstate_dot_v1_dot_window__service__pb2.WatchWindowEventsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def IngestWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/convstate.v1.WindowService/IngestWebhook',
+            convstate_dot_v1_dot_window__service__pb2.IngestWebhookRequest.SerializeToString,
+            convstate_dot_v1_dot_window__service__pb2.IngestWebhookResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

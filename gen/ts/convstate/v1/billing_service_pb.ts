@@ -5,7 +5,7 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb";
-import type { BusinessMessage, Charge, MessageStatus, UsageRow } from "./convstate_pb";
+import type { BusinessMessage, Charge, Discrepancy, MessageStatus, UsageRow } from "./convstate_pb";
 import { file_convstate_v1_convstate } from "./convstate_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/v1/billing_service.proto.
  */
 export const file_convstate_v1_billing_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJjb252c3RhdGUvdjEvYmlsbGluZ19zZXJ2aWNlLnByb3RvEgxjb252c3RhdGUudjEifgoQR2V0Q2hhcmdlUmVxdWVzdBJACgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBIoCgptZXNzYWdlX2lkGAIgASgJQhS6SBFyDxABGIACMgheWyEtfl0qJCJ9CgtTdGF0dXNFdmVudBIrCgZzdGF0dXMYASABKA4yGy5jb252c3RhdGUudjEuTWVzc2FnZVN0YXR1cxItCgl0aW1lc3RhbXAYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmVycm9yX2NvZGUYAyABKAUilgEKEUdldENoYXJnZVJlc3BvbnNlEi4KB21lc3NhZ2UYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NNZXNzYWdlEisKCHN0YXR1c2VzGAIgAygLMhkuY29udnN0YXRlLnYxLlN0YXR1c0V2ZW50EiQKBmNoYXJnZRgDIAEoCzIULmNvbnZzdGF0ZS52MS5DaGFyZ2UixwEKD0dldFVzYWdlUmVxdWVzdBJCCgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JEgAEisKDHBvcnRmb2xpb19pZBgCIAEoCUITukgQcg4QARhAMgheWyEtfl0qJEgAEjMKBW1vbnRoGAMgASgJQiS6SCFyHzIdXihbMC05XXs0fS0oMFsxLTldfDFbMC0yXSkpPyRCDgoFc2NvcGUSBbpIAggBItIBChBHZXRVc2FnZVJlc3BvbnNlEg0KBW1vbnRoGAEgASgJEiQKBHJvd3MYAiADKAsyFi5jb252c3RhdGUudjEuVXNhZ2VSb3cSFAoMdG90YWxfdm9sdW1lGAMgASgDEkEKCnRvdGFsX2Nvc3QYBCADKAsyLS5jb252c3RhdGUudjEuR2V0VXNhZ2VSZXNwb25zZS5Ub3RhbENvc3RFbnRyeRowCg5Ub3RhbENvc3RFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMqkBCg5CaWxsaW5nU2VydmljZRJMCglHZXRDaGFyZ2USHi5jb252c3RhdGUudjEuR2V0Q2hhcmdlUmVxdWVzdBofLmNvbnZzdGF0ZS52MS5HZXRDaGFyZ2VSZXNwb25zZRJJCghHZXRVc2FnZRIdLmNvbnZzdGF0ZS52MS5HZXRVc2FnZVJlcXVlc3QaHi5jb252c3RhdGUudjEuR2V0VXNhZ2VSZXNwb25zZUK4AQoQY29tLmNvbnZzdGF0ZS52MUITQmlsbGluZ1NlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2NvbnZzdGF0ZS9jb252c3RhdGUvZ2VuL2dvL2NvbnZzdGF0ZS92MTtjb252c3RhdGV2MaICA0NYWKoCDENvbnZzdGF0ZS5WMcoCDENvbnZzdGF0ZVxWMeICGENvbnZzdGF0ZVxWMVxHUEJNZXRhZGF0YeoCDUNvbnZzdGF0ZTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_convstate_v1_convstate, file_google_protobuf_timestamp]);
+  fileDesc("CiJjb252c3RhdGUvdjEvYmlsbGluZ19zZXJ2aWNlLnByb3RvEgxjb252c3RhdGUudjEifgoQR2V0Q2hhcmdlUmVxdWVzdBJACgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBIoCgptZXNzYWdlX2lkGAIgASgJQhS6SBFyDxABGIACMgheWyEtfl0qJCJ9CgtTdGF0dXNFdmVudBIrCgZzdGF0dXMYASABKA4yGy5jb252c3RhdGUudjEuTWVzc2FnZVN0YXR1cxItCgl0aW1lc3RhbXAYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmVycm9yX2NvZGUYAyABKAUilgEKEUdldENoYXJnZVJlc3BvbnNlEi4KB21lc3NhZ2UYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NNZXNzYWdlEisKCHN0YXR1c2VzGAIgAygLMhkuY29udnN0YXRlLnYxLlN0YXR1c0V2ZW50EiQKBmNoYXJnZRgDIAEoCzIULmNvbnZzdGF0ZS52MS5DaGFyZ2UixwEKD0dldFVzYWdlUmVxdWVzdBJCCgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JEgAEisKDHBvcnRmb2xpb19pZBgCIAEoCUITukgQcg4QARhAMgheWyEtfl0qJEgAEjMKBW1vbnRoGAMgASgJQiS6SCFyHzIdXihbMC05XXs0fS0oMFsxLTldfDFbMC0yXSkpPyRCDgoFc2NvcGUSBbpIAggBItIBChBHZXRVc2FnZVJlc3BvbnNlEg0KBW1vbnRoGAEgASgJEiQKBHJvd3MYAiADKAsyFi5jb252c3RhdGUudjEuVXNhZ2VSb3cSFAoMdG90YWxfdm9sdW1lGAMgASgDEkEKCnRvdGFsX2Nvc3QYBCADKAsyLS5jb252c3RhdGUudjEuR2V0VXNhZ2VSZXNwb25zZS5Ub3RhbENvc3RFbnRyeRowCg5Ub3RhbENvc3RFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIs4BChhMaXN0RGlzY3JlcGFuY2llc1JlcXVlc3QSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSMwoFbW9udGgYAiABKAlCJLpIIXIfMh1eKFswLTldezR9LSgwWzEtOV18MVswLTJdKSk/JBIdCglwYWdlX3NpemUYAyABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgEIAEoCUIIukgFcgMYgAQidQoZTGlzdERpc2NyZXBhbmNpZXNSZXNwb25zZRINCgVtb250aBgBIAEoCRIwCg1kaXNjcmVwYW5jaWVzGAIgAygLMhkuY29udnN0YXRlLnYxLkRpc2NyZXBhbmN5EhcKD25leHRfcGFnZV90b2tlbhgDIAEoCTKPAgoOQmlsbGluZ1NlcnZpY2USTAoJR2V0Q2hhcmdlEh4uY29udnN0YXRlLnYxLkdldENoYXJnZVJlcXVlc3QaHy5jb252c3RhdGUudjEuR2V0Q2hhcmdlUmVzcG9uc2USSQoIR2V0VXNhZ2USHS5jb252c3RhdGUudjEuR2V0VXNhZ2VSZXF1ZXN0Gh4uY29udnN0YXRlLnYxLkdldFVzYWdlUmVzcG9uc2USZAoRTGlzdERpc2NyZXBhbmNpZXMSJi5jb252c3RhdGUudjEuTGlzdERpc2NyZXBhbmNpZXNSZXF1ZXN0GicuY29udnN0YXRlLnYxLkxpc3REaXNjcmVwYW5jaWVzUmVzcG9uc2VCuAEKEGNvbS5jb252c3RhdGUudjFCE0JpbGxpbmdTZXJ2aWNlUHJvdG9QAVo+Z2l0aHViLmNvbS9jb252c3RhdGUvY29udnN0YXRlL2dlbi9nby9jb252c3RhdGUvdjE7Y29udnN0YXRldjGiAgNDWFiqAgxDb252c3RhdGUuVjHKAgxDb252c3RhdGVcVjHiAhhDb252c3RhdGVcVjFcR1BCTWV0YWRhdGHqAg1Db252c3RhdGU6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_convstate_v1_convstate, file_google_protobuf_timestamp]);
 
 /**
  * GetChargeRequest is the request of GetCharge.
@@ -203,6 +203,83 @@ export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*
   messageDesc(file_convstate_v1_billing_service, 4);
 
 /**
+ * ListDiscrepanciesRequest is the request of ListDiscrepancies.
+ *
+ * @generated from message convstate.v1.ListDiscrepanciesRequest
+ */
+export type ListDiscrepanciesRequest = Message<"convstate.v1.ListDiscrepanciesRequest"> & {
+  /**
+   * The business phone number id.
+   *
+   * @generated from field: string business_id = 1;
+   */
+  businessId: string;
+
+  /**
+   * The business-local month "YYYY-MM". Default: the current month.
+   *
+   * @generated from field: string month = 2;
+   */
+  month: string;
+
+  /**
+   * At most this many (default 100, at most 1000).
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * The next_page_token of the previous page.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message convstate.v1.ListDiscrepanciesRequest.
+ * Use `create(ListDiscrepanciesRequestSchema)` to create a new message.
+ */
+export const ListDiscrepanciesRequestSchema: GenMessage<ListDiscrepanciesRequest> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_billing_service, 5);
+
+/**
+ * ListDiscrepanciesResponse is the response of ListDiscrepancies.
+ *
+ * @generated from message convstate.v1.ListDiscrepanciesResponse
+ */
+export type ListDiscrepanciesResponse = Message<"convstate.v1.ListDiscrepanciesResponse"> & {
+  /**
+   * The month listed.
+   *
+   * @generated from field: string month = 1;
+   */
+  month: string;
+
+  /**
+   * The discrepancies, by message id.
+   *
+   * @generated from field: repeated convstate.v1.Discrepancy discrepancies = 2;
+   */
+  discrepancies: Discrepancy[];
+
+  /**
+   * Pass as page_token for the next page; empty on the last page.
+   *
+   * @generated from field: string next_page_token = 3;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message convstate.v1.ListDiscrepanciesResponse.
+ * Use `create(ListDiscrepanciesResponseSchema)` to create a new message.
+ */
+export const ListDiscrepanciesResponseSchema: GenMessage<ListDiscrepanciesResponse> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_billing_service, 6);
+
+/**
  * BillingService reads what messages cost: one message's charge and why (audit), and
  * monthly usage per business or per portfolio.
  *
@@ -228,6 +305,18 @@ export const BillingService: GenService<{
     methodKind: "unary";
     input: typeof GetUsageRequestSchema;
     output: typeof GetUsageResponseSchema;
+  },
+  /**
+   * ListDiscrepancies lists a business's messages of a month whose charge Meta
+   * reported differently (category, billable or free type), and free-form messages
+   * Meta rejected with 131047 while convstate had the window open.
+   *
+   * @generated from rpc convstate.v1.BillingService.ListDiscrepancies
+   */
+  listDiscrepancies: {
+    methodKind: "unary";
+    input: typeof ListDiscrepanciesRequestSchema;
+    output: typeof ListDiscrepanciesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_convstate_v1_billing_service, 0);

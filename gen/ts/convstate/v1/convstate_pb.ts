@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/v1/convstate.proto.
  */
 export const file_convstate_v1_convstate: GenFile = /*@__PURE__*/
-  fileDesc("Chxjb252c3RhdGUvdjEvY29udnN0YXRlLnByb3RvEgxjb252c3RhdGUudjEiogIKC1VzZXJNZXNzYWdlEkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIoCgptZXNzYWdlX2lkGAMgASgJQhS6SBFyDxABGIACMgheWyEtfl0qJBI1Cgl0aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNwoLZW50cnlfcG9pbnQYBSABKA4yGC5jb252c3RhdGUudjEuRW50cnlQb2ludEIIukgFggECEAESGwoKdXNlcl9waG9uZRgGIAEoCUIHukgEcgIYFCLjAQoIVXNlckNhbGwSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSGgoHdXNlcl9pZBgCIAEoCUIJukgGcgQQARhAEiUKB2NhbGxfaWQYAyABKAlCFLpIEXIPEAEYgAIyCF5bIS1+XSokEjUKCXRpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARIbCgp1c2VyX3Bob25lGAUgASgJQge6SARyAhgUIqkCCg9CdXNpbmVzc01lc3NhZ2USQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSGgoHdXNlcl9pZBgCIAEoCUIJukgGcgQQARhAEigKCm1lc3NhZ2VfaWQYAyABKAlCFLpIEXIPEAEYgAIyCF5bIS1+XSokEjUKCXRpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARI6Cgh0ZW1wbGF0ZRgFIAEoDjIeLmNvbnZzdGF0ZS52MS5UZW1wbGF0ZUNhdGVnb3J5Qgi6SAWCAQIQARIbCgp1c2VyX3Bob25lGAYgASgJQge6SARyAhgUIocCCgxTdGF0dXNVcGRhdGUSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSKAoKbWVzc2FnZV9pZBgCIAEoCUIUukgRcg8QARiAAjIIXlshLX5dKiQSNwoGc3RhdHVzGAMgASgOMhsuY29udnN0YXRlLnYxLk1lc3NhZ2VTdGF0dXNCCrpIB4IBBBABIAASNQoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEhsKCmVycm9yX2NvZGUYBSABKAVCB7pIBBoCKAAi3gEKBEZhY3QSMQoMdXNlcl9tZXNzYWdlGAEgASgLMhkuY29udnN0YXRlLnYxLlVzZXJNZXNzYWdlSAASKwoJdXNlcl9jYWxsGAIgASgLMhYuY29udnN0YXRlLnYxLlVzZXJDYWxsSAASOQoQYnVzaW5lc3NfbWVzc2FnZRgDIAEoCzIdLmNvbnZzdGF0ZS52MS5CdXNpbmVzc01lc3NhZ2VIABIsCgZzdGF0dXMYBCABKAsyGi5jb252c3RhdGUudjEuU3RhdHVzVXBkYXRlSABCDQoEa2luZBIFukgCCAEi0AMKBkNoYXJnZRIOCgZhbW91bnQYASABKAkSFAoMYW1vdW50X25hbm9zGAIgASgDEhAKCGN1cnJlbmN5GAMgASgJEg4KBm1hcmtldBgEIAEoCRIuCghjYXRlZ29yeRgFIAEoDjIcLmNvbnZzdGF0ZS52MS5DaGFyZ2VDYXRlZ29yeRIvCgxwcmljaW5nX3R5cGUYBiABKA4yGS5jb252c3RhdGUudjEuUHJpY2luZ1R5cGUSKQoFbW9kZWwYByABKA4yGi5jb252c3RhdGUudjEuUHJpY2luZ01vZGVsEg0KBXJ1bGVzGAggASgJEgwKBHRpZXIYCSABKAMSFAoMcmF0ZV91bmtub3duGAogASgIEi4KCmNoYXJnZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBW1vbnRoGAwgASgJEhEKCXJhdGVfY2FyZBgNIAEoCRIbChNjb252ZXJzYXRpb25fb3BlbmVkGA4gASgIEjsKF2NvbnZlcnNhdGlvbl9leHBpcmVzX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtleHBsYW5hdGlvbhgQIAEoCSLOAQoMQ29udmVyc2F0aW9uEi4KCGNhdGVnb3J5GAEgASgOMhwuY29udnN0YXRlLnYxLkNoYXJnZUNhdGVnb3J5Ei0KCW9wZW5lZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoMcHJpY2luZ190eXBlGAQgASgOMhkuY29udnN0YXRlLnYxLlByaWNpbmdUeXBlIkMKB1dhcm5pbmcSJwoEY29kZRgBIAEoDjIZLmNvbnZzdGF0ZS52MS5XYXJuaW5nQ29kZRIPCgdtZXNzYWdlGAIgASgJIjQKDkZpZWxkVmlvbGF0aW9uEg0KBWZpZWxkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJIqABCglJdGVtRXJyb3ISDAoEY29kZRgBIAEoBRIRCgljb2RlX25hbWUYAiABKAkSDwoHbWVzc2FnZRgDIAEoCRIpCgZyZWFzb24YBCABKA4yGS5jb252c3RhdGUudjEuRXJyb3JSZWFzb24SNgoQZmllbGRfdmlvbGF0aW9ucxgFIAMoCzIcLmNvbnZzdGF0ZS52MS5GaWVsZFZpb2xhdGlvbiLbAgoPQnVzaW5lc3NQcm9maWxlEkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKCXRpbWVfem9uZRgCIAEoCUIHukgEcgIYQBIrCghjdXJyZW5jeRgDIAEoCUIZukgWchQYAzIQXihbQS1aYS16XXszfSk/JBIiCgd3YWJhX2lkGAQgASgJQhG6SA5yDBhAMgheWyEtfl0qJBInCgxwb3J0Zm9saW9faWQYBSABKAlCEbpIDnIMGEAyCF5bIS1+XSokEjIKD3ByaW1hcnlfY291bnRyeRgGIAEoCUIZukgWchQYAjIQXihbQS1aYS16XXsyfSk/JBI8ChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvMBCghVc2FnZVJvdxIOCgZtYXJrZXQYASABKAkSLgoIY2F0ZWdvcnkYAiABKA4yHC5jb252c3RhdGUudjEuQ2hhcmdlQ2F0ZWdvcnkSLwoMcHJpY2luZ190eXBlGAMgASgOMhkuY29udnN0YXRlLnYxLlByaWNpbmdUeXBlEg4KBnZvbHVtZRgEIAEoAxIVCg1jb252ZXJzYXRpb25zGAUgASgDEgwKBGNvc3QYBiABKAkSEgoKY29zdF9uYW5vcxgHIAEoAxIQCghjdXJyZW5jeRgIIAEoCRIbChNyYXRlX3Vua25vd25fdm9sdW1lGAkgASgDKs8BChBUZW1wbGF0ZUNhdGVnb3J5EiEKHVRFTVBMQVRFX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASHwobVEVNUExBVEVfQ0FURUdPUllfTUFSS0VUSU5HEAESHQoZVEVNUExBVEVfQ0FURUdPUllfVVRJTElUWRACEiQKIFRFTVBMQVRFX0NBVEVHT1JZX0FVVEhFTlRJQ0FUSU9OEAMSMgouVEVNUExBVEVfQ0FURUdPUllfQVVUSEVOVElDQVRJT05fSU5URVJOQVRJT05BTBAEKmkKCkVudHJ5UG9pbnQSGwoXRU5UUllfUE9JTlRfVU5TUEVDSUZJRUQQABIkCiBFTlRSWV9QT0lOVF9DTElDS19UT19XSEFUU0FQUF9BRBABEhgKFEVOVFJZX1BPSU5UX1BBR0VfQ1RBEAIqmgEKDU1lc3NhZ2VTdGF0dXMSHgoaTUVTU0FHRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNNRVNTQUdFX1NUQVRVU19TRU5UEAESHAoYTUVTU0FHRV9TVEFUVVNfREVMSVZFUkVEEAISFwoTTUVTU0FHRV9TVEFUVVNfUkVBRBADEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBAEKsoCCg5DaGFyZ2VDYXRlZ29yeRIfChtDSEFSR0VfQ0FURUdPUllfVU5TUEVDSUZJRUQQABIdChlDSEFSR0VfQ0FURUdPUllfTUFSS0VUSU5HEAESGwoXQ0hBUkdFX0NBVEVHT1JZX1VUSUxJVFkQAhIiCh5DSEFSR0VfQ0FURUdPUllfQVVUSEVOVElDQVRJT04QAxIwCixDSEFSR0VfQ0FURUdPUllfQVVUSEVOVElDQVRJT05fSU5URVJOQVRJT05BTBAEEhsKF0NIQVJHRV9DQVRFR09SWV9TRVJWSUNFEAUSJgoiQ0hBUkdFX0NBVEVHT1JZX0JVU0lORVNTX0lOSVRJQVRFRBAGEiIKHkNIQVJHRV9DQVRFR09SWV9VU0VSX0lOSVRJQVRFRBAHEhwKGENIQVJHRV9DQVRFR09SWV9URU1QTEFURRAIKqwBCgtQcmljaW5nVHlwZRIcChhQUklDSU5HX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQUklDSU5HX1RZUEVfUkVHVUxBUhABEiYKIlBSSUNJTkdfVFlQRV9GUkVFX0NVU1RPTUVSX1NFUlZJQ0UQAhIhCh1QUklDSU5HX1RZUEVfRlJFRV9FTlRSWV9QT0lOVBADEhoKFlBSSUNJTkdfVFlQRV9GUkVFX1RJRVIQBCpyCgxQcmljaW5nTW9kZWwSHQoZUFJJQ0lOR19NT0RFTF9VTlNQRUNJRklFRBAAEhUKEVBSSUNJTkdfTU9ERUxfTkJQEAESFQoRUFJJQ0lOR19NT0RFTF9DQlAQAhIVChFQUklDSU5HX01PREVMX1BNUBADKuIBCg5EZWNpc2lvblJlYXNvbhIfChtERUNJU0lPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtERUNJU0lPTl9SRUFTT05fV0lORE9XX09QRU4QARIiCh5ERUNJU0lPTl9SRUFTT05fV0lORE9XX0NMT1NJTkcQAhIiCh5ERUNJU0lPTl9SRUFTT05fV0lORE9XX0VYUElSRUQQAxIkCiBERUNJU0lPTl9SRUFTT05fTk9fVVNFUl9BQ1RJVklUWRAEEiAKHERFQ0lTSU9OX1JFQVNPTl9GT1JDRV9DTE9TRUQQBSqbAQoLV2FybmluZ0NvZGUSHAoYV0FSTklOR19DT0RFX1VOU1BFQ0lGSUVEEAASJAogV0FSTklOR19DT0RFX1VTX01BUktFVElOR19QQVVTRUQQARIpCiVXQVJOSU5HX0NPREVfRlJFRV9GT1JNX09VVFNJREVfV0lORE9XEAISHQoZV0FSTklOR19DT0RFX1JBVEVfVU5LTk9XThADKsUCCgtFcnJvclJlYXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABIhCh1FUlJPUl9SRUFTT05fSU5WQUxJRF9BUkdVTUVOVBABEiAKHEVSUk9SX1JFQVNPTl9JTlZBTElEX1VTRVJfSUQQAhIkCiBFUlJPUl9SRUFTT05fVElNRVNUQU1QX0lOX0ZVVFVSRRADEiAKHEVSUk9SX1JFQVNPTl9VTktOT1dOX01FU1NBR0UQBBIkCiBFUlJPUl9SRUFTT05fTUVTU0FHRV9JRF9DT05GTElDVBAFEh8KG0VSUk9SX1JFQVNPTl9QQUlSX05PVF9GT1VORBAGEiIKHkVSUk9SX1JFQVNPTl9JTlZBTElEX1RJTUVfWk9ORRAHEiAKHEVSUk9SX1JFQVNPTl9CQVRDSF9UT09fTEFSR0UQCEKzAQoQY29tLmNvbnZzdGF0ZS52MUIOQ29udnN0YXRlUHJvdG9QAVo+Z2l0aHViLmNvbS9jb252c3RhdGUvY29udnN0YXRlL2dlbi9nby9jb252c3RhdGUvdjE7Y29udnN0YXRldjGiAgNDWFiqAgxDb252c3RhdGUuVjHKAgxDb252c3RhdGVcVjHiAhhDb252c3RhdGVcVjFcR1BCTWV0YWRhdGHqAg1Db252c3RhdGU6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
+  fileDesc("Chxjb252c3RhdGUvdjEvY29udnN0YXRlLnByb3RvEgxjb252c3RhdGUudjEiogIKC1VzZXJNZXNzYWdlEkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIoCgptZXNzYWdlX2lkGAMgASgJQhS6SBFyDxABGIACMgheWyEtfl0qJBI1Cgl0aW1lc3RhbXAYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQESNwoLZW50cnlfcG9pbnQYBSABKA4yGC5jb252c3RhdGUudjEuRW50cnlQb2ludEIIukgFggECEAESGwoKdXNlcl9waG9uZRgGIAEoCUIHukgEcgIYFCLjAQoIVXNlckNhbGwSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSGgoHdXNlcl9pZBgCIAEoCUIJukgGcgQQARhAEiUKB2NhbGxfaWQYAyABKAlCFLpIEXIPEAEYgAIyCF5bIS1+XSokEjUKCXRpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARIbCgp1c2VyX3Bob25lGAUgASgJQge6SARyAhgUIsoCCg9CdXNpbmVzc01lc3NhZ2USQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSGgoHdXNlcl9pZBgCIAEoCUIJukgGcgQQARhAEigKCm1lc3NhZ2VfaWQYAyABKAlCFLpIEXIPEAEYgAIyCF5bIS1+XSokEjUKCXRpbWVzdGFtcBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBrpIA8gBARI6Cgh0ZW1wbGF0ZRgFIAEoDjIeLmNvbnZzdGF0ZS52MS5UZW1wbGF0ZUNhdGVnb3J5Qgi6SAWCAQIQARIbCgp1c2VyX3Bob25lGAYgASgJQge6SARyAhgUEh8KDXRlbXBsYXRlX25hbWUYByABKAlCCLpIBXIDGIAEItYCCgxTdGF0dXNVcGRhdGUSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSKAoKbWVzc2FnZV9pZBgCIAEoCUIUukgRcg8QARiAAjIIXlshLX5dKiQSNwoGc3RhdHVzGAMgASgOMhsuY29udnN0YXRlLnYxLk1lc3NhZ2VTdGF0dXNCCrpIB4IBBBABIAASNQoJdGltZXN0YW1wGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIGukgDyAEBEhsKCmVycm9yX2NvZGUYBSABKAVCB7pIBBoCKAASHQoMcmVjaXBpZW50X2lkGAYgASgJQge6SARyAhhAEi4KB3ByaWNpbmcYByABKAsyHS5jb252c3RhdGUudjEuUmVwb3J0ZWRQcmljaW5nIocBCg9SZXBvcnRlZFByaWNpbmcSHgoNcHJpY2luZ19tb2RlbBgBIAEoCUIHukgEcgIYQBIZCghjYXRlZ29yeRgCIAEoCUIHukgEcgIYQBIVCgR0eXBlGAMgASgJQge6SARyAhhAEhUKCGJpbGxhYmxlGAQgASgISACIAQFCCwoJX2JpbGxhYmxlIp8CChZUZW1wbGF0ZUNhdGVnb3J5Q2hhbmdlEiQKB3dhYmFfaWQYASABKAlCE7pIEHIOEAEYQDIIXlshLX5dKiQSIQoNdGVtcGxhdGVfbmFtZRgCIAEoCUIKukgHcgUQARiABBJDChFwcmV2aW91c19jYXRlZ29yeRgDIAEoDjIeLmNvbnZzdGF0ZS52MS5UZW1wbGF0ZUNhdGVnb3J5Qgi6SAWCAQIQARJACgxuZXdfY2F0ZWdvcnkYBCABKA4yHi5jb252c3RhdGUudjEuVGVtcGxhdGVDYXRlZ29yeUIKukgHggEEEAEgABI1Cgl0aW1lc3RhbXAYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQga6SAPIAQEiqAIKBEZhY3QSMQoMdXNlcl9tZXNzYWdlGAEgASgLMhkuY29udnN0YXRlLnYxLlVzZXJNZXNzYWdlSAASKwoJdXNlcl9jYWxsGAIgASgLMhYuY29udnN0YXRlLnYxLlVzZXJDYWxsSAASOQoQYnVzaW5lc3NfbWVzc2FnZRgDIAEoCzIdLmNvbnZzdGF0ZS52MS5CdXNpbmVzc01lc3NhZ2VIABIsCgZzdGF0dXMYBCABKAsyGi5jb252c3RhdGUudjEuU3RhdHVzVXBkYXRlSAASSAoYdGVtcGxhdGVfY2F0ZWdvcnlfY2hhbmdlGAUgASgLMiQuY29udnN0YXRlLnYxLlRlbXBsYXRlQ2F0ZWdvcnlDaGFuZ2VIAEINCgRraW5kEgW6SAIIASLQAwoGQ2hhcmdlEg4KBmFtb3VudBgBIAEoCRIUCgxhbW91bnRfbmFub3MYAiABKAMSEAoIY3VycmVuY3kYAyABKAkSDgoGbWFya2V0GAQgASgJEi4KCGNhdGVnb3J5GAUgASgOMhwuY29udnN0YXRlLnYxLkNoYXJnZUNhdGVnb3J5Ei8KDHByaWNpbmdfdHlwZRgGIAEoDjIZLmNvbnZzdGF0ZS52MS5QcmljaW5nVHlwZRIpCgVtb2RlbBgHIAEoDjIaLmNvbnZzdGF0ZS52MS5QcmljaW5nTW9kZWwSDQoFcnVsZXMYCCABKAkSDAoEdGllchgJIAEoAxIUCgxyYXRlX3Vua25vd24YCiABKAgSLgoKY2hhcmdlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFbW9udGgYDCABKAkSEQoJcmF0ZV9jYXJkGA0gASgJEhsKE2NvbnZlcnNhdGlvbl9vcGVuZWQYDiABKAgSOwoXY29udmVyc2F0aW9uX2V4cGlyZXNfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC2V4cGxhbmF0aW9uGBAgASgJIs4BCgxDb252ZXJzYXRpb24SLgoIY2F0ZWdvcnkYASABKA4yHC5jb252c3RhdGUudjEuQ2hhcmdlQ2F0ZWdvcnkSLQoJb3BlbmVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgxwcmljaW5nX3R5cGUYBCABKA4yGS5jb252c3RhdGUudjEuUHJpY2luZ1R5cGUiQwoHV2FybmluZxInCgRjb2RlGAEgASgOMhkuY29udnN0YXRlLnYxLldhcm5pbmdDb2RlEg8KB21lc3NhZ2UYAiABKAkiNAoORmllbGRWaW9sYXRpb24SDQoFZmllbGQYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkioAEKCUl0ZW1FcnJvchIMCgRjb2RlGAEgASgFEhEKCWNvZGVfbmFtZRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEikKBnJlYXNvbhgEIAEoDjIZLmNvbnZzdGF0ZS52MS5FcnJvclJlYXNvbhI2ChBmaWVsZF92aW9sYXRpb25zGAUgAygLMhwuY29udnN0YXRlLnYxLkZpZWxkVmlvbGF0aW9uItsCCg9CdXNpbmVzc1Byb2ZpbGUSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSGgoJdGltZV96b25lGAIgASgJQge6SARyAhhAEisKCGN1cnJlbmN5GAMgASgJQhm6SBZyFBgDMhBeKFtBLVphLXpdezN9KT8kEiIKB3dhYmFfaWQYBCABKAlCEbpIDnIMGEAyCF5bIS1+XSokEicKDHBvcnRmb2xpb19pZBgFIAEoCUIRukgOcgwYQDIIXlshLX5dKiQSMgoPcHJpbWFyeV9jb3VudHJ5GAYgASgJQhm6SBZyFBgCMhBeKFtBLVphLXpdezJ9KT8kEjwKGGF1dGhfaW50ZXJuYXRpb25hbF9zdGFydBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi8wEKCFVzYWdlUm93Eg4KBm1hcmtldBgBIAEoCRIuCghjYXRlZ29yeRgCIAEoDjIcLmNvbnZzdGF0ZS52MS5DaGFyZ2VDYXRlZ29yeRIvCgxwcmljaW5nX3R5cGUYAyABKA4yGS5jb252c3RhdGUudjEuUHJpY2luZ1R5cGUSDgoGdm9sdW1lGAQgASgDEhUKDWNvbnZlcnNhdGlvbnMYBSABKAMSDAoEY29zdBgGIAEoCRISCgpjb3N0X25hbm9zGAcgASgDEhAKCGN1cnJlbmN5GAggASgJEhsKE3JhdGVfdW5rbm93bl92b2x1bWUYCSABKAMi5QEKC0Rpc2NyZXBhbmN5EhMKC2J1c2luZXNzX2lkGAEgASgJEhIKCm1lc3NhZ2VfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIuCgpjaGFyZ2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtkaWZmZXJlbmNlcxgFIAMoCRImCghjb21wdXRlZBgGIAEoCzIULmNvbnZzdGF0ZS52MS5DaGFyZ2USLwoIcmVwb3J0ZWQYByABKAsyHS5jb252c3RhdGUudjEuUmVwb3J0ZWRQcmljaW5nKs8BChBUZW1wbGF0ZUNhdGVnb3J5EiEKHVRFTVBMQVRFX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASHwobVEVNUExBVEVfQ0FURUdPUllfTUFSS0VUSU5HEAESHQoZVEVNUExBVEVfQ0FURUdPUllfVVRJTElUWRACEiQKIFRFTVBMQVRFX0NBVEVHT1JZX0FVVEhFTlRJQ0FUSU9OEAMSMgouVEVNUExBVEVfQ0FURUdPUllfQVVUSEVOVElDQVRJT05fSU5URVJOQVRJT05BTBAEKmkKCkVudHJ5UG9pbnQSGwoXRU5UUllfUE9JTlRfVU5TUEVDSUZJRUQQABIkCiBFTlRSWV9QT0lOVF9DTElDS19UT19XSEFUU0FQUF9BRBABEhgKFEVOVFJZX1BPSU5UX1BBR0VfQ1RBEAIqmgEKDU1lc3NhZ2VTdGF0dXMSHgoaTUVTU0FHRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNNRVNTQUdFX1NUQVRVU19TRU5UEAESHAoYTUVTU0FHRV9TVEFUVVNfREVMSVZFUkVEEAISFwoTTUVTU0FHRV9TVEFUVVNfUkVBRBADEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBAEKsoCCg5DaGFyZ2VDYXRlZ29yeRIfChtDSEFSR0VfQ0FURUdPUllfVU5TUEVDSUZJRUQQABIdChlDSEFSR0VfQ0FURUdPUllfTUFSS0VUSU5HEAESGwoXQ0hBUkdFX0NBVEVHT1JZX1VUSUxJVFkQAhIiCh5DSEFSR0VfQ0FURUdPUllfQVVUSEVOVElDQVRJT04QAxIwCixDSEFSR0VfQ0FURUdPUllfQVVUSEVOVElDQVRJT05fSU5URVJOQVRJT05BTBAEEhsKF0NIQVJHRV9DQVRFR09SWV9TRVJWSUNFEAUSJgoiQ0hBUkdFX0NBVEVHT1JZX0JVU0lORVNTX0lOSVRJQVRFRBAGEiIKHkNIQVJHRV9DQVRFR09SWV9VU0VSX0lOSVRJQVRFRBAHEhwKGENIQVJHRV9DQVRFR09SWV9URU1QTEFURRAIKqwBCgtQcmljaW5nVHlwZRIcChhQUklDSU5HX1RZUEVfVU5TUEVDSUZJRUQQABIYChRQUklDSU5HX1RZUEVfUkVHVUxBUhABEiYKIlBSSUNJTkdfVFlQRV9GUkVFX0NVU1RPTUVSX1NFUlZJQ0UQAhIhCh1QUklDSU5HX1RZUEVfRlJFRV9FTlRSWV9QT0lOVBADEhoKFlBSSUNJTkdfVFlQRV9GUkVFX1RJRVIQBCpyCgxQcmljaW5nTW9kZWwSHQoZUFJJQ0lOR19NT0RFTF9VTlNQRUNJRklFRBAAEhUKEVBSSUNJTkdfTU9ERUxfTkJQEAESFQoRUFJJQ0lOR19NT0RFTF9DQlAQAhIVChFQUklDSU5HX01PREVMX1BNUBADKuIBCg5EZWNpc2lvblJlYXNvbhIfChtERUNJU0lPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIfChtERUNJU0lPTl9SRUFTT05fV0lORE9XX09QRU4QARIiCh5ERUNJU0lPTl9SRUFTT05fV0lORE9XX0NMT1NJTkcQAhIiCh5ERUNJU0lPTl9SRUFTT05fV0lORE9XX0VYUElSRUQQAxIkCiBERUNJU0lPTl9SRUFTT05fTk9fVVNFUl9BQ1RJVklUWRAEEiAKHERFQ0lTSU9OX1JFQVNPTl9GT1JDRV9DTE9TRUQQBSrEAQoLV2FybmluZ0NvZGUSHAoYV0FSTklOR19DT0RFX1VOU1BFQ0lGSUVEEAASJAogV0FSTklOR19DT0RFX1VTX01BUktFVElOR19QQVVTRUQQARIpCiVXQVJOSU5HX0NPREVfRlJFRV9GT1JNX09VVFNJREVfV0lORE9XEAISHQoZV0FSTklOR19DT0RFX1JBVEVfVU5LTk9XThADEicKI1dBUk5JTkdfQ09ERV9URU1QTEFURV9SRUNBVEVHT1JJWkVEEAQq5wIKC0Vycm9yUmVhc29uEhwKGEVSUk9SX1JFQVNPTl9VTlNQRUNJRklFRBAAEiEKHUVSUk9SX1JFQVNPTl9JTlZBTElEX0FSR1VNRU5UEAESIAocRVJST1JfUkVBU09OX0lOVkFMSURfVVNFUl9JRBACEiQKIEVSUk9SX1JFQVNPTl9USU1FU1RBTVBfSU5fRlVUVVJFEAMSIAocRVJST1JfUkVBU09OX1VOS05PV05fTUVTU0FHRRAEEiQKIEVSUk9SX1JFQVNPTl9NRVNTQUdFX0lEX0NPTkZMSUNUEAUSHwobRVJST1JfUkVBU09OX1BBSVJfTk9UX0ZPVU5EEAYSIgoeRVJST1JfUkVBU09OX0lOVkFMSURfVElNRV9aT05FEAcSIAocRVJST1JfUkVBU09OX0JBVENIX1RPT19MQVJHRRAIEiAKHEVSUk9SX1JFQVNPTl9JTlZBTElEX1dFQkhPT0sQCUKzAQoQY29tLmNvbnZzdGF0ZS52MUIOQ29udnN0YXRlUHJvdG9QAVo+Z2l0aHViLmNvbS9jb252c3RhdGUvY29udnN0YXRlL2dlbi9nby9jb252c3RhdGUvdjE7Y29udnN0YXRldjGiAgNDWFiqAgxDb252c3RhdGUuVjHKAgxDb252c3RhdGVcVjHiAhhDb252c3RhdGVcVjFcR1BCTWV0YWRhdGHqAg1Db252c3RhdGU6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp]);
 
 /**
  * UserMessage is a message a WhatsApp user sent to the business (Meta's inbound
@@ -171,6 +171,15 @@ export type BusinessMessage = Message<"convstate.v1.BusinessMessage"> & {
    * @generated from field: string user_phone = 6;
    */
   userPhone: string;
+
+  /**
+   * The template's name, when it is a template: if Meta re-categorised the template
+   * (template_category_update), the message is rated at the category it had when
+   * it was sent.
+   *
+   * @generated from field: string template_name = 7;
+   */
+  templateName: string;
 };
 
 /**
@@ -220,6 +229,21 @@ export type StatusUpdate = Message<"convstate.v1.StatusUpdate"> & {
    * @generated from field: int32 error_code = 5;
    */
   errorCode: number;
+
+  /**
+   * The recipient (Meta's recipient_id): lets convstate record a status of a message
+   * it never saw sent, rated from the reported pricing category.
+   *
+   * @generated from field: string recipient_id = 6;
+   */
+  recipientId: string;
+
+  /**
+   * Meta's pricing object of the status, for reconciliation with convstate's charge.
+   *
+   * @generated from field: convstate.v1.ReportedPricing pricing = 7;
+   */
+  pricing?: ReportedPricing | undefined;
 };
 
 /**
@@ -228,6 +252,101 @@ export type StatusUpdate = Message<"convstate.v1.StatusUpdate"> & {
  */
 export const StatusUpdateSchema: GenMessage<StatusUpdate> = /*@__PURE__*/
   messageDesc(file_convstate_v1_convstate, 3);
+
+/**
+ * ReportedPricing is the pricing object of a status webhook, as Meta sent it.
+ *
+ * @generated from message convstate.v1.ReportedPricing
+ */
+export type ReportedPricing = Message<"convstate.v1.ReportedPricing"> & {
+  /**
+   * pricing_model: "NBP", "CBP" or "PMP".
+   *
+   * @generated from field: string pricing_model = 1;
+   */
+  pricingModel: string;
+
+  /**
+   * category: e.g. "marketing", "utility", "authentication",
+   * "authentication_international", "service", "referral_conversion",
+   * "business_initiated", "user_initiated", "marketing_lite".
+   *
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * type: "regular", "free_customer_service" or "free_entry_point" (from 2025).
+   *
+   * @generated from field: string type = 3;
+   */
+  type: string;
+
+  /**
+   * billable, when Meta sent it (deprecated by Meta).
+   *
+   * @generated from field: optional bool billable = 4;
+   */
+  billable?: boolean | undefined;
+};
+
+/**
+ * Describes the message convstate.v1.ReportedPricing.
+ * Use `create(ReportedPricingSchema)` to create a new message.
+ */
+export const ReportedPricingSchema: GenMessage<ReportedPricing> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_convstate, 4);
+
+/**
+ * TemplateCategoryChange is Meta re-categorising a template
+ * (template_category_update webhook): messages sent from its time on are rated at
+ * the new category.
+ *
+ * @generated from message convstate.v1.TemplateCategoryChange
+ */
+export type TemplateCategoryChange = Message<"convstate.v1.TemplateCategoryChange"> & {
+  /**
+   * The WhatsApp Business Account owning the template.
+   *
+   * @generated from field: string waba_id = 1;
+   */
+  wabaId: string;
+
+  /**
+   * The template's name.
+   *
+   * @generated from field: string template_name = 2;
+   */
+  templateName: string;
+
+  /**
+   * The category before.
+   *
+   * @generated from field: convstate.v1.TemplateCategory previous_category = 3;
+   */
+  previousCategory: TemplateCategory;
+
+  /**
+   * The category from timestamp on.
+   *
+   * @generated from field: convstate.v1.TemplateCategory new_category = 4;
+   */
+  newCategory: TemplateCategory;
+
+  /**
+   * When it took effect.
+   *
+   * @generated from field: google.protobuf.Timestamp timestamp = 5;
+   */
+  timestamp?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message convstate.v1.TemplateCategoryChange.
+ * Use `create(TemplateCategoryChangeSchema)` to create a new message.
+ */
+export const TemplateCategoryChangeSchema: GenMessage<TemplateCategoryChange> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_convstate, 5);
 
 /**
  * Fact is one of the facts convstate ingests, for batches.
@@ -264,6 +383,12 @@ export type Fact = Message<"convstate.v1.Fact"> & {
      */
     value: StatusUpdate;
     case: "status";
+  } | {
+    /**
+     * @generated from field: convstate.v1.TemplateCategoryChange template_category_change = 5;
+     */
+    value: TemplateCategoryChange;
+    case: "templateCategoryChange";
   } | { case: undefined; value?: undefined };
 };
 
@@ -272,7 +397,7 @@ export type Fact = Message<"convstate.v1.Fact"> & {
  * Use `create(FactSchema)` to create a new message.
  */
 export const FactSchema: GenMessage<Fact> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 4);
+  messageDesc(file_convstate_v1_convstate, 6);
 
 /**
  * Charge is what Meta charges (or would charge) for one delivered message, and why.
@@ -401,7 +526,7 @@ export type Charge = Message<"convstate.v1.Charge"> & {
  * Use `create(ChargeSchema)` to create a new message.
  */
 export const ChargeSchema: GenMessage<Charge> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 5);
+  messageDesc(file_convstate_v1_convstate, 7);
 
 /**
  * Conversation is an open conversation under conversation-based pricing.
@@ -443,7 +568,7 @@ export type Conversation = Message<"convstate.v1.Conversation"> & {
  * Use `create(ConversationSchema)` to create a new message.
  */
 export const ConversationSchema: GenMessage<Conversation> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 6);
+  messageDesc(file_convstate_v1_convstate, 8);
 
 /**
  * Warning is something the caller should know about a decision or a recorded message.
@@ -471,7 +596,7 @@ export type Warning = Message<"convstate.v1.Warning"> & {
  * Use `create(WarningSchema)` to create a new message.
  */
 export const WarningSchema: GenMessage<Warning> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 7);
+  messageDesc(file_convstate_v1_convstate, 9);
 
 /**
  * FieldViolation is one invalid field of a batch item (as in google.rpc.BadRequest).
@@ -499,7 +624,7 @@ export type FieldViolation = Message<"convstate.v1.FieldViolation"> & {
  * Use `create(FieldViolationSchema)` to create a new message.
  */
 export const FieldViolationSchema: GenMessage<FieldViolation> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 8);
+  messageDesc(file_convstate_v1_convstate, 10);
 
 /**
  * ItemError is the error of one item of a batch; nothing was written for that item.
@@ -548,7 +673,7 @@ export type ItemError = Message<"convstate.v1.ItemError"> & {
  * Use `create(ItemErrorSchema)` to create a new message.
  */
 export const ItemErrorSchema: GenMessage<ItemError> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 9);
+  messageDesc(file_convstate_v1_convstate, 11);
 
 /**
  * BusinessProfile holds what pricing needs to know about a business phone number.
@@ -616,7 +741,7 @@ export type BusinessProfile = Message<"convstate.v1.BusinessProfile"> & {
  * Use `create(BusinessProfileSchema)` to create a new message.
  */
 export const BusinessProfileSchema: GenMessage<BusinessProfile> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 10);
+  messageDesc(file_convstate_v1_convstate, 12);
 
 /**
  * UsageRow is the monthly usage of one market × category × pricing type.
@@ -693,7 +818,70 @@ export type UsageRow = Message<"convstate.v1.UsageRow"> & {
  * Use `create(UsageRowSchema)` to create a new message.
  */
 export const UsageRowSchema: GenMessage<UsageRow> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_convstate, 11);
+  messageDesc(file_convstate_v1_convstate, 13);
+
+/**
+ * Discrepancy is a message whose charge convstate and Meta disagree on.
+ *
+ * @generated from message convstate.v1.Discrepancy
+ */
+export type Discrepancy = Message<"convstate.v1.Discrepancy"> & {
+  /**
+   * The business phone number id.
+   *
+   * @generated from field: string business_id = 1;
+   */
+  businessId: string;
+
+  /**
+   * The message.
+   *
+   * @generated from field: string message_id = 2;
+   */
+  messageId: string;
+
+  /**
+   * The recipient.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * When the charge was decided.
+   *
+   * @generated from field: google.protobuf.Timestamp charged_at = 4;
+   */
+  chargedAt?: Timestamp | undefined;
+
+  /**
+   * What differs, one sentence each, e.g. "category: convstate utility, Meta marketing".
+   *
+   * @generated from field: repeated string differences = 5;
+   */
+  differences: string[];
+
+  /**
+   * convstate's charge.
+   *
+   * @generated from field: convstate.v1.Charge computed = 6;
+   */
+  computed?: Charge | undefined;
+
+  /**
+   * What Meta reported.
+   *
+   * @generated from field: convstate.v1.ReportedPricing reported = 7;
+   */
+  reported?: ReportedPricing | undefined;
+};
+
+/**
+ * Describes the message convstate.v1.Discrepancy.
+ * Use `create(DiscrepancySchema)` to create a new message.
+ */
+export const DiscrepancySchema: GenMessage<Discrepancy> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_convstate, 14);
 
 /**
  * TemplateCategory is a business message's template category, as Meta has it at
@@ -1044,6 +1232,13 @@ export enum WarningCode {
    * @generated from enum value: WARNING_CODE_RATE_UNKNOWN = 3;
    */
   RATE_UNKNOWN = 3,
+
+  /**
+   * Meta re-categorised the template before it was sent: rated at the new category.
+   *
+   * @generated from enum value: WARNING_CODE_TEMPLATE_RECATEGORIZED = 4;
+   */
+  TEMPLATE_RECATEGORIZED = 4,
 }
 
 /**
@@ -1121,6 +1316,13 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_BATCH_TOO_LARGE = 8;
    */
   BATCH_TOO_LARGE = 8,
+
+  /**
+   * The webhook body is not a WhatsApp webhook JSON object.
+   *
+   * @generated from enum value: ERROR_REASON_INVALID_WEBHOOK = 9;
+   */
+  INVALID_WEBHOOK = 9,
 }
 
 /**

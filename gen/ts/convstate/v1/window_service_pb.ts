@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/v1/window_service.proto.
  */
 export const file_convstate_v1_window_service: GenFile = /*@__PURE__*/
-  fileDesc("CiFjb252c3RhdGUvdjEvd2luZG93X3NlcnZpY2UucHJvdG8SDGNvbnZzdGF0ZS52MSJOChhSZWNvcmRVc2VyTWVzc2FnZVJlcXVlc3QSMgoHbWVzc2FnZRgBIAEoCzIZLmNvbnZzdGF0ZS52MS5Vc2VyTWVzc2FnZUIGukgDyAEBIs4BChlSZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBI1ChF3aW5kb3dfZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLc2VuZF9iZWZvcmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoVUmVjb3JkVXNlckNhbGxSZXF1ZXN0EiwKBGNhbGwYASABKAsyFi5jb252c3RhdGUudjEuVXNlckNhbGxCBrpIA8gBASKTAQoWUmVjb3JkVXNlckNhbGxSZXNwb25zZRIRCglkdXBsaWNhdGUYASABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJWChxSZWNvcmRCdXNpbmVzc01lc3NhZ2VSZXF1ZXN0EjYKB21lc3NhZ2UYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NNZXNzYWdlQga6SAPIAQEipQEKHVJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIRCglpbl93aW5kb3cYAiABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKCHdhcm5pbmdzGAQgAygLMhUuY29udnN0YXRlLnYxLldhcm5pbmciSQoTUmVjb3JkU3RhdHVzUmVxdWVzdBIyCgZzdGF0dXMYASABKAsyGi5jb252c3RhdGUudjEuU3RhdHVzVXBkYXRlQga6SAPIAQEigQEKFFJlY29yZFN0YXR1c1Jlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIkCgZjaGFyZ2UYAiABKAsyFC5jb252c3RhdGUudjEuQ2hhcmdlEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYAyABKAgSEwoLZGlzY3JlcGFuY3kYBCABKAgiRAoSUmVjb3JkRmFjdHNSZXF1ZXN0Ei4KBWZhY3RzGAEgAygLMhIuY29udnN0YXRlLnYxLkZhY3RCC7pICJIBBQgBEJBOIrsCCgpGYWN0UmVzdWx0Ej8KDHVzZXJfbWVzc2FnZRgBIAEoCzInLmNvbnZzdGF0ZS52MS5SZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlSAASOQoJdXNlcl9jYWxsGAIgASgLMiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2VIABJHChBidXNpbmVzc19tZXNzYWdlGAMgASgLMisuY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlSAASNAoGc3RhdHVzGAQgASgLMiIuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1Jlc3BvbnNlSAASKAoFZXJyb3IYBSABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySABCCAoGcmVzdWx0InYKE1JlY29yZEZhY3RzUmVzcG9uc2USKQoHcmVzdWx0cxgBIAMoCzIYLmNvbnZzdGF0ZS52MS5GYWN0UmVzdWx0EhAKCHJlY29yZGVkGAIgASgFEhIKCmR1cGxpY2F0ZXMYAyABKAUSDgoGZmFpbGVkGAQgASgFIrICCg1EZWNpZGVSZXF1ZXN0EkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIEEAEYQBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI6Cgh0ZW1wbGF0ZRgEIAEoDjIeLmNvbnZzdGF0ZS52MS5UZW1wbGF0ZUNhdGVnb3J5Qgi6SAWCAQIQARIbCgp1c2VyX3Bob25lGAUgASgJQge6SARyAhgUEkAKDXNhZmV0eV9tYXJnaW4YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIvgDCg5EZWNpZGVSZXNwb25zZRIZChFmcmVlX2Zvcm1fYWxsb3dlZBgBIAEoCBIZChF0ZW1wbGF0ZV9yZXF1aXJlZBgCIAEoCBIsCgZyZWFzb24YAyABKA4yHC5jb252c3RhdGUudjEuRGVjaXNpb25SZWFzb24SNQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5mZXBfZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSbGFzdF91c2VyX2FjdGl2aXR5GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJvcGVuX2NvbnZlcnNhdGlvbnMYCCADKAsyGi5jb252c3RhdGUudjEuQ29udmVyc2F0aW9uEiMKBXF1b3RlGAkgASgLMhQuY29udnN0YXRlLnYxLkNoYXJnZRInCgh3YXJuaW5ncxgKIAMoCzIVLmNvbnZzdGF0ZS52MS5XYXJuaW5nEigKBHRpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIp0CChJEZWNpZGVCYXRjaFJlcXVlc3QSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSHQoIdXNlcl9pZHMYAiADKAlCC7pICJIBBQgBEJBOEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKCHRlbXBsYXRlGAQgASgOMh4uY29udnN0YXRlLnYxLlRlbXBsYXRlQ2F0ZWdvcnlCCLpIBYIBAhABEkAKDXNhZmV0eV9tYXJnaW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAIooBChFEZWNpZGVCYXRjaFJlc3VsdBIPCgd1c2VyX2lkGAEgASgJEjAKCGRlY2lzaW9uGAIgASgLMhwuY29udnN0YXRlLnYxLkRlY2lkZVJlc3BvbnNlSAASKAoFZXJyb3IYAyABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySABCCAoGcmVzdWx0In0KE0RlY2lkZUJhdGNoUmVzcG9uc2USMAoHcmVzdWx0cxgBIAMoCzIfLmNvbnZzdGF0ZS52MS5EZWNpZGVCYXRjaFJlc3VsdBIZChFmcmVlX2Zvcm1fYWxsb3dlZBgCIAEoBRIZChF0ZW1wbGF0ZV9yZXF1aXJlZBgDIAEoBSJuCg5HZXRQYWlyUmVxdWVzdBJACgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBIaCgd1c2VyX2lkGAIgASgJQgm6SAZyBBABGEAigQQKD0dldFBhaXJSZXNwb25zZRITCgtidXNpbmVzc19pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEjYKEmxhc3RfdXNlcl9hY3Rpdml0eRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3dpbmRvd19vcGVuGAUgASgIEjMKD2ZvcmNlX2Nsb3NlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSZmVwX2VsaWdpYmxlX3VudGlsGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1mZXBfb3BlbmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5mZXBfZXhwaXJlc19hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNgoSb3Blbl9jb252ZXJzYXRpb25zGAogAygLMhouY29udnN0YXRlLnYxLkNvbnZlcnNhdGlvbhI4ChRyZWNlbnRfdXNlcl9hY3Rpdml0eRgLIAMoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiwIKC1dpbmRvd0V2ZW50EisKBHR5cGUYASABKA4yHS5jb252c3RhdGUudjEuV2luZG93RXZlbnRUeXBlEhMKC2J1c2luZXNzX2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSLgoKZXZlbnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoRd2luZG93X2V4cGlyZXNfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmZlcF9leHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZjdXJzb3IYByABKAki8AEKGFdhdGNoV2luZG93RXZlbnRzUmVxdWVzdBJJCgxidXNpbmVzc19pZHMYASADKAlCM7pIMJIBLRDoByIociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBI/CgxjbG9zaW5nX2xlYWQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CDrpIC6oBCCIECICjBTIAEhgKBmN1cnNvchgDIAEoCUIIukgFcgMYgAQSLgoKc3RhcnRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoZV2F0Y2hXaW5kb3dFdmVudHNSZXNwb25zZRIoCgVldmVudBgBIAEoCzIZLmNvbnZzdGF0ZS52MS5XaW5kb3dFdmVudCqgAQoPV2luZG93RXZlbnRUeXBlEiEKHVdJTkRPV19FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJgoiV0lORE9XX0VWRU5UX1RZUEVfQ1NXX0NMT1NJTkdfU09PThABEiAKHFdJTkRPV19FVkVOVF9UWVBFX0NTV19DTE9TRUQQAhIgChxXSU5ET1dfRVZFTlRfVFlQRV9GRVBfQ0xPU0VEEAMyuAYKDVdpbmRvd1NlcnZpY2USZAoRUmVjb3JkVXNlck1lc3NhZ2USJi5jb252c3RhdGUudjEuUmVjb3JkVXNlck1lc3NhZ2VSZXF1ZXN0GicuY29udnN0YXRlLnYxLlJlY29yZFVzZXJNZXNzYWdlUmVzcG9uc2USWwoOUmVjb3JkVXNlckNhbGwSIy5jb252c3RhdGUudjEuUmVjb3JkVXNlckNhbGxSZXF1ZXN0GiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2UScAoVUmVjb3JkQnVzaW5lc3NNZXNzYWdlEiouY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlcXVlc3QaKy5jb252c3RhdGUudjEuUmVjb3JkQnVzaW5lc3NNZXNzYWdlUmVzcG9uc2USVQoMUmVjb3JkU3RhdHVzEiEuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1JlcXVlc3QaIi5jb252c3RhdGUudjEuUmVjb3JkU3RhdHVzUmVzcG9uc2USUgoLUmVjb3JkRmFjdHMSIC5jb252c3RhdGUudjEuUmVjb3JkRmFjdHNSZXF1ZXN0GiEuY29udnN0YXRlLnYxLlJlY29yZEZhY3RzUmVzcG9uc2USQwoGRGVjaWRlEhsuY29udnN0YXRlLnYxLkRlY2lkZVJlcXVlc3QaHC5jb252c3RhdGUudjEuRGVjaWRlUmVzcG9uc2USUgoLRGVjaWRlQmF0Y2gSIC5jb252c3RhdGUudjEuRGVjaWRlQmF0Y2hSZXF1ZXN0GiEuY29udnN0YXRlLnYxLkRlY2lkZUJhdGNoUmVzcG9uc2USRgoHR2V0UGFpchIcLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVxdWVzdBodLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVzcG9uc2USZgoRV2F0Y2hXaW5kb3dFdmVudHMSJi5jb252c3RhdGUudjEuV2F0Y2hXaW5kb3dFdmVudHNSZXF1ZXN0GicuY29udnN0YXRlLnYxLldhdGNoV2luZG93RXZlbnRzUmVzcG9uc2UwAUK3AQoQY29tLmNvbnZzdGF0ZS52MUISV2luZG93U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3YxO2NvbnZzdGF0ZXYxogIDQ1hYqgIMQ29udnN0YXRlLlYxygIMQ29udnN0YXRlXFYx4gIYQ29udnN0YXRlXFYxXEdQQk1ldGFkYXRh6gINQ29udnN0YXRlOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_convstate_v1_convstate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("CiFjb252c3RhdGUvdjEvd2luZG93X3NlcnZpY2UucHJvdG8SDGNvbnZzdGF0ZS52MSJOChhSZWNvcmRVc2VyTWVzc2FnZVJlcXVlc3QSMgoHbWVzc2FnZRgBIAEoCzIZLmNvbnZzdGF0ZS52MS5Vc2VyTWVzc2FnZUIGukgDyAEBIs4BChlSZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBI1ChF3aW5kb3dfZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLc2VuZF9iZWZvcmUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRQoVUmVjb3JkVXNlckNhbGxSZXF1ZXN0EiwKBGNhbGwYASABKAsyFi5jb252c3RhdGUudjEuVXNlckNhbGxCBrpIA8gBASKTAQoWUmVjb3JkVXNlckNhbGxSZXNwb25zZRIRCglkdXBsaWNhdGUYASABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3NlbmRfYmVmb3JlGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJWChxSZWNvcmRCdXNpbmVzc01lc3NhZ2VSZXF1ZXN0EjYKB21lc3NhZ2UYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NNZXNzYWdlQga6SAPIAQEipQEKHVJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIRCglpbl93aW5kb3cYAiABKAgSNQoRd2luZG93X2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEicKCHdhcm5pbmdzGAQgAygLMhUuY29udnN0YXRlLnYxLldhcm5pbmciSQoTUmVjb3JkU3RhdHVzUmVxdWVzdBIyCgZzdGF0dXMYASABKAsyGi5jb252c3RhdGUudjEuU3RhdHVzVXBkYXRlQga6SAPIAQEigQEKFFJlY29yZFN0YXR1c1Jlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCBIkCgZjaGFyZ2UYAiABKAsyFC5jb252c3RhdGUudjEuQ2hhcmdlEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYAyABKAgSEwoLZGlzY3JlcGFuY3kYBCABKAgiRAoSUmVjb3JkRmFjdHNSZXF1ZXN0Ei4KBWZhY3RzGAEgAygLMhIuY29udnN0YXRlLnYxLkZhY3RCC7pICJIBBQgBEJBOIosDCgpGYWN0UmVzdWx0Ej8KDHVzZXJfbWVzc2FnZRgBIAEoCzInLmNvbnZzdGF0ZS52MS5SZWNvcmRVc2VyTWVzc2FnZVJlc3BvbnNlSAASOQoJdXNlcl9jYWxsGAIgASgLMiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2VIABJHChBidXNpbmVzc19tZXNzYWdlGAMgASgLMisuY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlc3BvbnNlSAASNAoGc3RhdHVzGAQgASgLMiIuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1Jlc3BvbnNlSAASKAoFZXJyb3IYBSABKAsyFy5jb252c3RhdGUudjEuSXRlbUVycm9ySAASTgoYdGVtcGxhdGVfY2F0ZWdvcnlfY2hhbmdlGAYgASgLMiouY29udnN0YXRlLnYxLlRlbXBsYXRlQ2F0ZWdvcnlDaGFuZ2VSZXN1bHRIAEIICgZyZXN1bHQiMQocVGVtcGxhdGVDYXRlZ29yeUNoYW5nZVJlc3VsdBIRCglkdXBsaWNhdGUYASABKAgidgoTUmVjb3JkRmFjdHNSZXNwb25zZRIpCgdyZXN1bHRzGAEgAygLMhguY29udnN0YXRlLnYxLkZhY3RSZXN1bHQSEAoIcmVjb3JkZWQYAiABKAUSEgoKZHVwbGljYXRlcxgDIAEoBRIOCgZmYWlsZWQYBCABKAUisgIKDURlY2lkZVJlcXVlc3QSQAoLYnVzaW5lc3NfaWQYASABKAlCK7pIKHImEAEYQDIgXihbQS1aYS16MC05XVtBLVphLXowLTkuXzotXSopPyQSGgoHdXNlcl9pZBgCIAEoCUIJukgGcgQQARhAEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjoKCHRlbXBsYXRlGAQgASgOMh4uY29udnN0YXRlLnYxLlRlbXBsYXRlQ2F0ZWdvcnlCCLpIBYIBAhABEhsKCnVzZXJfcGhvbmUYBSABKAlCB7pIBHICGBQSQAoNc2FmZXR5X21hcmdpbhgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAi+AMKDkRlY2lkZVJlc3BvbnNlEhkKEWZyZWVfZm9ybV9hbGxvd2VkGAEgASgIEhkKEXRlbXBsYXRlX3JlcXVpcmVkGAIgASgIEiwKBnJlYXNvbhgDIAEoDjIcLmNvbnZzdGF0ZS52MS5EZWNpc2lvblJlYXNvbhI1ChF3aW5kb3dfZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLc2VuZF9iZWZvcmUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmZlcF9leHBpcmVzX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJsYXN0X3VzZXJfYWN0aXZpdHkYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEm9wZW5fY29udmVyc2F0aW9ucxgIIAMoCzIaLmNvbnZzdGF0ZS52MS5Db252ZXJzYXRpb24SIwoFcXVvdGUYCSABKAsyFC5jb252c3RhdGUudjEuQ2hhcmdlEicKCHdhcm5pbmdzGAogAygLMhUuY29udnN0YXRlLnYxLldhcm5pbmcSKAoEdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAinQIKEkRlY2lkZUJhdGNoUmVxdWVzdBJACgtidXNpbmVzc19pZBgBIAEoCUIrukgociYQARhAMiBeKFtBLVphLXowLTldW0EtWmEtejAtOS5fOi1dKik/JBIdCgh1c2VyX2lkcxgCIAMoCUILukgIkgEFCAEQkE4SKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoIdGVtcGxhdGUYBCABKA4yHi5jb252c3RhdGUudjEuVGVtcGxhdGVDYXRlZ29yeUIIukgFggECEAESQAoNc2FmZXR5X21hcmdpbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgAiigEKEURlY2lkZUJhdGNoUmVzdWx0Eg8KB3VzZXJfaWQYASABKAkSMAoIZGVjaXNpb24YAiABKAsyHC5jb252c3RhdGUudjEuRGVjaWRlUmVzcG9uc2VIABIoCgVlcnJvchgDIAEoCzIXLmNvbnZzdGF0ZS52MS5JdGVtRXJyb3JIAEIICgZyZXN1bHQifQoTRGVjaWRlQmF0Y2hSZXNwb25zZRIwCgdyZXN1bHRzGAEgAygLMh8uY29udnN0YXRlLnYxLkRlY2lkZUJhdGNoUmVzdWx0EhkKEWZyZWVfZm9ybV9hbGxvd2VkGAIgASgFEhkKEXRlbXBsYXRlX3JlcXVpcmVkGAMgASgFIm4KDkdldFBhaXJSZXF1ZXN0EkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEhoKB3VzZXJfaWQYAiABKAlCCbpIBnIEEAEYQCKBBAoPR2V0UGFpclJlc3BvbnNlEhMKC2J1c2luZXNzX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSNgoSbGFzdF91c2VyX2FjdGl2aXR5GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChF3aW5kb3dfZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLd2luZG93X29wZW4YBSABKAgSMwoPZm9yY2VfY2xvc2VkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJmZXBfZWxpZ2libGVfdW50aWwYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWZlcF9vcGVuZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDmZlcF9leHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI2ChJvcGVuX2NvbnZlcnNhdGlvbnMYCiADKAsyGi5jb252c3RhdGUudjEuQ29udmVyc2F0aW9uEjgKFHJlY2VudF91c2VyX2FjdGl2aXR5GAsgAygLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKLAgoLV2luZG93RXZlbnQSKwoEdHlwZRgBIAEoDjIdLmNvbnZzdGF0ZS52MS5XaW5kb3dFdmVudFR5cGUSEwoLYnVzaW5lc3NfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIuCgpldmVudF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChF3aW5kb3dfZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoOZmVwX2V4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmN1cnNvchgHIAEoCSLwAQoYV2F0Y2hXaW5kb3dFdmVudHNSZXF1ZXN0EkkKDGJ1c2luZXNzX2lkcxgBIAMoCUIzukgwkgEtEOgHIihyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kEj8KDGNsb3NpbmdfbGVhZBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbkIOukgLqgEIIgQIgKMFMgASGAoGY3Vyc29yGAMgASgJQgi6SAVyAxiABBIuCgpzdGFydF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJFChlXYXRjaFdpbmRvd0V2ZW50c1Jlc3BvbnNlEigKBWV2ZW50GAEgASgLMhkuY29udnN0YXRlLnYxLldpbmRvd0V2ZW50IjIKFEluZ2VzdFdlYmhvb2tSZXF1ZXN0EhoKBGJvZHkYASABKAlCDLpICXIHEAIYgJL0ASJtChFXZWJob29rRmFjdFJlc3VsdBIMCgRwYXRoGAEgASgJEiAKBGZhY3QYAiABKAsyEi5jb252c3RhdGUudjEuRmFjdBIoCgZyZXN1bHQYAyABKAsyGC5jb252c3RhdGUudjEuRmFjdFJlc3VsdCKQAQoVSW5nZXN0V2ViaG9va1Jlc3BvbnNlEjAKB3Jlc3VsdHMYASADKAsyHy5jb252c3RhdGUudjEuV2ViaG9va0ZhY3RSZXN1bHQSEAoIcmVjb3JkZWQYAiABKAUSEgoKZHVwbGljYXRlcxgDIAEoBRIOCgZmYWlsZWQYBCABKAUSDwoHaWdub3JlZBgFIAEoBSqgAQoPV2luZG93RXZlbnRUeXBlEiEKHVdJTkRPV19FVkVOVF9UWVBFX1VOU1BFQ0lGSUVEEAASJgoiV0lORE9XX0VWRU5UX1RZUEVfQ1NXX0NMT1NJTkdfU09PThABEiAKHFdJTkRPV19FVkVOVF9UWVBFX0NTV19DTE9TRUQQAhIgChxXSU5ET1dfRVZFTlRfVFlQRV9GRVBfQ0xPU0VEEAMykgcKDVdpbmRvd1NlcnZpY2USZAoRUmVjb3JkVXNlck1lc3NhZ2USJi5jb252c3RhdGUudjEuUmVjb3JkVXNlck1lc3NhZ2VSZXF1ZXN0GicuY29udnN0YXRlLnYxLlJlY29yZFVzZXJNZXNzYWdlUmVzcG9uc2USWwoOUmVjb3JkVXNlckNhbGwSIy5jb252c3RhdGUudjEuUmVjb3JkVXNlckNhbGxSZXF1ZXN0GiQuY29udnN0YXRlLnYxLlJlY29yZFVzZXJDYWxsUmVzcG9uc2UScAoVUmVjb3JkQnVzaW5lc3NNZXNzYWdlEiouY29udnN0YXRlLnYxLlJlY29yZEJ1c2luZXNzTWVzc2FnZVJlcXVlc3QaKy5jb252c3RhdGUudjEuUmVjb3JkQnVzaW5lc3NNZXNzYWdlUmVzcG9uc2USVQoMUmVjb3JkU3RhdHVzEiEuY29udnN0YXRlLnYxLlJlY29yZFN0YXR1c1JlcXVlc3QaIi5jb252c3RhdGUudjEuUmVjb3JkU3RhdHVzUmVzcG9uc2USUgoLUmVjb3JkRmFjdHMSIC5jb252c3RhdGUudjEuUmVjb3JkRmFjdHNSZXF1ZXN0GiEuY29udnN0YXRlLnYxLlJlY29yZEZhY3RzUmVzcG9uc2USQwoGRGVjaWRlEhsuY29udnN0YXRlLnYxLkRlY2lkZVJlcXVlc3QaHC5jb252c3RhdGUudjEuRGVjaWRlUmVzcG9uc2USUgoLRGVjaWRlQmF0Y2gSIC5jb252c3RhdGUudjEuRGVjaWRlQmF0Y2hSZXF1ZXN0GiEuY29udnN0YXRlLnYxLkRlY2lkZUJhdGNoUmVzcG9uc2USRgoHR2V0UGFpchIcLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVxdWVzdBodLmNvbnZzdGF0ZS52MS5HZXRQYWlyUmVzcG9uc2USZgoRV2F0Y2hXaW5kb3dFdmVudHMSJi5jb252c3RhdGUudjEuV2F0Y2hXaW5kb3dFdmVudHNSZXF1ZXN0GicuY29udnN0YXRlLnYxLldhdGNoV2luZG93RXZlbnRzUmVzcG9uc2UwARJYCg1Jbmdlc3RXZWJob29rEiIuY29udnN0YXRlLnYxLkluZ2VzdFdlYmhvb2tSZXF1ZXN0GiMuY29udnN0YXRlLnYxLkluZ2VzdFdlYmhvb2tSZXNwb25zZUK3AQoQY29tLmNvbnZzdGF0ZS52MUISV2luZG93U2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3YxO2NvbnZzdGF0ZXYxogIDQ1hYqgIMQ29udnN0YXRlLlYxygIMQ29udnN0YXRlXFYx4gIYQ29udnN0YXRlXFYxXEdQQk1ldGFkYXRh6gINQ29udnN0YXRlOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_convstate_v1_convstate, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * RecordUserMessageRequest is the request of RecordUserMessage.
@@ -330,6 +330,12 @@ export type FactResult = Message<"convstate.v1.FactResult"> & {
      */
     value: ItemError;
     case: "error";
+  } | {
+    /**
+     * @generated from field: convstate.v1.TemplateCategoryChangeResult template_category_change = 6;
+     */
+    value: TemplateCategoryChangeResult;
+    case: "templateCategoryChange";
   } | { case: undefined; value?: undefined };
 };
 
@@ -339,6 +345,27 @@ export type FactResult = Message<"convstate.v1.FactResult"> & {
  */
 export const FactResultSchema: GenMessage<FactResult> = /*@__PURE__*/
   messageDesc(file_convstate_v1_window_service, 9);
+
+/**
+ * TemplateCategoryChangeResult is the result of a TemplateCategoryChange fact.
+ *
+ * @generated from message convstate.v1.TemplateCategoryChangeResult
+ */
+export type TemplateCategoryChangeResult = Message<"convstate.v1.TemplateCategoryChangeResult"> & {
+  /**
+   * The same change (template, time, category) was recorded before.
+   *
+   * @generated from field: bool duplicate = 1;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message convstate.v1.TemplateCategoryChangeResult.
+ * Use `create(TemplateCategoryChangeResultSchema)` to create a new message.
+ */
+export const TemplateCategoryChangeResultSchema: GenMessage<TemplateCategoryChangeResult> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 10);
 
 /**
  * RecordFactsResponse is the response of RecordFacts.
@@ -380,7 +407,7 @@ export type RecordFactsResponse = Message<"convstate.v1.RecordFactsResponse"> & 
  * Use `create(RecordFactsResponseSchema)` to create a new message.
  */
 export const RecordFactsResponseSchema: GenMessage<RecordFactsResponse> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 10);
+  messageDesc(file_convstate_v1_window_service, 11);
 
 /**
  * DecideRequest is the request of Decide.
@@ -436,7 +463,7 @@ export type DecideRequest = Message<"convstate.v1.DecideRequest"> & {
  * Use `create(DecideRequestSchema)` to create a new message.
  */
 export const DecideRequestSchema: GenMessage<DecideRequest> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 11);
+  messageDesc(file_convstate_v1_window_service, 12);
 
 /**
  * DecideResponse is the response of Decide.
@@ -528,7 +555,7 @@ export type DecideResponse = Message<"convstate.v1.DecideResponse"> & {
  * Use `create(DecideResponseSchema)` to create a new message.
  */
 export const DecideResponseSchema: GenMessage<DecideResponse> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 12);
+  messageDesc(file_convstate_v1_window_service, 13);
 
 /**
  * DecideBatchRequest is the request of DecideBatch.
@@ -577,7 +604,7 @@ export type DecideBatchRequest = Message<"convstate.v1.DecideBatchRequest"> & {
  * Use `create(DecideBatchRequestSchema)` to create a new message.
  */
 export const DecideBatchRequestSchema: GenMessage<DecideBatchRequest> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 13);
+  messageDesc(file_convstate_v1_window_service, 14);
 
 /**
  * DecideBatchResult is the decision for one user of a batch.
@@ -617,7 +644,7 @@ export type DecideBatchResult = Message<"convstate.v1.DecideBatchResult"> & {
  * Use `create(DecideBatchResultSchema)` to create a new message.
  */
 export const DecideBatchResultSchema: GenMessage<DecideBatchResult> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 14);
+  messageDesc(file_convstate_v1_window_service, 15);
 
 /**
  * DecideBatchResponse is the response of DecideBatch.
@@ -652,7 +679,7 @@ export type DecideBatchResponse = Message<"convstate.v1.DecideBatchResponse"> & 
  * Use `create(DecideBatchResponseSchema)` to create a new message.
  */
 export const DecideBatchResponseSchema: GenMessage<DecideBatchResponse> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 15);
+  messageDesc(file_convstate_v1_window_service, 16);
 
 /**
  * GetPairRequest is the request of GetPair.
@@ -680,7 +707,7 @@ export type GetPairRequest = Message<"convstate.v1.GetPairRequest"> & {
  * Use `create(GetPairRequestSchema)` to create a new message.
  */
 export const GetPairRequestSchema: GenMessage<GetPairRequest> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 16);
+  messageDesc(file_convstate_v1_window_service, 17);
 
 /**
  * GetPairResponse is the response of GetPair.
@@ -771,7 +798,7 @@ export type GetPairResponse = Message<"convstate.v1.GetPairResponse"> & {
  * Use `create(GetPairResponseSchema)` to create a new message.
  */
 export const GetPairResponseSchema: GenMessage<GetPairResponse> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 17);
+  messageDesc(file_convstate_v1_window_service, 18);
 
 /**
  * WindowEvent is one event of a pair's window.
@@ -835,7 +862,7 @@ export type WindowEvent = Message<"convstate.v1.WindowEvent"> & {
  * Use `create(WindowEventSchema)` to create a new message.
  */
 export const WindowEventSchema: GenMessage<WindowEvent> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 18);
+  messageDesc(file_convstate_v1_window_service, 19);
 
 /**
  * WatchWindowEventsRequest is the request of WatchWindowEvents.
@@ -878,7 +905,7 @@ export type WatchWindowEventsRequest = Message<"convstate.v1.WatchWindowEventsRe
  * Use `create(WatchWindowEventsRequestSchema)` to create a new message.
  */
 export const WatchWindowEventsRequestSchema: GenMessage<WatchWindowEventsRequest> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 19);
+  messageDesc(file_convstate_v1_window_service, 20);
 
 /**
  * WatchWindowEventsResponse is one message of the WatchWindowEvents stream.
@@ -899,7 +926,112 @@ export type WatchWindowEventsResponse = Message<"convstate.v1.WatchWindowEventsR
  * Use `create(WatchWindowEventsResponseSchema)` to create a new message.
  */
 export const WatchWindowEventsResponseSchema: GenMessage<WatchWindowEventsResponse> = /*@__PURE__*/
-  messageDesc(file_convstate_v1_window_service, 20);
+  messageDesc(file_convstate_v1_window_service, 21);
+
+/**
+ * IngestWebhookRequest is the request of IngestWebhook.
+ *
+ * @generated from message convstate.v1.IngestWebhookRequest
+ */
+export type IngestWebhookRequest = Message<"convstate.v1.IngestWebhookRequest"> & {
+  /**
+   * The webhook POST body, as received from Meta (JSON text).
+   *
+   * @generated from field: string body = 1;
+   */
+  body: string;
+};
+
+/**
+ * Describes the message convstate.v1.IngestWebhookRequest.
+ * Use `create(IngestWebhookRequestSchema)` to create a new message.
+ */
+export const IngestWebhookRequestSchema: GenMessage<IngestWebhookRequest> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 22);
+
+/**
+ * WebhookFactResult is one fact read from a webhook and its result.
+ *
+ * @generated from message convstate.v1.WebhookFactResult
+ */
+export type WebhookFactResult = Message<"convstate.v1.WebhookFactResult"> & {
+  /**
+   * Where in the body, e.g. "entry[0].changes[0].value.statuses[1]".
+   *
+   * @generated from field: string path = 1;
+   */
+  path: string;
+
+  /**
+   * The fact as convstate read it (unset when the item could not be read).
+   *
+   * @generated from field: convstate.v1.Fact fact = 2;
+   */
+  fact?: Fact | undefined;
+
+  /**
+   * Its result, or why it was not recorded.
+   *
+   * @generated from field: convstate.v1.FactResult result = 3;
+   */
+  result?: FactResult | undefined;
+};
+
+/**
+ * Describes the message convstate.v1.WebhookFactResult.
+ * Use `create(WebhookFactResultSchema)` to create a new message.
+ */
+export const WebhookFactResultSchema: GenMessage<WebhookFactResult> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 23);
+
+/**
+ * IngestWebhookResponse is the response of IngestWebhook.
+ *
+ * @generated from message convstate.v1.IngestWebhookResponse
+ */
+export type IngestWebhookResponse = Message<"convstate.v1.IngestWebhookResponse"> & {
+  /**
+   * One result per fact in the body, in body order.
+   *
+   * @generated from field: repeated convstate.v1.WebhookFactResult results = 1;
+   */
+  results: WebhookFactResult[];
+
+  /**
+   * Facts newly recorded.
+   *
+   * @generated from field: int32 recorded = 2;
+   */
+  recorded: number;
+
+  /**
+   * Facts that were duplicates.
+   *
+   * @generated from field: int32 duplicates = 3;
+   */
+  duplicates: number;
+
+  /**
+   * Facts rejected (see their errors).
+   *
+   * @generated from field: int32 failed = 4;
+   */
+  failed: number;
+
+  /**
+   * Changes of fields convstate does not use (e.g. account updates), skipped.
+   *
+   * @generated from field: int32 ignored = 5;
+   */
+  ignored: number;
+};
+
+/**
+ * Describes the message convstate.v1.IngestWebhookResponse.
+ * Use `create(IngestWebhookResponseSchema)` to create a new message.
+ */
+export const IngestWebhookResponseSchema: GenMessage<IngestWebhookResponse> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_window_service, 24);
 
 /**
  * WindowEventType is what happened to a pair's window.
@@ -1045,6 +1177,19 @@ export const WindowService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchWindowEventsRequestSchema;
     output: typeof WatchWindowEventsResponseSchema;
+  },
+  /**
+   * IngestWebhook records every fact in the raw JSON body of a WhatsApp Cloud API
+   * webhook (messages with their referral, statuses with pricing and errors, calls,
+   * message echoes, template category updates), with the same validation and
+   * idempotency as the typed calls, and one result per fact.
+   *
+   * @generated from rpc convstate.v1.WindowService.IngestWebhook
+   */
+  ingestWebhook: {
+    methodKind: "unary";
+    input: typeof IngestWebhookRequestSchema;
+    output: typeof IngestWebhookResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_convstate_v1_window_service, 0);

@@ -641,7 +641,16 @@ type Outbound struct {
 	Statuses []*Status `protobuf:"bytes,6,rep,name=statuses,proto3" json:"statuses,omitempty"`
 	Charge   *Charge   `protobuf:"bytes,7,opt,name=charge,proto3" json:"charge,omitempty"`
 	// convstate.v1.MessageStatus of the status that decided the charge.
-	ChargeStatus  int32 `protobuf:"varint,8,opt,name=charge_status,json=chargeStatus,proto3" json:"charge_status,omitempty"`
+	ChargeStatus int32 `protobuf:"varint,8,opt,name=charge_status,json=chargeStatus,proto3" json:"charge_status,omitempty"`
+	// Meta's pricing object, the most final one reported (delivered/read over sent).
+	Reported *Reported `protobuf:"bytes,9,opt,name=reported,proto3" json:"reported,omitempty"`
+	// The template's name, and the category the caller gave when the template
+	// history says it was re-categorised before the send (template is then the
+	// category of the time of use).
+	TemplateName  string `protobuf:"bytes,10,opt,name=template_name,json=templateName,proto3" json:"template_name,omitempty"`
+	GivenTemplate int32  `protobuf:"varint,11,opt,name=given_template,json=givenTemplate,proto3" json:"given_template,omitempty"`
+	// Set when the message was recorded from a status alone (never seen sent).
+	FromStatus    bool `protobuf:"varint,12,opt,name=from_status,json=fromStatus,proto3" json:"from_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -732,6 +741,288 @@ func (x *Outbound) GetChargeStatus() int32 {
 	return 0
 }
 
+func (x *Outbound) GetReported() *Reported {
+	if x != nil {
+		return x.Reported
+	}
+	return nil
+}
+
+func (x *Outbound) GetTemplateName() string {
+	if x != nil {
+		return x.TemplateName
+	}
+	return ""
+}
+
+func (x *Outbound) GetGivenTemplate() int32 {
+	if x != nil {
+		return x.GivenTemplate
+	}
+	return 0
+}
+
+func (x *Outbound) GetFromStatus() bool {
+	if x != nil {
+		return x.FromStatus
+	}
+	return false
+}
+
+// Reported is Meta's pricing object of a status.
+type Reported struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	PricingModel string                 `protobuf:"bytes,1,opt,name=pricing_model,json=pricingModel,proto3" json:"pricing_model,omitempty"`
+	Category     string                 `protobuf:"bytes,2,opt,name=category,proto3" json:"category,omitempty"`
+	Type         string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	HasBillable  bool                   `protobuf:"varint,4,opt,name=has_billable,json=hasBillable,proto3" json:"has_billable,omitempty"`
+	Billable     bool                   `protobuf:"varint,5,opt,name=billable,proto3" json:"billable,omitempty"`
+	// convstate.v1.MessageStatus of the status that carried it.
+	Status        int32 `protobuf:"varint,6,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reported) Reset() {
+	*x = Reported{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reported) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reported) ProtoMessage() {}
+
+func (x *Reported) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reported.ProtoReflect.Descriptor instead.
+func (*Reported) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Reported) GetPricingModel() string {
+	if x != nil {
+		return x.PricingModel
+	}
+	return ""
+}
+
+func (x *Reported) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Reported) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Reported) GetHasBillable() bool {
+	if x != nil {
+		return x.HasBillable
+	}
+	return false
+}
+
+func (x *Reported) GetBillable() bool {
+	if x != nil {
+		return x.Billable
+	}
+	return false
+}
+
+func (x *Reported) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+// Discrepancy is a message whose charge convstate and Meta disagree on.
+type Discrepancy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ChargedAt     int64                  `protobuf:"varint,2,opt,name=charged_at,json=chargedAt,proto3" json:"charged_at,omitempty"`
+	Differences   []string               `protobuf:"bytes,3,rep,name=differences,proto3" json:"differences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Discrepancy) Reset() {
+	*x = Discrepancy{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Discrepancy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Discrepancy) ProtoMessage() {}
+
+func (x *Discrepancy) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Discrepancy.ProtoReflect.Descriptor instead.
+func (*Discrepancy) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Discrepancy) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *Discrepancy) GetChargedAt() int64 {
+	if x != nil {
+		return x.ChargedAt
+	}
+	return 0
+}
+
+func (x *Discrepancy) GetDifferences() []string {
+	if x != nil {
+		return x.Differences
+	}
+	return nil
+}
+
+// TemplateHistory is a template's categories over time (template_category_update).
+type TemplateHistory struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Changes       []*TemplateChange      `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TemplateHistory) Reset() {
+	*x = TemplateHistory{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemplateHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemplateHistory) ProtoMessage() {}
+
+func (x *TemplateHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemplateHistory.ProtoReflect.Descriptor instead.
+func (*TemplateHistory) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TemplateHistory) GetChanges() []*TemplateChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// TemplateChange is one re-categorisation.
+type TemplateChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	At    int64                  `protobuf:"varint,1,opt,name=at,proto3" json:"at,omitempty"`
+	// convstate.v1.TemplateCategory
+	PreviousCategory int32 `protobuf:"varint,2,opt,name=previous_category,json=previousCategory,proto3" json:"previous_category,omitempty"`
+	NewCategory      int32 `protobuf:"varint,3,opt,name=new_category,json=newCategory,proto3" json:"new_category,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TemplateChange) Reset() {
+	*x = TemplateChange{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TemplateChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TemplateChange) ProtoMessage() {}
+
+func (x *TemplateChange) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TemplateChange.ProtoReflect.Descriptor instead.
+func (*TemplateChange) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TemplateChange) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
+func (x *TemplateChange) GetPreviousCategory() int32 {
+	if x != nil {
+		return x.PreviousCategory
+	}
+	return 0
+}
+
+func (x *TemplateChange) GetNewCategory() int32 {
+	if x != nil {
+		return x.NewCategory
+	}
+	return 0
+}
+
 // Status is a recorded status and the result first returned for it.
 type Status struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -747,7 +1038,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -759,7 +1050,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -772,7 +1063,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Status) GetStatus() int32 {
@@ -837,7 +1128,7 @@ type Charge struct {
 
 func (x *Charge) Reset() {
 	*x = Charge{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -849,7 +1140,7 @@ func (x *Charge) String() string {
 func (*Charge) ProtoMessage() {}
 
 func (x *Charge) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -862,7 +1153,7 @@ func (x *Charge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Charge.ProtoReflect.Descriptor instead.
 func (*Charge) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Charge) GetAmountNanos() int64 {
@@ -984,7 +1275,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -996,7 +1287,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1009,7 +1300,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Usage) GetVolume() int64 {
@@ -1105,7 +1396,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\ventry_point\x18\x02 \x01(\x05R\n" +
 	"entryPoint\x12*\n" +
 	"\x11window_expires_at\x18\x03 \x01(\x03R\x0fwindowExpiresAt\x12,\n" +
-	"\x12fep_eligible_until\x18\x04 \x01(\x03R\x10fepEligibleUntil\"\xbf\x02\n" +
+	"\x12fep_eligible_until\x18\x04 \x01(\x03R\x10fepEligibleUntil\"\xe8\x03\n" +
 	"\bOutbound\x12\x1a\n" +
 	"\btemplate\x18\x01 \x01(\x05R\btemplate\x12\x1d\n" +
 	"\n" +
@@ -1115,7 +1406,31 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\bwarnings\x18\x05 \x03(\x05R\bwarnings\x128\n" +
 	"\bstatuses\x18\x06 \x03(\v2\x1c.convstate.storage.v1.StatusR\bstatuses\x124\n" +
 	"\x06charge\x18\a \x01(\v2\x1c.convstate.storage.v1.ChargeR\x06charge\x12#\n" +
-	"\rcharge_status\x18\b \x01(\x05R\fchargeStatus\"\xaf\x01\n" +
+	"\rcharge_status\x18\b \x01(\x05R\fchargeStatus\x12:\n" +
+	"\breported\x18\t \x01(\v2\x1e.convstate.storage.v1.ReportedR\breported\x12#\n" +
+	"\rtemplate_name\x18\n" +
+	" \x01(\tR\ftemplateName\x12%\n" +
+	"\x0egiven_template\x18\v \x01(\x05R\rgivenTemplate\x12\x1f\n" +
+	"\vfrom_status\x18\f \x01(\bR\n" +
+	"fromStatus\"\xb6\x01\n" +
+	"\bReported\x12#\n" +
+	"\rpricing_model\x18\x01 \x01(\tR\fpricingModel\x12\x1a\n" +
+	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12!\n" +
+	"\fhas_billable\x18\x04 \x01(\bR\vhasBillable\x12\x1a\n" +
+	"\bbillable\x18\x05 \x01(\bR\bbillable\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\x05R\x06status\"g\n" +
+	"\vDiscrepancy\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"charged_at\x18\x02 \x01(\x03R\tchargedAt\x12 \n" +
+	"\vdifferences\x18\x03 \x03(\tR\vdifferences\"Q\n" +
+	"\x0fTemplateHistory\x12>\n" +
+	"\achanges\x18\x01 \x03(\v2$.convstate.storage.v1.TemplateChangeR\achanges\"p\n" +
+	"\x0eTemplateChange\x12\x0e\n" +
+	"\x02at\x18\x01 \x01(\x03R\x02at\x12+\n" +
+	"\x11previous_category\x18\x02 \x01(\x05R\x10previousCategory\x12!\n" +
+	"\fnew_category\x18\x03 \x01(\x05R\vnewCategory\"\xaf\x01\n" +
 	"\x06Status\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12\x1c\n" +
 	"\ttimestamp\x18\x02 \x01(\x03R\ttimestamp\x12\x1d\n" +
@@ -1162,7 +1477,7 @@ func file_convstate_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_convstate_storage_v1_records_proto_rawDescData
 }
 
-var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_convstate_storage_v1_records_proto_goTypes = []any{
 	(*Business)(nil),        // 0: convstate.storage.v1.Business
 	(*Pair)(nil),            // 1: convstate.storage.v1.Pair
@@ -1172,23 +1487,29 @@ var file_convstate_storage_v1_records_proto_goTypes = []any{
 	(*Fact)(nil),            // 5: convstate.storage.v1.Fact
 	(*UserActivity)(nil),    // 6: convstate.storage.v1.UserActivity
 	(*Outbound)(nil),        // 7: convstate.storage.v1.Outbound
-	(*Status)(nil),          // 8: convstate.storage.v1.Status
-	(*Charge)(nil),          // 9: convstate.storage.v1.Charge
-	(*Usage)(nil),           // 10: convstate.storage.v1.Usage
+	(*Reported)(nil),        // 8: convstate.storage.v1.Reported
+	(*Discrepancy)(nil),     // 9: convstate.storage.v1.Discrepancy
+	(*TemplateHistory)(nil), // 10: convstate.storage.v1.TemplateHistory
+	(*TemplateChange)(nil),  // 11: convstate.storage.v1.TemplateChange
+	(*Status)(nil),          // 12: convstate.storage.v1.Status
+	(*Charge)(nil),          // 13: convstate.storage.v1.Charge
+	(*Usage)(nil),           // 14: convstate.storage.v1.Usage
 }
 var file_convstate_storage_v1_records_proto_depIdxs = []int32{
-	2, // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
-	3, // 1: convstate.storage.v1.Pair.fep_windows:type_name -> convstate.storage.v1.Interval
-	4, // 2: convstate.storage.v1.Pair.conversations:type_name -> convstate.storage.v1.Conversation
-	6, // 3: convstate.storage.v1.Fact.user_activity:type_name -> convstate.storage.v1.UserActivity
-	7, // 4: convstate.storage.v1.Fact.outbound:type_name -> convstate.storage.v1.Outbound
-	8, // 5: convstate.storage.v1.Outbound.statuses:type_name -> convstate.storage.v1.Status
-	9, // 6: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	2,  // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
+	3,  // 1: convstate.storage.v1.Pair.fep_windows:type_name -> convstate.storage.v1.Interval
+	4,  // 2: convstate.storage.v1.Pair.conversations:type_name -> convstate.storage.v1.Conversation
+	6,  // 3: convstate.storage.v1.Fact.user_activity:type_name -> convstate.storage.v1.UserActivity
+	7,  // 4: convstate.storage.v1.Fact.outbound:type_name -> convstate.storage.v1.Outbound
+	12, // 5: convstate.storage.v1.Outbound.statuses:type_name -> convstate.storage.v1.Status
+	13, // 6: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
+	8,  // 7: convstate.storage.v1.Outbound.reported:type_name -> convstate.storage.v1.Reported
+	11, // 8: convstate.storage.v1.TemplateHistory.changes:type_name -> convstate.storage.v1.TemplateChange
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_convstate_storage_v1_records_proto_init() }
@@ -1206,7 +1527,7 @@ func file_convstate_storage_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_storage_v1_records_proto_rawDesc), len(file_convstate_storage_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

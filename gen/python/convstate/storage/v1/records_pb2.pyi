@@ -71,6 +71,16 @@ class Conversation(_message.Message):
     start: int
     def __init__(self, category: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., pricing_type: _Optional[int] = ..., rules: _Optional[str] = ...) -> None: ...
 
+class Discrepancy(_message.Message):
+    __slots__ = ["charged_at", "differences", "user_id"]
+    CHARGED_AT_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    charged_at: int
+    differences: _containers.RepeatedScalarFieldContainer[str]
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ..., charged_at: _Optional[int] = ..., differences: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class EntryPointVisit(_message.Message):
     __slots__ = ["at", "entry_point", "used"]
     AT_FIELD_NUMBER: _ClassVar[int]
@@ -102,24 +112,32 @@ class Interval(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Outbound(_message.Message):
-    __slots__ = ["charge", "charge_status", "in_window", "statuses", "template", "user_phone", "warnings", "window_expires_at"]
+    __slots__ = ["charge", "charge_status", "from_status", "given_template", "in_window", "reported", "statuses", "template", "template_name", "user_phone", "warnings", "window_expires_at"]
     CHARGE_FIELD_NUMBER: _ClassVar[int]
     CHARGE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    REPORTED_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_NAME_FIELD_NUMBER: _ClassVar[int]
     USER_PHONE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     charge: Charge
     charge_status: int
+    from_status: bool
+    given_template: int
     in_window: bool
+    reported: Reported
     statuses: _containers.RepeatedCompositeFieldContainer[Status]
     template: int
+    template_name: str
     user_phone: str
     warnings: _containers.RepeatedScalarFieldContainer[int]
     window_expires_at: int
-    def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ...) -> None: ...
+    def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ..., reported: _Optional[_Union[Reported, _Mapping]] = ..., template_name: _Optional[str] = ..., given_template: _Optional[int] = ..., from_status: bool = ...) -> None: ...
 
 class Pair(_message.Message):
     __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "entry_points", "fep_indexed", "fep_windows", "last_fact", "region", "user_id", "user_phone"]
@@ -149,6 +167,22 @@ class Pair(_message.Message):
     user_phone: str
     def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ...) -> None: ...
 
+class Reported(_message.Message):
+    __slots__ = ["billable", "category", "has_billable", "pricing_model", "status", "type"]
+    BILLABLE_FIELD_NUMBER: _ClassVar[int]
+    CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    HAS_BILLABLE_FIELD_NUMBER: _ClassVar[int]
+    PRICING_MODEL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    billable: bool
+    category: str
+    has_billable: bool
+    pricing_model: str
+    status: int
+    type: str
+    def __init__(self, pricing_model: _Optional[str] = ..., category: _Optional[str] = ..., type: _Optional[str] = ..., has_billable: bool = ..., billable: bool = ..., status: _Optional[int] = ...) -> None: ...
+
 class Status(_message.Message):
     __slots__ = ["discrepancy", "error_code", "status", "timestamp", "window_force_closed"]
     DISCREPANCY_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +196,22 @@ class Status(_message.Message):
     timestamp: int
     window_force_closed: bool
     def __init__(self, status: _Optional[int] = ..., timestamp: _Optional[int] = ..., error_code: _Optional[int] = ..., window_force_closed: bool = ..., discrepancy: bool = ...) -> None: ...
+
+class TemplateChange(_message.Message):
+    __slots__ = ["at", "new_category", "previous_category"]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    NEW_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CATEGORY_FIELD_NUMBER: _ClassVar[int]
+    at: int
+    new_category: int
+    previous_category: int
+    def __init__(self, at: _Optional[int] = ..., previous_category: _Optional[int] = ..., new_category: _Optional[int] = ...) -> None: ...
+
+class TemplateHistory(_message.Message):
+    __slots__ = ["changes"]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[TemplateChange]
+    def __init__(self, changes: _Optional[_Iterable[_Union[TemplateChange, _Mapping]]] = ...) -> None: ...
 
 class Usage(_message.Message):
     __slots__ = ["conversations", "cost_nanos", "currency", "rate_unknown_volume", "volume"]

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/storage/v1/records.proto.
  */
 export const file_convstate_storage_v1_records: GenFile = /*@__PURE__*/
-  fileDesc("CiJjb252c3RhdGUvc3RvcmFnZS92MS9yZWNvcmRzLnByb3RvEhRjb252c3RhdGUuc3RvcmFnZS52MSKmAQoIQnVzaW5lc3MSEwoLYnVzaW5lc3NfaWQYASABKAkSEQoJdGltZV96b25lGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEg8KB3dhYmFfaWQYBCABKAkSFAoMcG9ydGZvbGlvX2lkGAUgASgJEhcKD3ByaW1hcnlfY291bnRyeRgGIAEoCRIgChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAMi3gIKBFBhaXISEwoLYnVzaW5lc3NfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgp1c2VyX3Bob25lGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghhY3Rpdml0eRgFIAMoAxIQCghjbG9zdXJlcxgGIAMoAxI7CgxlbnRyeV9wb2ludHMYByADKAsyJS5jb252c3RhdGUuc3RvcmFnZS52MS5FbnRyeVBvaW50VmlzaXQSMwoLZmVwX3dpbmRvd3MYCCADKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5JbnRlcnZhbBI5Cg1jb252ZXJzYXRpb25zGAkgAygLMiIuY29udnN0YXRlLnN0b3JhZ2UudjEuQ29udmVyc2F0aW9uEhMKC2Nzd19pbmRleGVkGAogASgDEhEKCWxhc3RfZmFjdBgLIAEoAxITCgtmZXBfaW5kZXhlZBgMIAEoAyJACg9FbnRyeVBvaW50VmlzaXQSCgoCYXQYASABKAMSEwoLZW50cnlfcG9pbnQYAiABKAUSDAoEdXNlZBgDIAEoCCImCghJbnRlcnZhbBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiYQoMQ29udmVyc2F0aW9uEhAKCGNhdGVnb3J5GAEgASgFEg0KBXN0YXJ0GAIgASgDEgsKA2VuZBgDIAEoAxIUCgxwcmljaW5nX3R5cGUYBCABKAUSDQoFcnVsZXMYBSABKAkiowEKBEZhY3QSDwoHdXNlcl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAMSOwoNdXNlcl9hY3Rpdml0eRgDIAEoCzIiLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlVzZXJBY3Rpdml0eUgAEjIKCG91dGJvdW5kGAQgASgLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuT3V0Ym91bmRIAEIGCgRraW5kImgKDFVzZXJBY3Rpdml0eRIMCgRjYWxsGAEgASgIEhMKC2VudHJ5X3BvaW50GAIgASgFEhkKEXdpbmRvd19leHBpcmVzX2F0GAMgASgDEhoKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoAyLlAQoIT3V0Ym91bmQSEAoIdGVtcGxhdGUYASABKAUSEgoKdXNlcl9waG9uZRgCIAEoCRIRCglpbl93aW5kb3cYAyABKAgSGQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAMSEAoId2FybmluZ3MYBSADKAUSLgoIc3RhdHVzZXMYBiADKAsyHC5jb252c3RhdGUuc3RvcmFnZS52MS5TdGF0dXMSLAoGY2hhcmdlGAcgASgLMhwuY29udnN0YXRlLnN0b3JhZ2UudjEuQ2hhcmdlEhUKDWNoYXJnZV9zdGF0dXMYCCABKAUicQoGU3RhdHVzEg4KBnN0YXR1cxgBIAEoBRIRCgl0aW1lc3RhbXAYAiABKAMSEgoKZXJyb3JfY29kZRgDIAEoBRIbChN3aW5kb3dfZm9yY2VfY2xvc2VkGAQgASgIEhMKC2Rpc2NyZXBhbmN5GAUgASgIIrMCCgZDaGFyZ2USFAoMYW1vdW50X25hbm9zGAEgASgDEhQKDHJhdGVfdW5rbm93bhgCIAEoCBIQCghjdXJyZW5jeRgDIAEoCRIOCgZtYXJrZXQYBCABKAkSEAoIY2F0ZWdvcnkYBSABKAUSFAoMcHJpY2luZ190eXBlGAYgASgFEg0KBW1vZGVsGAcgASgFEg0KBXJ1bGVzGAggASgJEgwKBHRpZXIYCSABKAMSEgoKY2hhcmdlZF9hdBgKIAEoAxINCgVtb250aBgLIAEoCRIRCglyYXRlX2NhcmQYDCABKAkSGwoTY29udmVyc2F0aW9uX29wZW5lZBgNIAEoCBIfChdjb252ZXJzYXRpb25fZXhwaXJlc19hdBgOIAEoAxITCgtleHBsYW5hdGlvbhgPIAEoCSJxCgVVc2FnZRIOCgZ2b2x1bWUYASABKAMSFQoNY29udmVyc2F0aW9ucxgCIAEoAxISCgpjb3N0X25hbm9zGAMgASgDEhsKE3JhdGVfdW5rbm93bl92b2x1bWUYBCABKAMSEAoIY3VycmVuY3kYBSABKAlC4AEKGGNvbS5jb252c3RhdGUuc3RvcmFnZS52MUIMUmVjb3Jkc1Byb3RvUAFaRGdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3N0b3JhZ2UvdjE7c3RvcmFnZXYxogIDQ1NYqgIUQ29udnN0YXRlLlN0b3JhZ2UuVjHKAhRDb252c3RhdGVcU3RvcmFnZVxWMeICIENvbnZzdGF0ZVxTdG9yYWdlXFYxXEdQQk1ldGFkYXRh6gIWQ29udnN0YXRlOjpTdG9yYWdlOjpWMWIGcHJvdG8z");
+  fileDesc("CiJjb252c3RhdGUvc3RvcmFnZS92MS9yZWNvcmRzLnByb3RvEhRjb252c3RhdGUuc3RvcmFnZS52MSKmAQoIQnVzaW5lc3MSEwoLYnVzaW5lc3NfaWQYASABKAkSEQoJdGltZV96b25lGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEg8KB3dhYmFfaWQYBCABKAkSFAoMcG9ydGZvbGlvX2lkGAUgASgJEhcKD3ByaW1hcnlfY291bnRyeRgGIAEoCRIgChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAMi3gIKBFBhaXISEwoLYnVzaW5lc3NfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgp1c2VyX3Bob25lGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghhY3Rpdml0eRgFIAMoAxIQCghjbG9zdXJlcxgGIAMoAxI7CgxlbnRyeV9wb2ludHMYByADKAsyJS5jb252c3RhdGUuc3RvcmFnZS52MS5FbnRyeVBvaW50VmlzaXQSMwoLZmVwX3dpbmRvd3MYCCADKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5JbnRlcnZhbBI5Cg1jb252ZXJzYXRpb25zGAkgAygLMiIuY29udnN0YXRlLnN0b3JhZ2UudjEuQ29udmVyc2F0aW9uEhMKC2Nzd19pbmRleGVkGAogASgDEhEKCWxhc3RfZmFjdBgLIAEoAxITCgtmZXBfaW5kZXhlZBgMIAEoAyJACg9FbnRyeVBvaW50VmlzaXQSCgoCYXQYASABKAMSEwoLZW50cnlfcG9pbnQYAiABKAUSDAoEdXNlZBgDIAEoCCImCghJbnRlcnZhbBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiYQoMQ29udmVyc2F0aW9uEhAKCGNhdGVnb3J5GAEgASgFEg0KBXN0YXJ0GAIgASgDEgsKA2VuZBgDIAEoAxIUCgxwcmljaW5nX3R5cGUYBCABKAUSDQoFcnVsZXMYBSABKAkiowEKBEZhY3QSDwoHdXNlcl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAMSOwoNdXNlcl9hY3Rpdml0eRgDIAEoCzIiLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlVzZXJBY3Rpdml0eUgAEjIKCG91dGJvdW5kGAQgASgLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuT3V0Ym91bmRIAEIGCgRraW5kImgKDFVzZXJBY3Rpdml0eRIMCgRjYWxsGAEgASgIEhMKC2VudHJ5X3BvaW50GAIgASgFEhkKEXdpbmRvd19leHBpcmVzX2F0GAMgASgDEhoKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoAyLbAgoIT3V0Ym91bmQSEAoIdGVtcGxhdGUYASABKAUSEgoKdXNlcl9waG9uZRgCIAEoCRIRCglpbl93aW5kb3cYAyABKAgSGQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAMSEAoId2FybmluZ3MYBSADKAUSLgoIc3RhdHVzZXMYBiADKAsyHC5jb252c3RhdGUuc3RvcmFnZS52MS5TdGF0dXMSLAoGY2hhcmdlGAcgASgLMhwuY29udnN0YXRlLnN0b3JhZ2UudjEuQ2hhcmdlEhUKDWNoYXJnZV9zdGF0dXMYCCABKAUSMAoIcmVwb3J0ZWQYCSABKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5SZXBvcnRlZBIVCg10ZW1wbGF0ZV9uYW1lGAogASgJEhYKDmdpdmVuX3RlbXBsYXRlGAsgASgFEhMKC2Zyb21fc3RhdHVzGAwgASgIInkKCFJlcG9ydGVkEhUKDXByaWNpbmdfbW9kZWwYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEdHlwZRgDIAEoCRIUCgxoYXNfYmlsbGFibGUYBCABKAgSEAoIYmlsbGFibGUYBSABKAgSDgoGc3RhdHVzGAYgASgFIkcKC0Rpc2NyZXBhbmN5Eg8KB3VzZXJfaWQYASABKAkSEgoKY2hhcmdlZF9hdBgCIAEoAxITCgtkaWZmZXJlbmNlcxgDIAMoCSJICg9UZW1wbGF0ZUhpc3RvcnkSNQoHY2hhbmdlcxgBIAMoCzIkLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlRlbXBsYXRlQ2hhbmdlIk0KDlRlbXBsYXRlQ2hhbmdlEgoKAmF0GAEgASgDEhkKEXByZXZpb3VzX2NhdGVnb3J5GAIgASgFEhQKDG5ld19jYXRlZ29yeRgDIAEoBSJxCgZTdGF0dXMSDgoGc3RhdHVzGAEgASgFEhEKCXRpbWVzdGFtcBgCIAEoAxISCgplcnJvcl9jb2RlGAMgASgFEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYBCABKAgSEwoLZGlzY3JlcGFuY3kYBSABKAgiswIKBkNoYXJnZRIUCgxhbW91bnRfbmFub3MYASABKAMSFAoMcmF0ZV91bmtub3duGAIgASgIEhAKCGN1cnJlbmN5GAMgASgJEg4KBm1hcmtldBgEIAEoCRIQCghjYXRlZ29yeRgFIAEoBRIUCgxwcmljaW5nX3R5cGUYBiABKAUSDQoFbW9kZWwYByABKAUSDQoFcnVsZXMYCCABKAkSDAoEdGllchgJIAEoAxISCgpjaGFyZ2VkX2F0GAogASgDEg0KBW1vbnRoGAsgASgJEhEKCXJhdGVfY2FyZBgMIAEoCRIbChNjb252ZXJzYXRpb25fb3BlbmVkGA0gASgIEh8KF2NvbnZlcnNhdGlvbl9leHBpcmVzX2F0GA4gASgDEhMKC2V4cGxhbmF0aW9uGA8gASgJInEKBVVzYWdlEg4KBnZvbHVtZRgBIAEoAxIVCg1jb252ZXJzYXRpb25zGAIgASgDEhIKCmNvc3RfbmFub3MYAyABKAMSGwoTcmF0ZV91bmtub3duX3ZvbHVtZRgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCULgAQoYY29tLmNvbnZzdGF0ZS5zdG9yYWdlLnYxQgxSZWNvcmRzUHJvdG9QAVpEZ2l0aHViLmNvbS9jb252c3RhdGUvY29udnN0YXRlL2dlbi9nby9jb252c3RhdGUvc3RvcmFnZS92MTtzdG9yYWdldjGiAgNDU1iqAhRDb252c3RhdGUuU3RvcmFnZS5WMcoCFENvbnZzdGF0ZVxTdG9yYWdlXFYx4gIgQ29udnN0YXRlXFN0b3JhZ2VcVjFcR1BCTWV0YWRhdGHqAhZDb252c3RhdGU6OlN0b3JhZ2U6OlYxYgZwcm90bzM");
 
 /**
  * Business is a business phone number's profile.
@@ -391,6 +391,34 @@ export type Outbound = Message<"convstate.storage.v1.Outbound"> & {
    * @generated from field: int32 charge_status = 8;
    */
   chargeStatus: number;
+
+  /**
+   * Meta's pricing object, the most final one reported (delivered/read over sent).
+   *
+   * @generated from field: convstate.storage.v1.Reported reported = 9;
+   */
+  reported?: Reported | undefined;
+
+  /**
+   * The template's name, and the category the caller gave when the template
+   * history says it was re-categorised before the send (template is then the
+   * category of the time of use).
+   *
+   * @generated from field: string template_name = 10;
+   */
+  templateName: string;
+
+  /**
+   * @generated from field: int32 given_template = 11;
+   */
+  givenTemplate: number;
+
+  /**
+   * Set when the message was recorded from a status alone (never seen sent).
+   *
+   * @generated from field: bool from_status = 12;
+   */
+  fromStatus: boolean;
 };
 
 /**
@@ -399,6 +427,131 @@ export type Outbound = Message<"convstate.storage.v1.Outbound"> & {
  */
 export const OutboundSchema: GenMessage<Outbound> = /*@__PURE__*/
   messageDesc(file_convstate_storage_v1_records, 7);
+
+/**
+ * Reported is Meta's pricing object of a status.
+ *
+ * @generated from message convstate.storage.v1.Reported
+ */
+export type Reported = Message<"convstate.storage.v1.Reported"> & {
+  /**
+   * @generated from field: string pricing_model = 1;
+   */
+  pricingModel: string;
+
+  /**
+   * @generated from field: string category = 2;
+   */
+  category: string;
+
+  /**
+   * @generated from field: string type = 3;
+   */
+  type: string;
+
+  /**
+   * @generated from field: bool has_billable = 4;
+   */
+  hasBillable: boolean;
+
+  /**
+   * @generated from field: bool billable = 5;
+   */
+  billable: boolean;
+
+  /**
+   * convstate.v1.MessageStatus of the status that carried it.
+   *
+   * @generated from field: int32 status = 6;
+   */
+  status: number;
+};
+
+/**
+ * Describes the message convstate.storage.v1.Reported.
+ * Use `create(ReportedSchema)` to create a new message.
+ */
+export const ReportedSchema: GenMessage<Reported> = /*@__PURE__*/
+  messageDesc(file_convstate_storage_v1_records, 8);
+
+/**
+ * Discrepancy is a message whose charge convstate and Meta disagree on.
+ *
+ * @generated from message convstate.storage.v1.Discrepancy
+ */
+export type Discrepancy = Message<"convstate.storage.v1.Discrepancy"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: int64 charged_at = 2;
+   */
+  chargedAt: bigint;
+
+  /**
+   * @generated from field: repeated string differences = 3;
+   */
+  differences: string[];
+};
+
+/**
+ * Describes the message convstate.storage.v1.Discrepancy.
+ * Use `create(DiscrepancySchema)` to create a new message.
+ */
+export const DiscrepancySchema: GenMessage<Discrepancy> = /*@__PURE__*/
+  messageDesc(file_convstate_storage_v1_records, 9);
+
+/**
+ * TemplateHistory is a template's categories over time (template_category_update).
+ *
+ * @generated from message convstate.storage.v1.TemplateHistory
+ */
+export type TemplateHistory = Message<"convstate.storage.v1.TemplateHistory"> & {
+  /**
+   * @generated from field: repeated convstate.storage.v1.TemplateChange changes = 1;
+   */
+  changes: TemplateChange[];
+};
+
+/**
+ * Describes the message convstate.storage.v1.TemplateHistory.
+ * Use `create(TemplateHistorySchema)` to create a new message.
+ */
+export const TemplateHistorySchema: GenMessage<TemplateHistory> = /*@__PURE__*/
+  messageDesc(file_convstate_storage_v1_records, 10);
+
+/**
+ * TemplateChange is one re-categorisation.
+ *
+ * @generated from message convstate.storage.v1.TemplateChange
+ */
+export type TemplateChange = Message<"convstate.storage.v1.TemplateChange"> & {
+  /**
+   * @generated from field: int64 at = 1;
+   */
+  at: bigint;
+
+  /**
+   * convstate.v1.TemplateCategory
+   *
+   * @generated from field: int32 previous_category = 2;
+   */
+  previousCategory: number;
+
+  /**
+   * @generated from field: int32 new_category = 3;
+   */
+  newCategory: number;
+};
+
+/**
+ * Describes the message convstate.storage.v1.TemplateChange.
+ * Use `create(TemplateChangeSchema)` to create a new message.
+ */
+export const TemplateChangeSchema: GenMessage<TemplateChange> = /*@__PURE__*/
+  messageDesc(file_convstate_storage_v1_records, 11);
 
 /**
  * Status is a recorded status and the result first returned for it.
@@ -439,7 +592,7 @@ export type Status = Message<"convstate.storage.v1.Status"> & {
  * Use `create(StatusSchema)` to create a new message.
  */
 export const StatusSchema: GenMessage<Status> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 8);
+  messageDesc(file_convstate_storage_v1_records, 12);
 
 /**
  * Charge is a decided charge (see convstate.v1.Charge).
@@ -534,7 +687,7 @@ export type Charge = Message<"convstate.storage.v1.Charge"> & {
  * Use `create(ChargeSchema)` to create a new message.
  */
 export const ChargeSchema: GenMessage<Charge> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 9);
+  messageDesc(file_convstate_storage_v1_records, 13);
 
 /**
  * Usage is the running monthly usage of one scope × market × category × pricing type.
@@ -573,5 +726,5 @@ export type Usage = Message<"convstate.storage.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 10);
+  messageDesc(file_convstate_storage_v1_records, 14);
 
