@@ -56,6 +56,7 @@ func commands() []command {
 		{"replay", "run JSON-lines facts through the engine and print one result per fact", runReplay},
 		{"token", "mint a bearer token for --auth-tokens", runToken},
 		{"backup", "write an online snapshot of a running server's database", runBackup},
+		{"bench", "measure the real server on loopback: throughput and latency per workload, as a table and JSON", runBench},
 	}
 }
 
