@@ -135,6 +135,7 @@ func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound
 	}
 	clock := clockOf(pair)
 	in := pricingInput(prof, p.at, pair.Region, templateCategory(convstatev1.TemplateCategory(out.Template)))
+	in.Explain = true // a recorded charge says why, for audit
 	counts := txCounts{tx: a.tx, prof: prof, month: in.Month}
 	c, eff, err := a.l.cfg.Engine.Price(in, clock, counts)
 	if err != nil {

@@ -21,6 +21,7 @@ type Question struct {
 	Time     *timestamppb.Timestamp
 	Template convstatev1.TemplateCategory
 	Margin   time.Duration // < 0: the server's default
+	Explain  bool          // include the quote's explanation
 }
 
 // Decide answers whether a free-form message may be sent to a pair at a time, and
@@ -84,7 +85,7 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	}
 	prof, ok := profiles[q.Business]
 	if !ok {
-		if prof, _, err = l.loadProfile(tx, q.Business); err != nil {
+		if prof, err = l.cachedProfile(tx, q.Business); err != nil {
 			return nil, err
 		}
 		profiles[q.Business] = prof
@@ -125,6 +126,7 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	}
 	tmpl := templateCategory(q.Template)
 	in := pricingInput(prof, t, region, tmpl)
+	in.Explain = q.Explain
 	c, _, err := l.cfg.Engine.Price(in, clock, txCounts{tx: tx, prof: prof, month: in.Month})
 	if err != nil {
 		return nil, err

@@ -64,14 +64,18 @@ func ParseCursor(c string) (Position, error) {
 
 var errEnough = errors.New("enough events")
 
-// Events returns up to limit window events after position from, happening before
-// until, of the businesses keep accepts (nil: all). Closed events come from the
-// expiry index at their time; closing-soon events (lead > 0) from the same entries
-// lead earlier. It reads in one short transaction: the caller sends the events
-// after it ends, so a slow watcher never holds the database.
-func (l *Ledger) Events(ctx context.Context, from Position, until, lead int64, keep func(business string) bool, limit int) ([]*convstatev1.WindowEvent, error) {
+// Events returns the window events after position from and before until, of the
+// businesses keep accepts (nil: all), reading at most limit index entries; next is
+// where to read on from, and more says whether entries were left unread. Closed
+// events come from the expiry index at their time; closing-soon events (lead > 0)
+// from the same entries lead earlier; stale entries (a window that moved) are
+// skipped. It reads in one short transaction: the caller sends the events after it
+// ends, so a slow watcher never holds the database.
+func (l *Ledger) Events(ctx context.Context, from Position, until, lead int64, keep func(business string) bool, limit int) (events []*convstatev1.WindowEvent, next Position, more bool, err error) {
 	var out []*convstatev1.WindowEvent
-	err := l.view(ctx, func(tx store.ReadTx) error {
+	next = from
+	err = l.view(ctx, func(tx store.ReadTx) error {
+		out, next, more = nil, from, false
 		var found []Position
 		collect := func(shift int64, only store.ExpiryKind) error {
 			n := 0
@@ -112,28 +116,37 @@ func (l *Ledger) Events(ctx context.Context, from Position, until, lead int64, k
 		}
 		slices.SortFunc(found, Position.compare)
 		if len(found) > limit {
-			found = found[:limit]
+			found, more = found[:limit], true
 		}
 		out = make([]*convstatev1.WindowEvent, 0, len(found))
 		for _, p := range found {
-			ev := &convstatev1.WindowEvent{Type: p.Type, BusinessId: p.Business, UserId: p.User, EventTime: ts(p.At), Cursor: p.Cursor()}
+			next = p
 			rec, err := tx.Pair(p.Business, p.User)
-			if err != nil && !notFound(err) {
+			if notFound(err) {
+				continue // garbage-collected
+			}
+			if err != nil {
 				return err
 			}
-			if rec != nil {
-				clock := clockOf(rec)
-				if p.Type == convstatev1.WindowEventType_WINDOW_EVENT_TYPE_FEP_CLOSED {
-					if w, ok := clock.LatestFEP(); ok {
-						ev.FepExpiresAt = ts(w.End)
-					}
-				} else {
-					ev.WindowExpiresAt = ts(clock.Latest().ExpiresAt)
+			ev := &convstatev1.WindowEvent{Type: p.Type, BusinessId: p.Business, UserId: p.User, EventTime: ts(p.At), Cursor: p.Cursor()}
+			clock := clockOf(rec)
+			if p.Type == convstatev1.WindowEventType_WINDOW_EVENT_TYPE_FEP_CLOSED {
+				if rec.FepIndexed != p.At {
+					continue // stale: the window moved
 				}
+				if w, ok := clock.LatestFEP(); ok {
+					ev.FepExpiresAt = ts(w.End)
+				}
+			} else {
+				if indexed := rec.CswIndexed; (p.Type == convstatev1.WindowEventType_WINDOW_EVENT_TYPE_CSW_CLOSED && indexed != p.At) ||
+					(p.Type == convstatev1.WindowEventType_WINDOW_EVENT_TYPE_CSW_CLOSING_SOON && indexed != p.At+lead) {
+					continue // stale: the window moved
+				}
+				ev.WindowExpiresAt = ts(clock.Latest().ExpiresAt)
 			}
 			out = append(out, ev)
 		}
 		return nil
 	})
-	return out, err
+	return out, next, more, err
 }

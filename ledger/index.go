@@ -23,8 +23,12 @@ func indexTime(expiry, prev, now int64) int64 {
 	return prev
 }
 
-// reindex moves the pair's expiry index entries (customer service window, free
-// entry point window) to where its clock now puts them.
+// reindex puts the pair's expiry index entries (customer service window, free
+// entry point window) where its clock now puts them. Entries it moves away from
+// are left behind, stale: every user message moves the window, and removing the
+// old entry would be a third B-tree write per fact. Readers skip stale entries
+// (the pair records the current time: Pair.csw_indexed, fep_indexed) and
+// garbage collection removes them.
 func (a *applier) reindex(pair *storagev1.Pair, clock *window.Pair) error {
 	var fepEnd int64
 	if w, ok := clock.LatestFEP(); ok {
@@ -43,16 +47,8 @@ func (a *applier) reindex(pair *storagev1.Pair, clock *window.Pair) error {
 		if next == prev {
 			continue
 		}
-		e := store.Expiry{Kind: x.kind, BusinessID: pair.BusinessId, UserID: pair.UserId}
-		if prev != 0 {
-			e.At = prev
-			if err := a.tx.RemoveExpiry(e); err != nil {
-				return err
-			}
-		}
 		if next != 0 {
-			e.At = next
-			if err := a.tx.AddExpiry(e); err != nil {
+			if err := a.tx.AddExpiry(store.Expiry{At: next, Kind: x.kind, BusinessID: pair.BusinessId, UserID: pair.UserId}); err != nil {
 				return err
 			}
 		}

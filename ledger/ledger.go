@@ -43,10 +43,10 @@ const (
 
 // Ledger records facts and answers decisions over a store.
 type Ledger struct {
-	st   store.Store
-	cfg  Config
-	tzs  sync.Map // time zone name -> *time.Location
-	noop func(string)
+	st       store.Store
+	cfg      Config
+	tzs      sync.Map // time zone name -> *time.Location
+	profiles sync.Map // business id -> *profile, for the read paths
 }
 
 // New returns a ledger over st.

@@ -62,6 +62,21 @@ func (l *Ledger) loadProfile(tx store.ReadTx, business string) (*profile, bool, 
 	return &profile{rec: rec, loc: loc}, stored, nil
 }
 
+// cachedProfile is loadProfile for the read paths, through a cache: decisions
+// need the profile on every call and it changes only through SetProfile, which
+// refreshes the cache once its write is durable.
+func (l *Ledger) cachedProfile(tx store.ReadTx, business string) (*profile, error) {
+	if v, ok := l.profiles.Load(business); ok {
+		return v.(*profile), nil
+	}
+	p, _, err := l.loadProfile(tx, business)
+	if err != nil {
+		return nil, err
+	}
+	l.profiles.Store(business, p)
+	return p, nil
+}
+
 // day and month of t in the business's zone.
 func (p *profile) day(t int64) string   { return time.Unix(0, t).In(p.loc).Format("2006-01-02") }
 func (p *profile) month(t int64) string { return time.Unix(0, t).In(p.loc).Format("2006-01") }
@@ -119,6 +134,7 @@ func (l *Ledger) SetProfile(ctx context.Context, p *convstatev1.BusinessProfile)
 	if err != nil {
 		return nil, err
 	}
+	l.profiles.Delete(rec.BusinessId)
 	return profileToAPI(rec), nil
 }
 

@@ -69,6 +69,13 @@ func (c *Card) Rate(market string, cat Category, n int64) (rate Nanos, tierFrom 
 // the engine uses it to choose between a specific and a fallback market.
 func (c *Card) Prices(market string) bool { return c.markets[market] }
 
+// Tiered reports whether the card has volume tiers (a tier_from above 0) for
+// market × cat, i.e. whether the month's count changes the rate.
+func (c *Card) Tiered(market string, cat Category) bool {
+	ts := c.tiers[rateKey{market, cat}]
+	return len(ts) > 1 || (len(ts) == 1 && ts[0].from != 0)
+}
+
 // DisplayName returns the market name as this card spells it (e.g. "UAE"
 // if the CSV said so), or market itself, so listings echo the operator's
 // file.

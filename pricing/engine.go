@@ -32,6 +32,9 @@ type Input struct {
 	// started by At. PrimaryCountry is its primary location ("" = unknown).
 	AuthIntlEligible bool
 	PrimaryCountry   string
+	// Explain asks for Charge.Explanation (a formatted sentence: recorded charges
+	// keep one; quotes on the hot path go without unless asked).
+	Explain bool
 }
 
 // CounterKind names a monthly counter the engine reads and increments.
@@ -146,7 +149,7 @@ func (e *Engine) Price(in Input, pair *window.Pair, counts Counts) (Charge, Effe
 	if err != nil {
 		return Charge{}, Effects{}, err
 	}
-	if r.c.Explanation == "" {
+	if in.Explain && r.c.Explanation == "" {
 		r.c.Explanation = r.explain()
 	}
 	return r.c, r.eff, nil
@@ -185,9 +188,12 @@ func (r *rater) free(cat Category, t PricingType) {
 // has reached, and counts it for the tier.
 func (r *rater) charge(cat Category) error {
 	r.c.Category, r.c.Type = cat, Regular
-	n, err := r.counts.Count(CountTier, r.market, cat)
-	if err != nil {
-		return err
+	var n int64
+	if r.card != nil && r.card.Tiered(r.market, cat) { // the count only matters with tiers
+		var err error
+		if n, err = r.counts.Count(CountTier, r.market, cat); err != nil {
+			return err
+		}
 	}
 	r.eff.Increments = append(r.eff.Increments, Increment{Kind: CountTier, Market: r.market, Category: cat})
 	r.chargeAt(cat, n)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -51,6 +53,25 @@ func Region(user, phone string) (string, error) {
 	return region, err
 }
 
+// Recipient validates a user id (and the optional phone number of a BSUID user)
+// once, returning the normalized id (as NormalizeUser) and the region (as Region).
+func Recipient(user, phone string) (normalized, region string, err error) {
+	if normalized, err = NormalizeUser(user); err != nil {
+		return "", "", err
+	}
+	switch {
+	case phone != "":
+		if _, region, err = parseNumber(phone); err != nil {
+			return "", "", &UserIDError{User: phone, Reason: fmt.Sprintf("phone %q is not the digits of a possible E.164 number: %s", phone, err)}
+		}
+	case IsBSUID(normalized):
+		region = normalized[:2]
+	default:
+		_, region, err = parseNumber(normalized)
+	}
+	return normalized, region, err
+}
+
 // NormalizeUser returns the canonical form of a user id: the digits of a
 // wa_id without a leading "+", or the BSUID unchanged. It applies the same
 // validation as Region, so that one user is stored under one key.
@@ -89,10 +110,45 @@ func IsBSUID(s string) bool {
 // affected, which is why this takes a region, not a calling code.
 func IsUSNumber(region string) bool { return region == "US" }
 
+// parsedNumber is a memoized parseNumber result.
+type parsedNumber struct {
+	digits, region string
+	err            error
+}
+
+// numbers memoizes parseNumber: libphonenumber's parse costs about 8 µs (regular
+// expressions), and every fact and decision needs its recipient's region. The
+// result depends only on the input, so a cache is safe; it is bounded by
+// starting afresh once it holds numberCacheSize entries.
+var (
+	numbers      atomic.Pointer[sync.Map]
+	numbersCount atomic.Int64
+)
+
+const numberCacheSize = 1 << 17
+
+func init() { numbers.Store(new(sync.Map)) }
+
 // parseNumber validates s as the digits of an E.164 number (one leading "+"
 // tolerated) and returns the bare digits and the region. The error says why
 // the number is rejected, without repeating the input.
 func parseNumber(s string) (digits, region string, err error) {
+	m := numbers.Load()
+	if v, ok := m.Load(s); ok {
+		p := v.(parsedNumber)
+		return p.digits, p.region, p.err
+	}
+	digits, region, err = parseNumberUncached(s)
+	if numbersCount.Add(1) > numberCacheSize {
+		numbersCount.Store(0)
+		m = new(sync.Map)
+		numbers.Store(m)
+	}
+	m.Store(s, parsedNumber{digits, region, err})
+	return digits, region, err
+}
+
+func parseNumberUncached(s string) (digits, region string, err error) {
 	digits = strings.TrimPrefix(s, "+")
 	switch {
 	case digits == "":

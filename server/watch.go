@@ -41,7 +41,7 @@ func (s *windowService) WatchWindowEvents(req *convstatev1.WatchWindowEventsRequ
 	keep := watchFilter(principalOf(ctx), req.GetBusinessIds())
 	for {
 		now := s.now()
-		events, err := s.led.Events(ctx, pos, now.Add(-watchSettle).UnixNano(), lead, keep, watchChunk)
+		events, next, more, err := s.led.Events(ctx, pos, now.Add(-watchSettle).UnixNano(), lead, keep, watchChunk)
 		if err != nil {
 			return s.errs.status(ctx, err, "")
 		}
@@ -49,9 +49,9 @@ func (s *windowService) WatchWindowEvents(req *convstatev1.WatchWindowEventsRequ
 			if err := stream.Send(&convstatev1.WatchWindowEventsResponse{Event: e}); err != nil {
 				return err
 			}
-			pos, _ = ledger.ParseCursor(e.GetCursor())
 		}
-		if len(events) == watchChunk {
+		pos = next
+		if more {
 			continue
 		}
 		select {

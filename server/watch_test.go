@@ -20,9 +20,14 @@ const (
 
 type watchStream = grpc.ServerStreamingClient[convstatev1.WatchWindowEventsResponse]
 
-// watch opens a watch stream; its calls fail rather than hang.
+// watch opens a watch stream; its calls fail rather than hang. Without a cursor it
+// starts at t0 (start_time), so what it sees does not depend on when the server
+// gets to the stream.
 func (h *harness) watch(ctx context.Context, req *convstatev1.WatchWindowEventsRequest) watchStream {
 	h.t.Helper()
+	if req.GetCursor() == "" && req.GetStartTime() == nil {
+		req.StartTime = at(0)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	h.t.Cleanup(cancel)
 	s, err := h.win.WatchWindowEvents(ctx, req)

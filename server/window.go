@@ -157,6 +157,7 @@ func (s *windowService) Decide(ctx context.Context, req *convstatev1.DecideReque
 		Time:     req.GetTime(),
 		Template: req.GetTemplate(),
 		Margin:   -1,
+		Explain:  req.GetExplain(),
 	}
 	if m := req.GetSafetyMargin(); m != nil {
 		q.Margin = m.AsDuration()
@@ -172,7 +173,7 @@ func (s *windowService) DecideBatch(ctx context.Context, req *convstatev1.Decide
 	if err := s.checkBatch(len(req.GetUserIds()), "user_ids"); err != nil {
 		return nil, err
 	}
-	q := ledger.Question{Business: req.GetBusinessId(), Time: req.GetTime(), Template: req.GetTemplate(), Margin: -1}
+	q := ledger.Question{Business: req.GetBusinessId(), Time: req.GetTime(), Template: req.GetTemplate(), Margin: -1, Explain: req.GetExplain()}
 	if m := req.GetSafetyMargin(); m != nil {
 		q.Margin = m.AsDuration()
 	}

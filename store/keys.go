@@ -32,7 +32,9 @@ var (
 
 	// allBuckets are created on Open (also in files made by builds that lacked some:
 	// adding a bucket is not a format change).
-	allBuckets = [][]byte{bucketMeta, bucketBusinesses, bucketPairs, bucketFacts, bucketExpiry, bucketCounters, bucketUsage,
+	allBuckets = allBucketsArray[:]
+
+	allBucketsArray = [...][]byte{bucketMeta, bucketBusinesses, bucketPairs, bucketFacts, bucketExpiry, bucketCounters, bucketUsage,
 		bucketTemplates, bucketDiscrepancies}
 
 	// keyFormatVersion in bucketMeta holds be32(formatVersion) of the build that created the file.

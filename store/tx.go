@@ -16,6 +16,22 @@ import (
 // the transaction is open, so every record is decoded (copied) before it is handed out.
 type readTx struct {
 	btx *bolt.Tx
+	// buckets caches the transaction's bucket handles: bbolt re-opens a bucket (a
+	// seek in the root) on every Tx.Bucket of a read-only transaction.
+	buckets [len(allBucketsArray)]*bolt.Bucket
+}
+
+// bucket returns the handle of one of allBuckets.
+func (t *readTx) bucket(name []byte) *bolt.Bucket {
+	for i, n := range allBuckets {
+		if &n[0] == &name[0] {
+			if t.buckets[i] == nil {
+				t.buckets[i] = t.btx.Bucket(name)
+			}
+			return t.buckets[i]
+		}
+	}
+	return t.btx.Bucket(name)
 }
 
 // writeTx adds the writes. View hands out a *readTx, so a ReadTx cannot be type-asserted
@@ -38,7 +54,7 @@ func lookup(b *bolt.Bucket, key []byte) ([]byte, bool) {
 }
 
 func (t *readTx) get(bucket, key []byte, m proto.Message) error {
-	v, ok := lookup(t.btx.Bucket(bucket), key)
+	v, ok := lookup(t.bucket(bucket), key)
 	if !ok {
 		return ErrNotFound
 	}
@@ -53,7 +69,7 @@ func (t *writeTx) put(bucket, key []byte, m proto.Message) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding %s record %q: %w", bucket, key, err)
 	}
-	return t.btx.Bucket(bucket).Put(key, v)
+	return t.bucket(bucket).Put(key, v)
 }
 
 // scan calls fn for each key from start on while in(key) holds. In a writable transaction fn
@@ -125,7 +141,7 @@ func (t *readTx) Counter(key CounterKey) (int64, error) {
 }
 
 func (t *readTx) counter(k []byte) (int64, error) {
-	v, ok := lookup(t.btx.Bucket(bucketCounters), k)
+	v, ok := lookup(t.bucket(bucketCounters), k)
 	if !ok {
 		return 0, nil
 	}
@@ -237,7 +253,7 @@ func (t *writeTx) DeletePair(businessID, userID string) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketPairs).Delete(k)
+	return t.bucket(bucketPairs).Delete(k)
 }
 
 func (t *writeTx) PutTemplate(wabaID, name string, h *storagev1.TemplateHistory) error {
@@ -276,7 +292,7 @@ func (t *writeTx) DeleteDiscrepancy(businessID, month, messageID string) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketDiscrepancies).Delete(k)
+	return t.bucket(bucketDiscrepancies).Delete(k)
 }
 
 func discrepancyKey(businessID, month, messageID string) ([]byte, error) {
@@ -301,7 +317,7 @@ func (t *writeTx) AddExpiry(e Expiry) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketExpiry).Put(k, nil)
+	return t.bucket(bucketExpiry).Put(k, nil)
 }
 
 func (t *writeTx) RemoveExpiry(e Expiry) error {
@@ -309,7 +325,7 @@ func (t *writeTx) RemoveExpiry(e Expiry) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketExpiry).Delete(k)
+	return t.bucket(bucketExpiry).Delete(k)
 }
 
 func (t *writeTx) PutFact(businessID, messageID string, f *storagev1.Fact) error {
@@ -334,7 +350,7 @@ func (t *writeTx) DeleteFact(businessID, messageID string) error {
 	if err != nil {
 		return err
 	}
-	return t.btx.Bucket(bucketFacts).Delete(k)
+	return t.bucket(bucketFacts).Delete(k)
 }
 
 func (t *writeTx) AddCounter(key CounterKey, delta int64) (int64, error) {
@@ -347,7 +363,7 @@ func (t *writeTx) AddCounter(key CounterKey, delta int64) (int64, error) {
 		return 0, err
 	}
 	v += delta
-	if err := t.btx.Bucket(bucketCounters).Put(k, be64(v)); err != nil {
+	if err := t.bucket(bucketCounters).Put(k, be64(v)); err != nil {
 		return 0, err
 	}
 	return v, nil

@@ -1297,7 +1297,7 @@ type Charge struct {
 	ConversationOpened bool `protobuf:"varint,14,opt,name=conversation_opened,json=conversationOpened,proto3" json:"conversation_opened,omitempty"`
 	// Under conversation pricing: when the conversation this message is in expires.
 	ConversationExpiresAt *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=conversation_expires_at,json=conversationExpiresAt,proto3" json:"conversation_expires_at,omitempty"`
-	// A sentence explaining the charge.
+	// A sentence explaining the charge (for quotes, only when asked: DecideRequest.explain).
 	Explanation   string `protobuf:"bytes,16,opt,name=explanation,proto3" json:"explanation,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -881,7 +881,10 @@ type DecideRequest struct {
 	// The user's phone number (E.164 digits) when user_id is a BSUID, for the market.
 	UserPhone string `protobuf:"bytes,5,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
 	// Overrides the server's safety margin for this decision (0 to 24 h).
-	SafetyMargin  *durationpb.Duration `protobuf:"bytes,6,opt,name=safety_margin,json=safetyMargin,proto3" json:"safety_margin,omitempty"`
+	SafetyMargin *durationpb.Duration `protobuf:"bytes,6,opt,name=safety_margin,json=safetyMargin,proto3" json:"safety_margin,omitempty"`
+	// Include the quote's explanation (a sentence; left out by default to keep the
+	// hot path cheap).
+	Explain       bool `protobuf:"varint,7,opt,name=explain,proto3" json:"explain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -956,6 +959,13 @@ func (x *DecideRequest) GetSafetyMargin() *durationpb.Duration {
 		return x.SafetyMargin
 	}
 	return nil
+}
+
+func (x *DecideRequest) GetExplain() bool {
+	if x != nil {
+		return x.Explain
+	}
+	return false
 }
 
 // DecideResponse is the response of Decide.
@@ -1107,7 +1117,9 @@ type DecideBatchRequest struct {
 	// The intended message's template category; unset for a free-form message.
 	Template TemplateCategory `protobuf:"varint,4,opt,name=template,proto3,enum=convstate.v1.TemplateCategory" json:"template,omitempty"`
 	// Overrides the server's safety margin (0 to 24 h).
-	SafetyMargin  *durationpb.Duration `protobuf:"bytes,5,opt,name=safety_margin,json=safetyMargin,proto3" json:"safety_margin,omitempty"`
+	SafetyMargin *durationpb.Duration `protobuf:"bytes,5,opt,name=safety_margin,json=safetyMargin,proto3" json:"safety_margin,omitempty"`
+	// Include each quote's explanation.
+	Explain       bool `protobuf:"varint,6,opt,name=explain,proto3" json:"explain,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1175,6 +1187,13 @@ func (x *DecideBatchRequest) GetSafetyMargin() *durationpb.Duration {
 		return x.SafetyMargin
 	}
 	return nil
+}
+
+func (x *DecideBatchRequest) GetExplain() bool {
+	if x != nil {
+		return x.Explain
+	}
+	return false
 }
 
 // DecideBatchResult is the decision for one user of a batch.
@@ -1992,7 +2011,7 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\n" +
 	"duplicates\x18\x03 \x01(\x05R\n" +
 	"duplicates\x12\x16\n" +
-	"\x06failed\x18\x04 \x01(\x05R\x06failed\"\xef\x02\n" +
+	"\x06failed\x18\x04 \x01(\x05R\x06failed\"\x89\x03\n" +
 	"\rDecideRequest\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x12\"\n" +
@@ -2001,7 +2020,8 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\btemplate\x18\x04 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\btemplate\x12&\n" +
 	"\n" +
 	"user_phone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\x12N\n" +
-	"\rsafety_margin\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\fsafetyMargin\"\x8a\x05\n" +
+	"\rsafety_margin\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\fsafetyMargin\x12\x18\n" +
+	"\aexplain\x18\a \x01(\bR\aexplain\"\x8a\x05\n" +
 	"\x0eDecideResponse\x12*\n" +
 	"\x11free_form_allowed\x18\x01 \x01(\bR\x0ffreeFormAllowed\x12+\n" +
 	"\x11template_required\x18\x02 \x01(\bR\x10templateRequired\x124\n" +
@@ -2015,14 +2035,15 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\x05quote\x18\t \x01(\v2\x14.convstate.v1.ChargeR\x05quote\x121\n" +
 	"\bwarnings\x18\n" +
 	" \x03(\v2\x15.convstate.v1.WarningR\bwarnings\x12.\n" +
-	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xd0\x02\n" +
+	"\x04time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xea\x02\n" +
 	"\x12DecideBatchRequest\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x12&\n" +
 	"\buser_ids\x18\x02 \x03(\tB\v\xbaH\b\x92\x01\x05\b\x01\x10\x90NR\auserIds\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12D\n" +
 	"\btemplate\x18\x04 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\btemplate\x12N\n" +
-	"\rsafety_margin\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\fsafetyMargin\"\xa3\x01\n" +
+	"\rsafety_margin\x18\x05 \x01(\v2\x19.google.protobuf.DurationB\x0e\xbaH\v\xaa\x01\b\"\x04\b\x80\xa3\x052\x00R\fsafetyMargin\x12\x18\n" +
+	"\aexplain\x18\x06 \x01(\bR\aexplain\"\xa3\x01\n" +
 	"\x11DecideBatchResult\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12:\n" +
 	"\bdecision\x18\x02 \x01(\v2\x1c.convstate.v1.DecideResponseH\x00R\bdecision\x12/\n" +

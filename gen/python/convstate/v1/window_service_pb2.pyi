@@ -15,18 +15,20 @@ WINDOW_EVENT_TYPE_FEP_CLOSED: WindowEventType
 WINDOW_EVENT_TYPE_UNSPECIFIED: WindowEventType
 
 class DecideBatchRequest(_message.Message):
-    __slots__ = ["business_id", "safety_margin", "template", "time", "user_ids"]
+    __slots__ = ["business_id", "explain", "safety_margin", "template", "time", "user_ids"]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     SAFETY_MARGIN_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     USER_IDS_FIELD_NUMBER: _ClassVar[int]
     business_id: str
+    explain: bool
     safety_margin: _duration_pb2.Duration
     template: _convstate_pb2.TemplateCategory
     time: _timestamp_pb2.Timestamp
     user_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, business_id: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., template: _Optional[_Union[_convstate_pb2.TemplateCategory, str]] = ..., safety_margin: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_ids: _Optional[_Iterable[str]] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., template: _Optional[_Union[_convstate_pb2.TemplateCategory, str]] = ..., safety_margin: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., explain: bool = ...) -> None: ...
 
 class DecideBatchResponse(_message.Message):
     __slots__ = ["free_form_allowed", "results", "template_required"]
@@ -49,20 +51,22 @@ class DecideBatchResult(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., decision: _Optional[_Union[DecideResponse, _Mapping]] = ..., error: _Optional[_Union[_convstate_pb2.ItemError, _Mapping]] = ...) -> None: ...
 
 class DecideRequest(_message.Message):
-    __slots__ = ["business_id", "safety_margin", "template", "time", "user_id", "user_phone"]
+    __slots__ = ["business_id", "explain", "safety_margin", "template", "time", "user_id", "user_phone"]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPLAIN_FIELD_NUMBER: _ClassVar[int]
     SAFETY_MARGIN_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_PHONE_FIELD_NUMBER: _ClassVar[int]
     business_id: str
+    explain: bool
     safety_margin: _duration_pb2.Duration
     template: _convstate_pb2.TemplateCategory
     time: _timestamp_pb2.Timestamp
     user_id: str
     user_phone: str
-    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., template: _Optional[_Union[_convstate_pb2.TemplateCategory, str]] = ..., user_phone: _Optional[str] = ..., safety_margin: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., template: _Optional[_Union[_convstate_pb2.TemplateCategory, str]] = ..., user_phone: _Optional[str] = ..., safety_margin: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., explain: bool = ...) -> None: ...
 
 class DecideResponse(_message.Message):
     __slots__ = ["fep_expires_at", "free_form_allowed", "last_user_activity", "open_conversations", "quote", "reason", "send_before", "template_required", "time", "warnings", "window_expires_at"]

@@ -514,7 +514,7 @@ export type Charge = Message<"convstate.v1.Charge"> & {
   conversationExpiresAt?: Timestamp | undefined;
 
   /**
-   * A sentence explaining the charge.
+   * A sentence explaining the charge (for quotes, only when asked: DecideRequest.explain).
    *
    * @generated from field: string explanation = 16;
    */
