@@ -18,7 +18,10 @@ var (
 // a 131047 for a free-form message force-closes the window.
 func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1.RecordStatusResponse, error) {
 	f, err := a.tx.Fact(p.business, p.id)
-	if notFound(err) && p.user != "" {
+	// A status of a message never seen sent can be recorded when it names the
+	// recipient and either carries Meta's pricing (its category) or is a failure
+	// (which costs nothing whatever the message was).
+	if notFound(err) && p.user != "" && (m.GetPricing() != nil || m.GetStatus() == convstatev1.MessageStatus_MESSAGE_STATUS_FAILED) {
 		f, err = a.fromStatus(p, m)
 	}
 	if notFound(err) {

@@ -141,6 +141,7 @@ var warningText = map[convstatev1.WarningCode]string{
 	convstatev1.WarningCode_WARNING_CODE_US_MARKETING_PAUSED:      "marketing templates to US numbers are not delivered since 2025-04-01 (error 131049)",
 	convstatev1.WarningCode_WARNING_CODE_FREE_FORM_OUTSIDE_WINDOW: "free-form messages outside the customer service window are not delivered (error 131047): send a template",
 	convstatev1.WarningCode_WARNING_CODE_RATE_UNKNOWN:             "the rate card in force has no rate for this message (or no card is in force): its charge is unknown",
+	convstatev1.WarningCode_WARNING_CODE_TEMPLATE_RECATEGORIZED:   "Meta re-categorised this template before it was sent: it is rated at its category at the time of use",
 }
 
 func warningsToAPI(codes []int32) []*convstatev1.Warning {

@@ -59,6 +59,9 @@ func metaCategory(c string) (pricing.Category, bool) {
 // categoryForReported is the template category of a message known only from a
 // status, by Meta's reported category (service or unknown: free-form).
 func categoryForReported(r *convstatev1.ReportedPricing) int32 {
+	if r == nil {
+		return 0
+	}
 	cat, ok := metaCategory(strings.ToLower(r.GetCategory()))
 	if !ok {
 		if r.GetCategory() == "business_initiated" || (r.Billable != nil && r.GetBillable() && r.GetCategory() == "") {

@@ -38,6 +38,9 @@ type Runner struct {
 	Explain bool
 	// Now is the clock for progress (default time.Now).
 	Now func() time.Time
+	// Webhooks reads the input as WhatsApp webhook bodies, one per line, sent with
+	// IngestWebhook (see webhooks.go), instead of facts.
+	Webhooks bool
 }
 
 // Stats counts what a replay did.
@@ -100,7 +103,11 @@ func (x *run) loop(in io.Reader) error {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 {
 			x.stats.Lines++
-			if perr := x.handle(line); perr != nil {
+			handle := x.handle
+			if x.Webhooks {
+				handle = x.webhook
+			}
+			if perr := handle(line); perr != nil {
 				return perr
 			}
 		}
@@ -210,6 +217,8 @@ func (x *run) result(p pending, r *convstatev1.FactResult) error {
 			x.noteCharge(p.fact.GetStatus().GetBusinessId(), c.GetMonth())
 		}
 		return x.enc.Encode(statusOut{head{p.line, v.Status.GetDuplicate()}, charge(c, x.Explain)})
+	case *convstatev1.FactResult_TemplateCategoryChange:
+		return x.enc.Encode(head{p.line, v.TemplateCategoryChange.GetDuplicate()})
 	}
 	return fmt.Errorf("line %d: the server returned an empty result", p.line)
 }
@@ -223,6 +232,7 @@ func (x *run) noteCharge(business, month string) {
 
 func (x *run) check(line int, req *convstatev1.DecideRequest) error {
 	req.SafetyMargin = x.Margin
+	req.Explain = x.Explain
 	d, err := x.Window.Decide(x.ctx, req)
 	if err != nil {
 		return x.callFailed(line, err)

@@ -47,7 +47,12 @@ func (m *errorMapper) status(ctx context.Context, err error, prefix string) erro
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	m.log.ErrorContext(ctx, "internal error", "err", err)
+	var pe *store.PanicError
+	if errors.As(err, &pe) {
+		m.log.ErrorContext(ctx, "internal error", "err", err, "stack", string(pe.Stack))
+	} else {
+		m.log.ErrorContext(ctx, "internal error", "err", err)
+	}
 	return status.Error(codes.Internal, "internal error")
 }
 

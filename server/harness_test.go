@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -117,7 +118,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	h := &harness{t: t, clock: &clock{now: t0}, reg: prometheus.NewRegistry(), db: db}
 	h.deps = server.Deps{
 		Store:   db,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:  testLogger(),
 		Metrics: h.reg,
 		Now:     h.clock.Now,
 		Until:   h.clock.Until,
@@ -284,4 +285,12 @@ func withLogger(l *slog.Logger) option { return func(s *server.Deps) { s.Logger 
 // as returns a context whose calls carry a bearer token.
 func (h *harness) as(token string) context.Context {
 	return metadata.AppendToOutgoingContext(h.ctx, "authorization", "Bearer "+token)
+}
+
+// testLogger discards logs unless CONVSTATE_TEST_LOGS is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("CONVSTATE_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

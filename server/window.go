@@ -112,7 +112,7 @@ func (s *windowService) RecordFacts(ctx context.Context, req *convstatev1.Record
 
 func isDuplicate(r *convstatev1.FactResult) bool {
 	return r.GetUserMessage().GetDuplicate() || r.GetUserCall().GetDuplicate() ||
-		r.GetBusinessMessage().GetDuplicate() || r.GetStatus().GetDuplicate()
+		r.GetBusinessMessage().GetDuplicate() || r.GetStatus().GetDuplicate() || r.GetTemplateCategoryChange().GetDuplicate()
 }
 
 // validationResult turns a protovalidate error into a batch item error.

@@ -35,6 +35,7 @@ type replayConfig struct {
 	margin           time.Duration
 	db               string
 	summary, explain bool
+	webhooks         bool
 	serviceAllowance int
 	input            string
 	clientFlags
@@ -49,6 +50,7 @@ func parseReplay(e env, args []string) (*replayConfig, error) {
 	c.clientFlags.register(fs) // --server (replay against a running convstate instead of in-process), --token, TLS
 	fs.BoolVar(&c.summary, "summary", false, "end with a line of monthly usage per business: volume and cost by market × category × pricing type")
 	fs.BoolVar(&c.explain, "explain", false, "add each check's reason and each charge's tier and explanation")
+	fs.BoolVar(&c.webhooks, "webhooks", false, "FILE holds WhatsApp Cloud API webhook bodies, one JSON body per line, recorded with IngestWebhook: one result per fact in them")
 	fs.IntVar(&c.serviceAllowance, "service-free-allowance", c.serviceAllowance, "free service messages a month per business number under the 2026-10-01 rules")
 	// The file argument may come before or after the flags.
 	var rest []string
@@ -121,6 +123,7 @@ func runReplay(ctx context.Context, e env, args []string) error {
 		Progress: e.stderr,
 		Summary:  c.summary,
 		Explain:  c.explain,
+		Webhooks: c.webhooks,
 	}
 	stats, err := r.Run(ctx, in)
 	if err != nil {

@@ -1,0 +1,89 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/ledger"
+	"github.com/convstate/convstate/webhook"
+)
+
+// IngestWebhook reads the facts of a raw WhatsApp webhook body and records them
+// as RecordFacts does: each validated on its own, all in one durable transaction,
+// one result per fact. The caller's token must cover every business in the body.
+func (s *windowService) IngestWebhook(ctx context.Context, req *convstatev1.IngestWebhookRequest) (*convstatev1.IngestWebhookResponse, error) {
+	items, ignored, err := webhook.Parse([]byte(req.GetBody()))
+	if err != nil {
+		var be *webhook.BodyError
+		msg := err.Error()
+		if errors.As(err, &be) {
+			msg = be.Reason
+		}
+		return nil, s.errs.status(ctx, &ledger.Error{
+			Code: codes.InvalidArgument, Reason: convstatev1.ErrorReason_ERROR_REASON_INVALID_WEBHOOK,
+			Msg: "body is not a WhatsApp Cloud API webhook: " + msg, Field: "body",
+		}, "")
+	}
+	if len(items) > s.maxBatch {
+		return nil, s.checkBatch(len(items), "body")
+	}
+	var ids []string
+	all := false
+	for _, it := range items {
+		switch {
+		case it.Fact == nil:
+		case it.Fact.GetTemplateCategoryChange() != nil:
+			all = true
+		default:
+			ids = append(ids, factBusiness(it.Fact))
+		}
+	}
+	if err := authorize(ctx, ids, all); err != nil {
+		return nil, err
+	}
+
+	resp := &convstatev1.IngestWebhookResponse{Ignored: int32(ignored)}
+	var valid []*convstatev1.Fact
+	var index []int
+	for i, it := range items {
+		r := &convstatev1.WebhookFactResult{Path: it.Path, Fact: it.Fact}
+		switch {
+		case it.Fact == nil:
+			r.Result = &convstatev1.FactResult{Result: &convstatev1.FactResult_Error{Error: &convstatev1.ItemError{
+				Code: int32(codes.InvalidArgument), CodeName: codes.InvalidArgument.String(), Message: it.Err,
+				Reason: convstatev1.ErrorReason_ERROR_REASON_INVALID_WEBHOOK,
+			}}}
+		default:
+			if verr := s.v.Validate(it.Fact); verr != nil {
+				r.Result = validationResult(verr)
+			} else {
+				valid = append(valid, it.Fact)
+				index = append(index, i)
+			}
+		}
+		resp.Results = append(resp.Results, r)
+	}
+	if len(valid) > 0 {
+		rs, err := s.led.Record(ctx, valid)
+		if err != nil {
+			return nil, s.errs.status(ctx, err, "")
+		}
+		for j, r := range rs {
+			resp.Results[index[j]].Result = r
+		}
+	}
+	for _, r := range resp.Results {
+		switch {
+		case r.GetResult().GetError() != nil:
+			resp.Failed++
+		case isDuplicate(r.GetResult()):
+			resp.Duplicates++
+		default:
+			resp.Recorded++
+		}
+	}
+	return resp, nil
+}
