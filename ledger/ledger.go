@@ -21,6 +21,8 @@ type Config struct {
 	// MaxSkew is how far in the future a fact's timestamp may be. Zero allows
 	// none; DefaultMaxSkew is the documented default.
 	MaxSkew time.Duration
+	// Retention is how long facts are kept (default DefaultRetention).
+	Retention time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Engine rates messages (default: embedded cards, default allowance).

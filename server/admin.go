@@ -17,6 +17,17 @@ type adminService struct {
 	led  *ledger.Ledger
 	errs *errorMapper
 	st   store.Store
+	gc   *collector
+}
+
+func (s *adminService) CollectGarbage(ctx context.Context, _ *convstatev1.CollectGarbageRequest) (*convstatev1.CollectGarbageResponse, error) {
+	st, err := s.gc.run(ctx)
+	if err != nil {
+		return nil, s.errs.status(ctx, err, "")
+	}
+	return &convstatev1.CollectGarbageResponse{
+		FactsDeleted: st.Facts, PairsDeleted: st.Pairs, IndexEntriesDeleted: st.IndexEntries, Examined: st.Examined,
+	}, nil
 }
 
 func (s *adminService) SetBusinessProfile(ctx context.Context, req *convstatev1.SetBusinessProfileRequest) (*convstatev1.SetBusinessProfileResponse, error) {

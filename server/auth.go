@@ -37,6 +37,7 @@ var methodScopes = map[string]auth.Scope{
 	convstatev1.AdminService_GetBusinessProfile_FullMethodName:     auth.Read,
 	convstatev1.AdminService_ListRateCards_FullMethodName:          auth.Read,
 	convstatev1.AdminService_Backup_FullMethodName:                 auth.Admin,
+	convstatev1.AdminService_CollectGarbage_FullMethodName:         auth.Admin,
 }
 
 type principalKey struct{}
@@ -127,7 +128,7 @@ func businessesOf(req any) (ids []string, all bool) {
 		return []string{r.GetProfile().GetBusinessId()}, false
 	case *convstatev1.ListRateCardsRequest:
 		return nil, false // no business data
-	case *convstatev1.BackupRequest:
+	case *convstatev1.BackupRequest, *convstatev1.CollectGarbageRequest:
 		return nil, true
 	case *convstatev1.WatchWindowEventsRequest:
 		return r.GetBusinessIds(), false // none: the stream is filtered to what the caller sees

@@ -71,6 +71,12 @@ type Deps struct {
 	TLS *tls.Config
 	// MaxRequestBytes bounds a request message (default 4 MiB).
 	MaxRequestBytes int
+	// Retention is how long facts are kept (default ledger.DefaultRetention).
+	Retention time.Duration
+	// GCEvery, with Context, runs garbage collection in the background at this
+	// interval until Context ends (0: only on AdminService/CollectGarbage).
+	GCEvery time.Duration
+	Context context.Context
 }
 
 // DefaultMaxRequestBytes is the default bound of a request message.
@@ -112,7 +118,12 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 			m.charges.WithLabelValues(c.Model.String(), c.Type.String()).Inc()
 		},
 		OnPricingDiscrepancy: func(n int) { m.pricingDiscrepancies.Add(float64(n)) },
+		Retention:            d.Retention,
 	})
+	gc := &collector{led: led, log: d.Logger, deleted: m.gcDeleted}
+	if d.GCEvery > 0 && d.Context != nil {
+		go gc.loop(d.Context, d.GCEvery, d.Until, d.Now)
+	}
 
 	// Health and reflection are not worth a log line each.
 	quiet := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
@@ -198,7 +209,7 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 	errs := &errorMapper{log: d.Logger}
 	convstatev1.RegisterWindowServiceServer(s, &windowService{led: led, v: v, errs: errs, maxBatch: d.MaxBatch, now: d.Now, until: d.Until})
 	convstatev1.RegisterBillingServiceServer(s, &billingService{led: led, errs: errs})
-	convstatev1.RegisterAdminServiceServer(s, &adminService{led: led, errs: errs, st: d.Store})
+	convstatev1.RegisterAdminServiceServer(s, &adminService{led: led, errs: errs, st: d.Store, gc: gc})
 
 	hs := health.NewServer() // "" is SERVING
 	for _, name := range []string{
@@ -248,6 +259,7 @@ type metrics struct {
 	discrepancies        prometheus.Counter
 	pricingDiscrepancies prometheus.Counter
 	charges              *prometheus.CounterVec
+	gcDeleted            *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -261,6 +273,10 @@ func newMetrics() *metrics {
 			Name: "convstate_pricing_discrepancies_total",
 			Help: "Charges whose category, billable or free type Meta reported differently.",
 		}),
+		gcDeleted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "convstate_gc_deleted_total",
+			Help: "Records garbage collection deleted, by kind (fact, pair, index_entry).",
+		}, []string{"kind"}),
 		charges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "convstate_charges_total",
 			Help: "Charges decided, by pricing model and pricing type.",
@@ -269,7 +285,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges} {
+	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges, m.gcDeleted} {
 		if err := r.Register(c); err != nil {
 			return err
 		}

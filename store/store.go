@@ -56,6 +56,12 @@ type ReadTx interface {
 	// Usage calls fn for every usage row of scope/id/month in key order
 	// (market, category, pricing type).
 	Usage(scope Scope, id, month string, fn func(UsageKey, *storagev1.Usage) error) error
+	// Pairs calls fn for every pair in key order (business, user), starting after
+	// (afterBusiness, afterUser); ("", "") starts at the first.
+	Pairs(afterBusiness, afterUser string, fn func(*storagev1.Pair) error) error
+	// Facts calls fn for every fact in key order (business, message id), starting
+	// after (afterBusiness, afterID); ("", "") starts at the first.
+	Facts(afterBusiness, afterID string, fn func(businessID, messageID string, f *storagev1.Fact) error) error
 	// Template returns a template's category history, or ErrNotFound.
 	Template(wabaID, name string) (*storagev1.TemplateHistory, error)
 	// Discrepancies calls fn for a business's discrepancies of a month, in message

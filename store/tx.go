@@ -170,6 +170,56 @@ func (t *readTx) Usage(scope Scope, id, month string, fn func(UsageKey, *storage
 	})
 }
 
+// after returns the scan start strictly after the key a\x00b ("" "" = the first key).
+func after(whatA, a, whatB, b string) ([]byte, []byte, error) {
+	if a == "" && b == "" {
+		return nil, nil, nil
+	}
+	k, err := joinKey(whatA, a, whatB, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, k, nil
+}
+
+func (t *readTx) Pairs(afterBusiness, afterUser string, fn func(*storagev1.Pair) error) error {
+	start, skip, err := after("business id", afterBusiness, "user id", afterUser)
+	if err != nil {
+		return err
+	}
+	return scan(t.btx, bucketPairs, start, func([]byte) bool { return true }, func(k, v []byte) error {
+		if skip != nil && bytes.Equal(k, skip) {
+			return nil
+		}
+		p := new(storagev1.Pair)
+		if err := proto.Unmarshal(v, p); err != nil {
+			return fmt.Errorf("store: decoding pair %q: %w", k, err)
+		}
+		return fn(p)
+	})
+}
+
+func (t *readTx) Facts(afterBusiness, afterID string, fn func(string, string, *storagev1.Fact) error) error {
+	start, skip, err := after("business id", afterBusiness, "message id", afterID)
+	if err != nil {
+		return err
+	}
+	return scan(t.btx, bucketFacts, start, func([]byte) bool { return true }, func(k, v []byte) error {
+		if skip != nil && bytes.Equal(k, skip) {
+			return nil
+		}
+		b, id, ok := splitKey(k)
+		if !ok {
+			return fmt.Errorf("store: malformed fact key %q", k)
+		}
+		f := new(storagev1.Fact)
+		if err := proto.Unmarshal(v, f); err != nil {
+			return fmt.Errorf("store: decoding fact %q: %w", k, err)
+		}
+		return fn(b, id, f)
+	})
+}
+
 func (t *readTx) Template(wabaID, name string) (*storagev1.TemplateHistory, error) {
 	k, err := templateKey(wabaID, name)
 	if err != nil {

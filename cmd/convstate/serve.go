@@ -40,6 +40,7 @@ type serveConfig struct {
 	maxRequestBytes           int
 	tlsCert, tlsKey, clientCA string
 	insecure                  bool
+	retention, gcInterval     time.Duration
 }
 
 const (
@@ -53,6 +54,7 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 		margin: ledger.DefaultMargin, maxSkew: ledger.DefaultMaxSkew, shutdownGrace: 10 * time.Second,
 		lockTimeout: time.Second, serviceAllowance: pricing.DefaultServiceAllowance, maxBatch: server.MaxBatchLimit,
 		rateBurst: 4000, maxRequestBytes: server.DefaultMaxRequestBytes,
+		retention: ledger.DefaultRetention, gcInterval: 10 * time.Minute,
 	}
 	fs := newFlagSet("serve [flags]", "Runs the convstate gRPC service on an embedded bbolt database.", e)
 	fs.StringVar(&c.listen, "listen", defaultListen, "gRPC listen address")
@@ -91,7 +93,11 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	fs.env("tls-client-ca", "CONVSTATE_TLS_CLIENT_CA")
 	fs.BoolVar(&c.insecure, "insecure", false, "allow listening on a non-loopback address without --auth-tokens or TLS")
 	fs.env("insecure", "CONVSTATE_INSECURE")
-	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Var(nonNegDuration{&c.retention}, "retention", "how long facts are kept: the duplicate horizon and the audit window of GetCharge\n(monthly usage is kept regardless); at least 168h")
+	fs.env("retention", "CONVSTATE_RETENTION")
+	fs.Var(nonNegDuration{&c.gcInterval}, "gc-interval", "how often garbage collection runs (0: never in the background)")
+	fs.env("gc-interval", "CONVSTATE_GC_INTERVAL")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error (debug logs every call)")
 	fs.env("log-level", "CONVSTATE_LOG_LEVEL")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.env("log-format", "CONVSTATE_LOG_FORMAT")
@@ -103,6 +109,9 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	}
 	if c.serviceAllowance < 0 {
 		return nil, fmt.Errorf("--service-free-allowance must not be negative")
+	}
+	if c.retention < 7*24*time.Hour {
+		return nil, fmt.Errorf("--retention %s is shorter than Meta's 7 days of webhook retries: duplicates would be recorded twice", c.retention)
 	}
 	if c.rateLimit < 0 {
 		return nil, fmt.Errorf("--rate-limit must not be negative")
@@ -190,6 +199,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 		Store: st, Logger: log, Metrics: reg, Margin: c.margin, MaxSkew: c.maxSkew,
 		Engine: engine, MaxBatch: c.maxBatch,
 		Tokens: sec.tokens, RateLimit: c.rateLimit, RateBurst: c.rateBurst, TLS: sec.tls, MaxRequestBytes: c.maxRequestBytes,
+		Retention: c.retention, GCEvery: c.gcInterval, Context: ctx,
 	})
 	if err != nil {
 		return err

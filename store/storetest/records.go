@@ -537,3 +537,47 @@ func testDiscrepancies(t *testing.T, s store.Store) {
 	diff(t, "after delete", []string{"m1", "m3"}, list("b1", "2025-07", ""))
 	diff(t, "another month", []string{"m0"}, list("b1", "2025-08", ""))
 }
+
+func testScanPairsAndFacts(t *testing.T, s store.Store) {
+	update(t, s, func(tx store.Tx) error {
+		for _, k := range [][2]string{{"b2", "u1"}, {"b1", "u2"}, {"b1", "u1"}, {"b10", "u0"}} {
+			if err := tx.PutPair(pair(k[0], k[1], 0)); err != nil {
+				return err
+			}
+			if err := tx.PutFact(k[0], "m-"+k[1], activityFact(k[1])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	pairs := func(b, u string, limit int) []string {
+		var got []string
+		errStop := errors.New("stop")
+		view(t, s, func(r store.ReadTx) error {
+			err := r.Pairs(b, u, func(p *storagev1.Pair) error {
+				got = append(got, p.GetBusinessId()+"/"+p.GetUserId())
+				if len(got) == limit {
+					return errStop
+				}
+				return nil
+			})
+			if errors.Is(err, errStop) {
+				return nil
+			}
+			return err
+		})
+		return got
+	}
+	diff(t, "all pairs", []string{"b1/u1", "b1/u2", "b10/u0", "b2/u1"}, pairs("", "", 0))
+	diff(t, "pairs after b1/u1", []string{"b1/u2", "b10/u0", "b2/u1"}, pairs("b1", "u1", 0))
+	diff(t, "pairs after b1/u2, two", []string{"b10/u0", "b2/u1"}, pairs("b1", "u2", 2))
+	diff(t, "pairs after an absent key", []string{"b10/u0", "b2/u1"}, pairs("b1", "u3", 0))
+	var facts []string
+	view(t, s, func(r store.ReadTx) error {
+		return r.Facts("b1", "m-u1", func(b, id string, f *storagev1.Fact) error {
+			facts = append(facts, b+"/"+id+"/"+f.GetUserId())
+			return nil
+		})
+	})
+	diff(t, "facts after b1/m-u1", []string{"b1/m-u2/u2", "b10/m-u0/u0", "b2/m-u1/u1"}, facts)
+}

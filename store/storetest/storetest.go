@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ExpiryAddRemove", testExpiryAddRemove},
 		{"Templates", testTemplates},
 		{"Discrepancies", testDiscrepancies},
+		{"ScanPairsAndFacts", testScanPairsAndFacts},
 		{"IterationStopsAtCallbackError", testIterationError},
 		{"FailedUpdateKeepsNothing", testFailedUpdate},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},

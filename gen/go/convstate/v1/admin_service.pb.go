@@ -565,6 +565,116 @@ func (x *BackupResponse) GetTotalBytes() int64 {
 	return 0
 }
 
+// CollectGarbageRequest is the request of CollectGarbage.
+type CollectGarbageRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectGarbageRequest) Reset() {
+	*x = CollectGarbageRequest{}
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectGarbageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectGarbageRequest) ProtoMessage() {}
+
+func (x *CollectGarbageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectGarbageRequest.ProtoReflect.Descriptor instead.
+func (*CollectGarbageRequest) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_admin_service_proto_rawDescGZIP(), []int{10}
+}
+
+// CollectGarbageResponse is the response of CollectGarbage.
+type CollectGarbageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Facts deleted (older than the retention).
+	FactsDeleted int64 `protobuf:"varint,1,opt,name=facts_deleted,json=factsDeleted,proto3" json:"facts_deleted,omitempty"`
+	// Pairs deleted (all windows passed, no fact within the retention).
+	PairsDeleted int64 `protobuf:"varint,2,opt,name=pairs_deleted,json=pairsDeleted,proto3" json:"pairs_deleted,omitempty"`
+	// Expiry index entries deleted (older than the watch horizon).
+	IndexEntriesDeleted int64 `protobuf:"varint,3,opt,name=index_entries_deleted,json=indexEntriesDeleted,proto3" json:"index_entries_deleted,omitempty"`
+	// Records examined.
+	Examined      int64 `protobuf:"varint,4,opt,name=examined,proto3" json:"examined,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectGarbageResponse) Reset() {
+	*x = CollectGarbageResponse{}
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectGarbageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectGarbageResponse) ProtoMessage() {}
+
+func (x *CollectGarbageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_v1_admin_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectGarbageResponse.ProtoReflect.Descriptor instead.
+func (*CollectGarbageResponse) Descriptor() ([]byte, []int) {
+	return file_convstate_v1_admin_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CollectGarbageResponse) GetFactsDeleted() int64 {
+	if x != nil {
+		return x.FactsDeleted
+	}
+	return 0
+}
+
+func (x *CollectGarbageResponse) GetPairsDeleted() int64 {
+	if x != nil {
+		return x.PairsDeleted
+	}
+	return 0
+}
+
+func (x *CollectGarbageResponse) GetIndexEntriesDeleted() int64 {
+	if x != nil {
+		return x.IndexEntriesDeleted
+	}
+	return 0
+}
+
+func (x *CollectGarbageResponse) GetExamined() int64 {
+	if x != nil {
+		return x.Examined
+	}
+	return 0
+}
+
 var File_convstate_v1_admin_service_proto protoreflect.FileDescriptor
 
 const file_convstate_v1_admin_service_proto_rawDesc = "" +
@@ -600,12 +710,19 @@ const file_convstate_v1_admin_service_proto_rawDesc = "" +
 	"\x0eBackupResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1f\n" +
 	"\vtotal_bytes\x18\x02 \x01(\x03R\n" +
-	"totalBytes2\x81\x03\n" +
+	"totalBytes\"\x17\n" +
+	"\x15CollectGarbageRequest\"\xb2\x01\n" +
+	"\x16CollectGarbageResponse\x12#\n" +
+	"\rfacts_deleted\x18\x01 \x01(\x03R\ffactsDeleted\x12#\n" +
+	"\rpairs_deleted\x18\x02 \x01(\x03R\fpairsDeleted\x122\n" +
+	"\x15index_entries_deleted\x18\x03 \x01(\x03R\x13indexEntriesDeleted\x12\x1a\n" +
+	"\bexamined\x18\x04 \x01(\x03R\bexamined2\xde\x03\n" +
 	"\fAdminService\x12g\n" +
 	"\x12SetBusinessProfile\x12'.convstate.v1.SetBusinessProfileRequest\x1a(.convstate.v1.SetBusinessProfileResponse\x12g\n" +
 	"\x12GetBusinessProfile\x12'.convstate.v1.GetBusinessProfileRequest\x1a(.convstate.v1.GetBusinessProfileResponse\x12X\n" +
 	"\rListRateCards\x12\".convstate.v1.ListRateCardsRequest\x1a#.convstate.v1.ListRateCardsResponse\x12E\n" +
-	"\x06Backup\x12\x1b.convstate.v1.BackupRequest\x1a\x1c.convstate.v1.BackupResponse0\x01B\xb6\x01\n" +
+	"\x06Backup\x12\x1b.convstate.v1.BackupRequest\x1a\x1c.convstate.v1.BackupResponse0\x01\x12[\n" +
+	"\x0eCollectGarbage\x12#.convstate.v1.CollectGarbageRequest\x1a$.convstate.v1.CollectGarbageResponseB\xb6\x01\n" +
 	"\x10com.convstate.v1B\x11AdminServiceProtoP\x01Z>github.com/convstate/convstate/gen/go/convstate/v1;convstatev1\xa2\x02\x03CXX\xaa\x02\fConvstate.V1\xca\x02\fConvstate\\V1\xe2\x02\x18Convstate\\V1\\GPBMetadata\xea\x02\rConvstate::V1b\x06proto3"
 
 var (
@@ -620,7 +737,7 @@ func file_convstate_v1_admin_service_proto_rawDescGZIP() []byte {
 	return file_convstate_v1_admin_service_proto_rawDescData
 }
 
-var file_convstate_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_convstate_v1_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_convstate_v1_admin_service_proto_goTypes = []any{
 	(*SetBusinessProfileRequest)(nil),  // 0: convstate.v1.SetBusinessProfileRequest
 	(*SetBusinessProfileResponse)(nil), // 1: convstate.v1.SetBusinessProfileResponse
@@ -632,26 +749,30 @@ var file_convstate_v1_admin_service_proto_goTypes = []any{
 	(*ListRateCardsResponse)(nil),      // 7: convstate.v1.ListRateCardsResponse
 	(*BackupRequest)(nil),              // 8: convstate.v1.BackupRequest
 	(*BackupResponse)(nil),             // 9: convstate.v1.BackupResponse
-	(*BusinessProfile)(nil),            // 10: convstate.v1.BusinessProfile
-	(ChargeCategory)(0),                // 11: convstate.v1.ChargeCategory
+	(*CollectGarbageRequest)(nil),      // 10: convstate.v1.CollectGarbageRequest
+	(*CollectGarbageResponse)(nil),     // 11: convstate.v1.CollectGarbageResponse
+	(*BusinessProfile)(nil),            // 12: convstate.v1.BusinessProfile
+	(ChargeCategory)(0),                // 13: convstate.v1.ChargeCategory
 }
 var file_convstate_v1_admin_service_proto_depIdxs = []int32{
-	10, // 0: convstate.v1.SetBusinessProfileRequest.profile:type_name -> convstate.v1.BusinessProfile
-	10, // 1: convstate.v1.SetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
-	10, // 2: convstate.v1.GetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
-	11, // 3: convstate.v1.RateCardRow.category:type_name -> convstate.v1.ChargeCategory
+	12, // 0: convstate.v1.SetBusinessProfileRequest.profile:type_name -> convstate.v1.BusinessProfile
+	12, // 1: convstate.v1.SetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
+	12, // 2: convstate.v1.GetBusinessProfileResponse.profile:type_name -> convstate.v1.BusinessProfile
+	13, // 3: convstate.v1.RateCardRow.category:type_name -> convstate.v1.ChargeCategory
 	5,  // 4: convstate.v1.RateCard.rows:type_name -> convstate.v1.RateCardRow
 	6,  // 5: convstate.v1.ListRateCardsResponse.cards:type_name -> convstate.v1.RateCard
 	0,  // 6: convstate.v1.AdminService.SetBusinessProfile:input_type -> convstate.v1.SetBusinessProfileRequest
 	2,  // 7: convstate.v1.AdminService.GetBusinessProfile:input_type -> convstate.v1.GetBusinessProfileRequest
 	4,  // 8: convstate.v1.AdminService.ListRateCards:input_type -> convstate.v1.ListRateCardsRequest
 	8,  // 9: convstate.v1.AdminService.Backup:input_type -> convstate.v1.BackupRequest
-	1,  // 10: convstate.v1.AdminService.SetBusinessProfile:output_type -> convstate.v1.SetBusinessProfileResponse
-	3,  // 11: convstate.v1.AdminService.GetBusinessProfile:output_type -> convstate.v1.GetBusinessProfileResponse
-	7,  // 12: convstate.v1.AdminService.ListRateCards:output_type -> convstate.v1.ListRateCardsResponse
-	9,  // 13: convstate.v1.AdminService.Backup:output_type -> convstate.v1.BackupResponse
-	10, // [10:14] is the sub-list for method output_type
-	6,  // [6:10] is the sub-list for method input_type
+	10, // 10: convstate.v1.AdminService.CollectGarbage:input_type -> convstate.v1.CollectGarbageRequest
+	1,  // 11: convstate.v1.AdminService.SetBusinessProfile:output_type -> convstate.v1.SetBusinessProfileResponse
+	3,  // 12: convstate.v1.AdminService.GetBusinessProfile:output_type -> convstate.v1.GetBusinessProfileResponse
+	7,  // 13: convstate.v1.AdminService.ListRateCards:output_type -> convstate.v1.ListRateCardsResponse
+	9,  // 14: convstate.v1.AdminService.Backup:output_type -> convstate.v1.BackupResponse
+	11, // 15: convstate.v1.AdminService.CollectGarbage:output_type -> convstate.v1.CollectGarbageResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -669,7 +790,7 @@ func file_convstate_v1_admin_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_admin_service_proto_rawDesc), len(file_convstate_v1_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

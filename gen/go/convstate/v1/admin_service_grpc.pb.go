@@ -23,6 +23,7 @@ const (
 	AdminService_GetBusinessProfile_FullMethodName = "/convstate.v1.AdminService/GetBusinessProfile"
 	AdminService_ListRateCards_FullMethodName      = "/convstate.v1.AdminService/ListRateCards"
 	AdminService_Backup_FullMethodName             = "/convstate.v1.AdminService/Backup"
+	AdminService_CollectGarbage_FullMethodName     = "/convstate.v1.AdminService/CollectGarbage"
 )
 
 // AdminServiceClient is the client API for AdminService service.
@@ -40,6 +41,11 @@ type AdminServiceClient interface {
 	// Backup streams a consistent online snapshot of the whole database: the chunks,
 	// concatenated, are a bbolt file convstate serve --db can open.
 	Backup(ctx context.Context, in *BackupRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[BackupResponse], error)
+	// CollectGarbage deletes now what the background collector deletes every
+	// --gc-interval: facts older than the retention (the duplicate horizon), pairs
+	// whose windows have all passed and that saw no fact within the retention, and
+	// expiry index entries older than the watch horizon.
+	CollectGarbage(ctx context.Context, in *CollectGarbageRequest, opts ...grpc.CallOption) (*CollectGarbageResponse, error)
 }
 
 type adminServiceClient struct {
@@ -99,6 +105,16 @@ func (c *adminServiceClient) Backup(ctx context.Context, in *BackupRequest, opts
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_BackupClient = grpc.ServerStreamingClient[BackupResponse]
 
+func (c *adminServiceClient) CollectGarbage(ctx context.Context, in *CollectGarbageRequest, opts ...grpc.CallOption) (*CollectGarbageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CollectGarbageResponse)
+	err := c.cc.Invoke(ctx, AdminService_CollectGarbage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServiceServer is the server API for AdminService service.
 // All implementations must embed UnimplementedAdminServiceServer
 // for forward compatibility.
@@ -114,6 +130,11 @@ type AdminServiceServer interface {
 	// Backup streams a consistent online snapshot of the whole database: the chunks,
 	// concatenated, are a bbolt file convstate serve --db can open.
 	Backup(*BackupRequest, grpc.ServerStreamingServer[BackupResponse]) error
+	// CollectGarbage deletes now what the background collector deletes every
+	// --gc-interval: facts older than the retention (the duplicate horizon), pairs
+	// whose windows have all passed and that saw no fact within the retention, and
+	// expiry index entries older than the watch horizon.
+	CollectGarbage(context.Context, *CollectGarbageRequest) (*CollectGarbageResponse, error)
 	mustEmbedUnimplementedAdminServiceServer()
 }
 
@@ -135,6 +156,9 @@ func (UnimplementedAdminServiceServer) ListRateCards(context.Context, *ListRateC
 }
 func (UnimplementedAdminServiceServer) Backup(*BackupRequest, grpc.ServerStreamingServer[BackupResponse]) error {
 	return status.Error(codes.Unimplemented, "method Backup not implemented")
+}
+func (UnimplementedAdminServiceServer) CollectGarbage(context.Context, *CollectGarbageRequest) (*CollectGarbageResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CollectGarbage not implemented")
 }
 func (UnimplementedAdminServiceServer) mustEmbedUnimplementedAdminServiceServer() {}
 func (UnimplementedAdminServiceServer) testEmbeddedByValue()                      {}
@@ -222,6 +246,24 @@ func _AdminService_Backup_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type AdminService_BackupServer = grpc.ServerStreamingServer[BackupResponse]
 
+func _AdminService_CollectGarbage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CollectGarbageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServiceServer).CollectGarbage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AdminService_CollectGarbage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServiceServer).CollectGarbage(ctx, req.(*CollectGarbageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AdminService_ServiceDesc is the grpc.ServiceDesc for AdminService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +282,10 @@ var AdminService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListRateCards",
 			Handler:    _AdminService_ListRateCards_Handler,
+		},
+		{
+			MethodName: "CollectGarbage",
+			Handler:    _AdminService_CollectGarbage_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

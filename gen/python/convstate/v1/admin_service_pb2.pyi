@@ -19,6 +19,22 @@ class BackupResponse(_message.Message):
     total_bytes: int
     def __init__(self, chunk: _Optional[bytes] = ..., total_bytes: _Optional[int] = ...) -> None: ...
 
+class CollectGarbageRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class CollectGarbageResponse(_message.Message):
+    __slots__ = ["examined", "facts_deleted", "index_entries_deleted", "pairs_deleted"]
+    EXAMINED_FIELD_NUMBER: _ClassVar[int]
+    FACTS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    INDEX_ENTRIES_DELETED_FIELD_NUMBER: _ClassVar[int]
+    PAIRS_DELETED_FIELD_NUMBER: _ClassVar[int]
+    examined: int
+    facts_deleted: int
+    index_entries_deleted: int
+    pairs_deleted: int
+    def __init__(self, facts_deleted: _Optional[int] = ..., pairs_deleted: _Optional[int] = ..., index_entries_deleted: _Optional[int] = ..., examined: _Optional[int] = ...) -> None: ...
+
 class GetBusinessProfileRequest(_message.Message):
     __slots__ = ["business_id"]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]

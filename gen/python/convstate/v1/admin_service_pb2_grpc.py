@@ -35,6 +35,11 @@ class AdminServiceStub(object):
                 request_serializer=convstate_dot_v1_dot_admin__service__pb2.BackupRequest.SerializeToString,
                 response_deserializer=convstate_dot_v1_dot_admin__service__pb2.BackupResponse.FromString,
                 )
+        self.CollectGarbage = channel.unary_unary(
+                '/convstate.v1.AdminService/CollectGarbage',
+                request_serializer=convstate_dot_v1_dot_admin__service__pb2.CollectGarbageRequest.SerializeToString,
+                response_deserializer=convstate_dot_v1_dot_admin__service__pb2.CollectGarbageResponse.FromString,
+                )
 
 
 class AdminServiceServicer(object):
@@ -70,6 +75,16 @@ class AdminServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CollectGarbage(self, request, context):
+        """CollectGarbage deletes now what the background collector deletes every
+        --gc-interval: facts older than the retention (the duplicate horizon), pairs
+        whose windows have all passed and that saw no fact within the retention, and
+        expiry index entries older than the watch horizon.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +107,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.Backup,
                     request_deserializer=convstate_dot_v1_dot_admin__service__pb2.BackupRequest.FromString,
                     response_serializer=convstate_dot_v1_dot_admin__service__pb2.BackupResponse.SerializeToString,
+            ),
+            'CollectGarbage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CollectGarbage,
+                    request_deserializer=convstate_dot_v1_dot_admin__service__pb2.CollectGarbageRequest.FromString,
+                    response_serializer=convstate_dot_v1_dot_admin__service__pb2.CollectGarbageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -169,5 +189,22 @@ class AdminService(object):
         return grpc.experimental.unary_stream(request, target, '/convstate.v1.AdminService/Backup',
             convstate_dot_v1_dot_admin__service__pb2.BackupRequest.SerializeToString,
             convstate_dot_v1_dot_admin__service__pb2.BackupResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CollectGarbage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/convstate.v1.AdminService/CollectGarbage',
+            convstate_dot_v1_dot_admin__service__pb2.CollectGarbageRequest.SerializeToString,
+            convstate_dot_v1_dot_admin__service__pb2.CollectGarbageResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/v1/admin_service.proto.
  */
 export const file_convstate_v1_admin_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBjb252c3RhdGUvdjEvYWRtaW5fc2VydmljZS5wcm90bxIMY29udnN0YXRlLnYxIlMKGVNldEJ1c2luZXNzUHJvZmlsZVJlcXVlc3QSNgoHcHJvZmlsZRgBIAEoCzIdLmNvbnZzdGF0ZS52MS5CdXNpbmVzc1Byb2ZpbGVCBrpIA8gBASJMChpTZXRCdXNpbmVzc1Byb2ZpbGVSZXNwb25zZRIuCgdwcm9maWxlGAEgASgLMh0uY29udnN0YXRlLnYxLkJ1c2luZXNzUHJvZmlsZSJdChlHZXRCdXNpbmVzc1Byb2ZpbGVSZXF1ZXN0EkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kIlwKGkdldEJ1c2luZXNzUHJvZmlsZVJlc3BvbnNlEi4KB3Byb2ZpbGUYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NQcm9maWxlEg4KBnN0b3JlZBgCIAEoCCJHChRMaXN0UmF0ZUNhcmRzUmVxdWVzdBIZCghjdXJyZW5jeRgBIAEoCUIHukgEcgIYAxIUCgxpbmNsdWRlX3Jvd3MYAiABKAgibgoLUmF0ZUNhcmRSb3cSDgoGbWFya2V0GAEgASgJEi4KCGNhdGVnb3J5GAIgASgOMhwuY29udnN0YXRlLnYxLkNoYXJnZUNhdGVnb3J5EhEKCXRpZXJfZnJvbRgDIAEoAxIMCgRyYXRlGAQgASgJIoABCghSYXRlQ2FyZBIWCg5lZmZlY3RpdmVfZnJvbRgBIAEoCRIQCghjdXJyZW5jeRgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEQoJcm93X2NvdW50GAQgASgFEicKBHJvd3MYBSADKAsyGS5jb252c3RhdGUudjEuUmF0ZUNhcmRSb3ciPgoVTGlzdFJhdGVDYXJkc1Jlc3BvbnNlEiUKBWNhcmRzGAEgAygLMhYuY29udnN0YXRlLnYxLlJhdGVDYXJkIg8KDUJhY2t1cFJlcXVlc3QiNAoOQmFja3VwUmVzcG9uc2USDQoFY2h1bmsYASABKAwSEwoLdG90YWxfYnl0ZXMYAiABKAMygQMKDEFkbWluU2VydmljZRJnChJTZXRCdXNpbmVzc1Byb2ZpbGUSJy5jb252c3RhdGUudjEuU2V0QnVzaW5lc3NQcm9maWxlUmVxdWVzdBooLmNvbnZzdGF0ZS52MS5TZXRCdXNpbmVzc1Byb2ZpbGVSZXNwb25zZRJnChJHZXRCdXNpbmVzc1Byb2ZpbGUSJy5jb252c3RhdGUudjEuR2V0QnVzaW5lc3NQcm9maWxlUmVxdWVzdBooLmNvbnZzdGF0ZS52MS5HZXRCdXNpbmVzc1Byb2ZpbGVSZXNwb25zZRJYCg1MaXN0UmF0ZUNhcmRzEiIuY29udnN0YXRlLnYxLkxpc3RSYXRlQ2FyZHNSZXF1ZXN0GiMuY29udnN0YXRlLnYxLkxpc3RSYXRlQ2FyZHNSZXNwb25zZRJFCgZCYWNrdXASGy5jb252c3RhdGUudjEuQmFja3VwUmVxdWVzdBocLmNvbnZzdGF0ZS52MS5CYWNrdXBSZXNwb25zZTABQrYBChBjb20uY29udnN0YXRlLnYxQhFBZG1pblNlcnZpY2VQcm90b1ABWj5naXRodWIuY29tL2NvbnZzdGF0ZS9jb252c3RhdGUvZ2VuL2dvL2NvbnZzdGF0ZS92MTtjb252c3RhdGV2MaICA0NYWKoCDENvbnZzdGF0ZS5WMcoCDENvbnZzdGF0ZVxWMeICGENvbnZzdGF0ZVxWMVxHUEJNZXRhZGF0YeoCDUNvbnZzdGF0ZTo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_convstate_v1_convstate]);
+  fileDesc("CiBjb252c3RhdGUvdjEvYWRtaW5fc2VydmljZS5wcm90bxIMY29udnN0YXRlLnYxIlMKGVNldEJ1c2luZXNzUHJvZmlsZVJlcXVlc3QSNgoHcHJvZmlsZRgBIAEoCzIdLmNvbnZzdGF0ZS52MS5CdXNpbmVzc1Byb2ZpbGVCBrpIA8gBASJMChpTZXRCdXNpbmVzc1Byb2ZpbGVSZXNwb25zZRIuCgdwcm9maWxlGAEgASgLMh0uY29udnN0YXRlLnYxLkJ1c2luZXNzUHJvZmlsZSJdChlHZXRCdXNpbmVzc1Byb2ZpbGVSZXF1ZXN0EkAKC2J1c2luZXNzX2lkGAEgASgJQiu6SChyJhABGEAyIF4oW0EtWmEtejAtOV1bQS1aYS16MC05Ll86LV0qKT8kIlwKGkdldEJ1c2luZXNzUHJvZmlsZVJlc3BvbnNlEi4KB3Byb2ZpbGUYASABKAsyHS5jb252c3RhdGUudjEuQnVzaW5lc3NQcm9maWxlEg4KBnN0b3JlZBgCIAEoCCJHChRMaXN0UmF0ZUNhcmRzUmVxdWVzdBIZCghjdXJyZW5jeRgBIAEoCUIHukgEcgIYAxIUCgxpbmNsdWRlX3Jvd3MYAiABKAgibgoLUmF0ZUNhcmRSb3cSDgoGbWFya2V0GAEgASgJEi4KCGNhdGVnb3J5GAIgASgOMhwuY29udnN0YXRlLnYxLkNoYXJnZUNhdGVnb3J5EhEKCXRpZXJfZnJvbRgDIAEoAxIMCgRyYXRlGAQgASgJIoABCghSYXRlQ2FyZBIWCg5lZmZlY3RpdmVfZnJvbRgBIAEoCRIQCghjdXJyZW5jeRgCIAEoCRIOCgZzb3VyY2UYAyABKAkSEQoJcm93X2NvdW50GAQgASgFEicKBHJvd3MYBSADKAsyGS5jb252c3RhdGUudjEuUmF0ZUNhcmRSb3ciPgoVTGlzdFJhdGVDYXJkc1Jlc3BvbnNlEiUKBWNhcmRzGAEgAygLMhYuY29udnN0YXRlLnYxLlJhdGVDYXJkIg8KDUJhY2t1cFJlcXVlc3QiNAoOQmFja3VwUmVzcG9uc2USDQoFY2h1bmsYASABKAwSEwoLdG90YWxfYnl0ZXMYAiABKAMiFwoVQ29sbGVjdEdhcmJhZ2VSZXF1ZXN0IncKFkNvbGxlY3RHYXJiYWdlUmVzcG9uc2USFQoNZmFjdHNfZGVsZXRlZBgBIAEoAxIVCg1wYWlyc19kZWxldGVkGAIgASgDEh0KFWluZGV4X2VudHJpZXNfZGVsZXRlZBgDIAEoAxIQCghleGFtaW5lZBgEIAEoAzLeAwoMQWRtaW5TZXJ2aWNlEmcKElNldEJ1c2luZXNzUHJvZmlsZRInLmNvbnZzdGF0ZS52MS5TZXRCdXNpbmVzc1Byb2ZpbGVSZXF1ZXN0GiguY29udnN0YXRlLnYxLlNldEJ1c2luZXNzUHJvZmlsZVJlc3BvbnNlEmcKEkdldEJ1c2luZXNzUHJvZmlsZRInLmNvbnZzdGF0ZS52MS5HZXRCdXNpbmVzc1Byb2ZpbGVSZXF1ZXN0GiguY29udnN0YXRlLnYxLkdldEJ1c2luZXNzUHJvZmlsZVJlc3BvbnNlElgKDUxpc3RSYXRlQ2FyZHMSIi5jb252c3RhdGUudjEuTGlzdFJhdGVDYXJkc1JlcXVlc3QaIy5jb252c3RhdGUudjEuTGlzdFJhdGVDYXJkc1Jlc3BvbnNlEkUKBkJhY2t1cBIbLmNvbnZzdGF0ZS52MS5CYWNrdXBSZXF1ZXN0GhwuY29udnN0YXRlLnYxLkJhY2t1cFJlc3BvbnNlMAESWwoOQ29sbGVjdEdhcmJhZ2USIy5jb252c3RhdGUudjEuQ29sbGVjdEdhcmJhZ2VSZXF1ZXN0GiQuY29udnN0YXRlLnYxLkNvbGxlY3RHYXJiYWdlUmVzcG9uc2VCtgEKEGNvbS5jb252c3RhdGUudjFCEUFkbWluU2VydmljZVByb3RvUAFaPmdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3YxO2NvbnZzdGF0ZXYxogIDQ1hYqgIMQ29udnN0YXRlLlYxygIMQ29udnN0YXRlXFYx4gIYQ29udnN0YXRlXFYxXEdQQk1ldGFkYXRh6gINQ29udnN0YXRlOjpWMWIGcHJvdG8z", [file_buf_validate_validate, file_convstate_v1_convstate]);
 
 /**
  * SetBusinessProfileRequest is the request of SetBusinessProfile.
@@ -292,6 +292,63 @@ export const BackupResponseSchema: GenMessage<BackupResponse> = /*@__PURE__*/
   messageDesc(file_convstate_v1_admin_service, 9);
 
 /**
+ * CollectGarbageRequest is the request of CollectGarbage.
+ *
+ * @generated from message convstate.v1.CollectGarbageRequest
+ */
+export type CollectGarbageRequest = Message<"convstate.v1.CollectGarbageRequest"> & {
+};
+
+/**
+ * Describes the message convstate.v1.CollectGarbageRequest.
+ * Use `create(CollectGarbageRequestSchema)` to create a new message.
+ */
+export const CollectGarbageRequestSchema: GenMessage<CollectGarbageRequest> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_admin_service, 10);
+
+/**
+ * CollectGarbageResponse is the response of CollectGarbage.
+ *
+ * @generated from message convstate.v1.CollectGarbageResponse
+ */
+export type CollectGarbageResponse = Message<"convstate.v1.CollectGarbageResponse"> & {
+  /**
+   * Facts deleted (older than the retention).
+   *
+   * @generated from field: int64 facts_deleted = 1;
+   */
+  factsDeleted: bigint;
+
+  /**
+   * Pairs deleted (all windows passed, no fact within the retention).
+   *
+   * @generated from field: int64 pairs_deleted = 2;
+   */
+  pairsDeleted: bigint;
+
+  /**
+   * Expiry index entries deleted (older than the watch horizon).
+   *
+   * @generated from field: int64 index_entries_deleted = 3;
+   */
+  indexEntriesDeleted: bigint;
+
+  /**
+   * Records examined.
+   *
+   * @generated from field: int64 examined = 4;
+   */
+  examined: bigint;
+};
+
+/**
+ * Describes the message convstate.v1.CollectGarbageResponse.
+ * Use `create(CollectGarbageResponseSchema)` to create a new message.
+ */
+export const CollectGarbageResponseSchema: GenMessage<CollectGarbageResponse> = /*@__PURE__*/
+  messageDesc(file_convstate_v1_admin_service, 11);
+
+/**
  * AdminService administers business profiles and shows the rate cards in use.
  *
  * @generated from service convstate.v1.AdminService
@@ -337,6 +394,19 @@ export const AdminService: GenService<{
     methodKind: "server_streaming";
     input: typeof BackupRequestSchema;
     output: typeof BackupResponseSchema;
+  },
+  /**
+   * CollectGarbage deletes now what the background collector deletes every
+   * --gc-interval: facts older than the retention (the duplicate horizon), pairs
+   * whose windows have all passed and that saw no fact within the retention, and
+   * expiry index entries older than the watch horizon.
+   *
+   * @generated from rpc convstate.v1.AdminService.CollectGarbage
+   */
+  collectGarbage: {
+    methodKind: "unary";
+    input: typeof CollectGarbageRequestSchema;
+    output: typeof CollectGarbageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_convstate_v1_admin_service, 0);
