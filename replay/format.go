@@ -33,6 +33,21 @@ type Input struct {
 	Portfolio  string  `json:"portfolio"`
 	Country    string  `json:"primary_country"`
 	AuthIntl   string  `json:"auth_international_start"`
+	// Reconciliation and re-categorisation (README "Replay").
+	Recipient    string   `json:"recipient"`
+	Pricing      *pricing `json:"pricing"`
+	TemplateName string   `json:"template_name"`
+	WABA2        string   `json:"waba_id"`
+	Previous     string   `json:"previous_category"`
+	New          string   `json:"new_category"`
+}
+
+// pricing is Meta's pricing object on a status line.
+type pricing struct {
+	PricingModel string `json:"pricing_model"`
+	Category     string `json:"category"`
+	Type         string `json:"type"`
+	Billable     *bool  `json:"billable"`
 }
 
 // Kind is what an input line does.
@@ -125,16 +140,16 @@ func Parse(line []byte) (*Parsed, error) {
 		return parseBusiness(&in)
 	case "check":
 		return parseCheck(&in)
-	case "user_message", "user_call", "send", "status":
+	case "user_message", "user_call", "send", "status", "template_category_change":
 		f, err := parseFact(&in)
 		if err != nil {
 			return nil, err
 		}
 		return &Parsed{Kind: KindFact, Fact: f}, nil
 	case "":
-		return nil, parseErr("\"type\" is required: business, user_message, user_call, send, status or check")
+		return nil, parseErr("\"type\" is required: business, user_message, user_call, send, status, check or template_category_change")
 	}
-	return nil, parseErr("unknown \"type\" %q: business, user_message, user_call, send, status or check", in.Type)
+	return nil, parseErr("unknown \"type\" %q: business, user_message, user_call, send, status, check or template_category_change", in.Type)
 }
 
 func parseFact(in *Input) (*convstatev1.Fact, error) {
@@ -162,15 +177,37 @@ func parseFact(in *Input) (*convstatev1.Fact, error) {
 		}
 		return &convstatev1.Fact{Kind: &convstatev1.Fact_BusinessMessage{BusinessMessage: &convstatev1.BusinessMessage{
 			BusinessId: in.Business, UserId: in.User, MessageId: in.ID, Timestamp: ts, Template: tmpl, UserPhone: in.Phone,
+			TemplateName: in.TemplateName,
+		}}}, nil
+	case "template_category_change":
+		prev, err := parseTemplate(in.Previous)
+		if err != nil {
+			return nil, err
+		}
+		next, err := parseTemplate(in.New)
+		if err != nil {
+			return nil, err
+		}
+		waba := in.WABA
+		if waba == "" {
+			waba = in.WABA2
+		}
+		return &convstatev1.Fact{Kind: &convstatev1.Fact_TemplateCategoryChange{TemplateCategoryChange: &convstatev1.TemplateCategoryChange{
+			WabaId: waba, TemplateName: in.TemplateName, PreviousCategory: prev, NewCategory: next, Timestamp: ts,
 		}}}, nil
 	}
 	st, ok := statuses[in.Status]
 	if !ok {
 		return nil, parseErr("\"status\" %q is not sent, delivered, read or failed", in.Status)
 	}
-	return &convstatev1.Fact{Kind: &convstatev1.Fact_Status{Status: &convstatev1.StatusUpdate{
+	su := &convstatev1.StatusUpdate{
 		BusinessId: in.Business, MessageId: in.ID, Status: st, Timestamp: ts, ErrorCode: int32(in.ErrorCode),
-	}}}, nil
+		RecipientId: in.Recipient,
+	}
+	if p := in.Pricing; p != nil {
+		su.Pricing = &convstatev1.ReportedPricing{PricingModel: p.PricingModel, Category: p.Category, Type: p.Type, Billable: p.Billable}
+	}
+	return &convstatev1.Fact{Kind: &convstatev1.Fact_Status{Status: su}}, nil
 }
 
 func parseCheck(in *Input) (*Parsed, error) {
