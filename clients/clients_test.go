@@ -12,6 +12,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,8 +28,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convstate/convstate/auth"
 	"github.com/convstate/convstate/client"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/internal/testpki"
 )
 
 // The pair the examples record a message for.
@@ -97,6 +101,9 @@ type server struct {
 	addr string
 	mu   sync.Mutex
 	log  bytes.Buffer // everything the server wrote to stderr
+	// env is what the examples need to reach it (token, CA); opts the Go client's.
+	env  []string
+	opts []client.Option
 }
 
 func (s *server) logText() string {
@@ -110,15 +117,15 @@ var servingAddr = regexp.MustCompile(`msg="convstate serving" .*\bgrpc=(\S+)`)
 // startServer starts `convstate serve` on a free loopback port with a database in a
 // temporary directory, and stops it (SIGTERM, then wait) when the test ends. It learns the
 // port from the server's "convstate serving" log line.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	bin := build(t)
-	cmd := exec.Command(bin, "serve",
+	cmd := exec.Command(bin, append([]string{"serve",
 		"--listen", "127.0.0.1:0",
 		"--metrics-listen", "off",
 		"--db", filepath.Join(t.TempDir(), "convstate.db"),
 		"--log-format", "text", "--log-level", "info", // the serving line is parsed below
-	)
+	}, extra...)...)
 	cmd.Env = serverEnv() // only the flags above configure it
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -203,7 +210,7 @@ func runExample(t *testing.T, srv *server, msgPrefix string, name string, args .
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, append(args, srv.addr)...)
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1")
+	cmd.Env = append(append(os.Environ(), "PYTHONDONTWRITEBYTECODE=1"), srv.env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	before := time.Now()
@@ -248,7 +255,7 @@ func runExample(t *testing.T, srv *server, msgPrefix string, name string, args .
 	}
 
 	// The example talked to this server: the pair's stored window is the one printed.
-	c, err := client.New(srv.addr)
+	c, err := client.New(srv.addr, srv.opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,4 +318,45 @@ func TestPythonExample(t *testing.T) {
 	}
 	srv := startServer(t)
 	runExample(t, srv, "wamid.py-", python, "clients/python/example.py")
+}
+
+// startSecureServer starts convstate serve with TLS and a token file, and tells the
+// examples (CONVSTATE_TOKEN, CONVSTATE_TLS_CA) and the Go client how to reach it.
+func startSecureServer(t *testing.T) *server {
+	t.Helper()
+	p := testpki.New(t)
+	token, line, err := auth.Mint("example", auth.Read|auth.Write, []string{businessID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(tokens, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, "--tls-cert", p.ServerCert, "--tls-key", p.ServerKey, "--auth-tokens", tokens)
+	pem, err := os.ReadFile(p.CA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	srv.env = []string{"CONVSTATE_TOKEN=" + token, "CONVSTATE_TLS_CA=" + p.CA}
+	srv.opts = []client.Option{client.WithTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}), client.WithToken(token)}
+	return srv
+}
+
+// TestExamplesWithTokenAndTLS: the examples take the same security as the Go client.
+func TestExamplesWithTokenAndTLS(t *testing.T) {
+	t.Run("typescript", func(t *testing.T) {
+		if _, err := os.Stat(filepath.Join(repoRoot, "node_modules", ".bin", "tsx")); err != nil {
+			requireOrSkip(t, "TypeScript example: run `npm ci`")
+		}
+		runExample(t, startSecureServer(t), "wamid.ts-", "npx", "tsx", "clients/ts/example.ts")
+	})
+	t.Run("python", func(t *testing.T) {
+		if err := exec.Command("/usr/bin/python3", "-c", "import grpc, google.protobuf").Run(); err != nil {
+			requireOrSkip(t, "Python example: /usr/bin/python3 cannot import grpc and protobuf")
+		}
+		runExample(t, startSecureServer(t), "wamid.py-", "/usr/bin/python3", "clients/python/example.py")
+	})
 }

@@ -4,10 +4,12 @@ message may be sent to that user now, and prints the decision as one JSON line.
     /usr/bin/python3 clients/python/example.py 127.0.0.1:50051
 
 Needs grpcio and protobuf (Debian: python3-grpcio, python3-protobuf) and the generated
-code in gen/python (npx buf generate).
+code in gen/python (npx buf generate). Against a server with --auth-tokens and/or TLS, set
+CONVSTATE_TOKEN (a bearer token) and CONVSTATE_TLS_CA (the PEM file of the server's CA).
 """
 
 import json
+import os
 import pathlib
 import secrets
 import sys
@@ -30,8 +32,18 @@ def rfc3339(msg, field):
     return getattr(msg, field).ToJsonString() if msg.HasField(field) else None
 
 
+def channel_for(addr):
+    ca = os.environ.get("CONVSTATE_TLS_CA")
+    if ca:
+        with open(ca, "rb") as f:
+            return grpc.secure_channel(addr, grpc.ssl_channel_credentials(root_certificates=f.read()))
+    return grpc.insecure_channel(addr)
+
+
 def main(addr):
-    with grpc.insecure_channel(addr) as channel:
+    token = os.environ.get("CONVSTATE_TOKEN")
+    metadata = (("authorization", "Bearer " + token),) if token else None
+    with channel_for(addr) as channel:
         window = window_service_pb2_grpc.WindowServiceStub(channel)
 
         # A message from the user opens (or refreshes) the 24-hour customer service window.
@@ -47,11 +59,14 @@ def main(addr):
                 )
             ),
             timeout=10,
+            metadata=metadata,
         )
 
         # No template in the request: ask about a free-form message, at the server's now.
         d = window.Decide(
-            window_service_pb2.DecideRequest(business_id=BUSINESS_ID, user_id=USER_ID), timeout=10
+            window_service_pb2.DecideRequest(business_id=BUSINESS_ID, user_id=USER_ID),
+            timeout=10,
+            metadata=metadata,
         )
 
     print(

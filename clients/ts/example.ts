@@ -3,7 +3,11 @@
 //
 //   npm ci                                          # once, in the repository root
 //   npx tsx clients/ts/example.ts 127.0.0.1:50051   # gen/ts is checked in
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+//
+// Against a server with --auth-tokens and/or TLS, set CONVSTATE_TOKEN (a bearer token) and
+// CONVSTATE_TLS_CA (the PEM file of the CA that signed the server's certificate).
+import { readFileSync } from "node:fs";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { timestampDate, timestampNow, type Timestamp } from "@bufbuild/protobuf/wkt";
 
@@ -14,8 +18,18 @@ const businessId = "106540352242922"; // the business phone number id
 const userId = "5511987654321"; // the user's wa_id
 
 async function main(addr: string): Promise<void> {
-  // Real gRPC over HTTP/2 (createGrpcTransport always uses HTTP/2); plaintext, as the server listens.
-  const transport = createGrpcTransport({ baseUrl: `http://${addr}` });
+  // Real gRPC over HTTP/2 (createGrpcTransport always uses HTTP/2): plaintext, or TLS with a CA.
+  const ca = process.env.CONVSTATE_TLS_CA;
+  const token = process.env.CONVSTATE_TOKEN;
+  const bearer: Interceptor = (next) => async (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+  const transport = createGrpcTransport({
+    baseUrl: `${ca ? "https" : "http"}://${addr}`,
+    nodeOptions: ca ? { ca: readFileSync(ca) } : undefined,
+    interceptors: token ? [bearer] : [],
+  });
   const windowService = createClient(WindowService, transport);
 
   // A message from the user opens (or refreshes) the 24-hour customer service window.

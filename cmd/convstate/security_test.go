@@ -2,15 +2,7 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +15,7 @@ import (
 	"github.com/convstate/convstate/auth"
 	"github.com/convstate/convstate/client"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/internal/testpki"
 )
 
 func TestTokenCommand(t *testing.T) {
@@ -72,59 +65,6 @@ func TestRefusesNonLoopbackWithoutProtection(t *testing.T) {
 	}
 }
 
-// pki is a throwaway CA with a server certificate for 127.0.0.1 and a client
-// certificate, written as PEM files.
-type pki struct{ ca, serverCert, serverKey, clientCert, clientKey string }
-
-func newPKI(t *testing.T) pki {
-	t.Helper()
-	dir := t.TempDir()
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	now := time.Now()
-	caKey := key()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, NotBefore: now.Add(-time.Hour),
-		NotAfter: now.Add(time.Hour), IsCA: true, KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, usage x509.ExtKeyUsage) ([]byte, []byte) {
-		k := key()
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "leaf"}, NotBefore: now.Add(-time.Hour),
-			NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kd, err := x509.MarshalECPrivateKey(k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, kd
-	}
-	sc, sk := leaf(2, x509.ExtKeyUsageServerAuth)
-	cc, ck := leaf(3, x509.ExtKeyUsageClientAuth)
-	return pki{
-		ca:         write("ca.pem", "CERTIFICATE", caDER),
-		serverCert: write("server.pem", "CERTIFICATE", sc), serverKey: write("server.key", "EC PRIVATE KEY", sk),
-		clientCert: write("client.pem", "CERTIFICATE", cc), clientKey: write("client.key", "EC PRIVATE KEY", ck),
-	}
-}
-
 func decideVia(t *testing.T, addr string, cf clientFlags) error {
 	t.Helper()
 	cf.server = addr
@@ -142,10 +82,10 @@ func decideVia(t *testing.T, addr string, cf clientFlags) error {
 }
 
 func TestTLSAndMutualTLS(t *testing.T) {
-	p := newPKI(t)
+	p := testpki.New(t)
 	s := startServe(t, noEnv, "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "tls.db"), "--metrics-listen", "off",
-		"--tls-cert", p.serverCert, "--tls-key", p.serverKey)
-	if err := decideVia(t, s.grpc, clientFlags{tlsCA: p.ca}); err != nil {
+		"--tls-cert", p.ServerCert, "--tls-key", p.ServerKey)
+	if err := decideVia(t, s.grpc, clientFlags{tlsCA: p.CA}); err != nil {
 		t.Errorf("TLS client: %v", err)
 	}
 	if err := decideVia(t, s.grpc, clientFlags{}); status.Code(err) != codes.Unavailable {
@@ -153,16 +93,16 @@ func TestTLSAndMutualTLS(t *testing.T) {
 	}
 
 	m := startServe(t, noEnv, "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "mtls.db"), "--metrics-listen", "off",
-		"--tls-cert", p.serverCert, "--tls-key", p.serverKey, "--tls-client-ca", p.ca)
-	if err := decideVia(t, m.grpc, clientFlags{tlsCA: p.ca}); err == nil {
+		"--tls-cert", p.ServerCert, "--tls-key", p.ServerKey, "--tls-client-ca", p.CA)
+	if err := decideVia(t, m.grpc, clientFlags{tlsCA: p.CA}); err == nil {
 		t.Errorf("mutual TLS accepted a client without a certificate")
 	}
-	if err := decideVia(t, m.grpc, clientFlags{tlsCA: p.ca, tlsCert: p.clientCert, tlsKey: p.clientKey}); err != nil {
+	if err := decideVia(t, m.grpc, clientFlags{tlsCA: p.CA, tlsCert: p.ClientCert, tlsKey: p.ClientKey}); err != nil {
 		t.Errorf("mutual TLS client: %v", err)
 	}
 	// Non-loopback with TLS needs no --insecure.
 	startServe(t, noEnv, "--listen", "0.0.0.0:0", "--db", filepath.Join(t.TempDir(), "any.db"), "--metrics-listen", "off",
-		"--tls-cert", p.serverCert, "--tls-key", p.serverKey)
+		"--tls-cert", p.ServerCert, "--tls-key", p.ServerKey)
 }
 
 func TestServeWithTokens(t *testing.T) {
