@@ -43,6 +43,11 @@ func (l *Ledger) DecideBatch(ctx context.Context, q Question, users []string) ([
 		out = make([]*convstatev1.DecideBatchResult, len(users))
 		profiles := map[string]*profile{}
 		for i, u := range users {
+			if i%256 == 0 {
+				if err := ctx.Err(); err != nil { // honour the caller's deadline on big batches
+					return err
+				}
+			}
 			qu := q
 			qu.User = u
 			r := &convstatev1.DecideBatchResult{UserId: u}
