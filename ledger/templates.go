@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -25,23 +26,13 @@ func (a *applier) templateChange(p *prepared, m *convstatev1.TemplateCategoryCha
 		}
 	}
 	i, _ := slices.BinarySearchFunc(h.Changes, c.At, func(x *storagev1.TemplateChange, t int64) int {
-		return cmpInt64(x.At, t)
+		return cmp.Compare(x.At, t)
 	})
 	h.Changes = slices.Insert(h.Changes, i, c)
 	if err := a.tx.PutTemplate(m.GetWabaId(), m.GetTemplateName(), h); err != nil {
 		return nil, err
 	}
 	return &convstatev1.TemplateCategoryChangeResult{}, nil
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // categoryAt returns a template's category at time t by its history, or given when

@@ -1,12 +1,15 @@
 package window
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // AddEntryPoint records a user message at t that came through a free entry point
 // (Click-to-WhatsApp ad or Facebook Page CTA). It makes the pair eligible: the
 // first business message delivered within FEPEligibility opens a free window.
 func (p *Pair) AddEntryPoint(t int64, kind int32) {
-	i, found := slices.BinarySearchFunc(p.EntryPoints, t, func(e EntryPoint, t int64) int { return cmp64(e.At, t) })
+	i, found := slices.BinarySearchFunc(p.EntryPoints, t, func(e EntryPoint, t int64) int { return cmp.Compare(e.At, t) })
 	if found {
 		return
 	}
@@ -14,16 +17,6 @@ func (p *Pair) AddEntryPoint(t int64, kind int32) {
 	if len(p.EntryPoints) > MaxEntryPoints {
 		p.EntryPoints = p.EntryPoints[len(p.EntryPoints)-MaxEntryPoints:]
 	}
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // FEPAt returns the free entry point window open at t, if any.
@@ -78,7 +71,7 @@ func (p *Pair) OpenFEP(t, length int64) Interval {
 		}
 	}
 	w := Interval{Start: t, End: t + length}
-	i, _ := slices.BinarySearchFunc(p.FEPWindows, t, func(w Interval, t int64) int { return cmp64(w.Start, t) })
+	i, _ := slices.BinarySearchFunc(p.FEPWindows, t, func(w Interval, t int64) int { return cmp.Compare(w.Start, t) })
 	p.FEPWindows = slices.Insert(p.FEPWindows, i, w)
 	if len(p.FEPWindows) > MaxFEPWindows {
 		p.FEPWindows = p.FEPWindows[len(p.FEPWindows)-MaxFEPWindows:]
@@ -107,7 +100,7 @@ func (p *Pair) ConversationsAt(t int64, rules string) []Conversation {
 
 // AddConversation records a conversation opened under conversation-based pricing.
 func (p *Pair) AddConversation(c Conversation) {
-	i, _ := slices.BinarySearchFunc(p.Conversations, c.Start, func(x Conversation, t int64) int { return cmp64(x.Start, t) })
+	i, _ := slices.BinarySearchFunc(p.Conversations, c.Start, func(x Conversation, t int64) int { return cmp.Compare(x.Start, t) })
 	p.Conversations = slices.Insert(p.Conversations, i, c)
 	if len(p.Conversations) > MaxConversations {
 		p.Conversations = p.Conversations[len(p.Conversations)-MaxConversations:]
@@ -148,5 +141,5 @@ func (p *Pair) Backdate(c Conversation, t int64) {
 			break
 		}
 	}
-	slices.SortStableFunc(p.Conversations, func(a, b Conversation) int { return cmp64(a.Start, b.Start) })
+	slices.SortStableFunc(p.Conversations, func(a, b Conversation) int { return cmp.Compare(a.Start, b.Start) })
 }
