@@ -67,15 +67,9 @@ func (l *Ledger) DecideBatch(ctx context.Context, q Question, users []string) ([
 }
 
 func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profile) (*convstatev1.DecideResponse, error) {
-	user, err := pricing.NormalizeUser(q.User)
-	if err != nil {
-		return nil, invalidUser("user_id", q.User, err)
-	}
-	var phone string
-	if q.Phone != "" {
-		if phone, err = pricing.NormalizeUser(q.Phone); err != nil || pricing.IsBSUID(q.Phone) {
-			return nil, invalidField("user_phone", "user_phone %q is not the digits of an E.164 phone number", q.Phone)
-		}
+	user, phone, region, e := recipient("user_id", q.User, q.Phone)
+	if e != nil {
+		return nil, e
 	}
 	t := l.cfg.Now().UnixNano()
 	if q.Time != nil {
@@ -90,6 +84,7 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	}
 	prof, ok := profiles[q.Business]
 	if !ok {
+		var err error
 		if prof, err = l.cachedProfile(tx, q.Business); err != nil {
 			return nil, err
 		}
@@ -102,11 +97,10 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	if err != nil {
 		return nil, err
 	}
-	region := rec.Region
-	if phone != "" || region == "" {
-		if region, err = pricing.Region(user, phone); err != nil {
-			return nil, invalidUser("user_id", q.User, err)
-		}
+	// A BSUID user's number, learned from an earlier fact, decides the market
+	// unless this question names one.
+	if phone == "" && rec.Region != "" {
+		region = rec.Region
 	}
 	clock := clockOf(rec)
 	w := clock.At(t)

@@ -102,3 +102,21 @@ func pairNotFound(business, user string) *Error {
 
 // notFound reports whether err is the store's ErrNotFound.
 func notFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// recipient validates a user id and an optional phone number (for a BSUID user):
+// the normalized id, the normalized phone and the recipient's region. field names
+// the user id's field in errors.
+func recipient(field, user, phone string) (u, ph, region string, e *Error) {
+	if phone != "" {
+		n, err := pricing.NormalizeUser(phone)
+		if err != nil || pricing.IsBSUID(phone) {
+			return "", "", "", invalidField("user_phone", "user_phone %q is not the digits of an E.164 phone number", phone)
+		}
+		ph = n
+	}
+	u, region, err := pricing.Recipient(user, ph)
+	if err != nil {
+		return "", "", "", invalidUser(field, user, err)
+	}
+	return u, ph, region, nil
+}

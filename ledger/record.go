@@ -68,25 +68,9 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 		userField = "recipient_id" // optional: lets a status of an unseen message be recorded
 	}
 	if f.GetTemplateCategoryChange() == nil && (f.GetStatus() == nil || user != "") {
-		u, err := pricing.NormalizeUser(user)
-		if err != nil {
-			p.err = invalidUser(userField, user, err)
+		if p.user, p.phone, p.region, p.err = recipient(userField, user, phone); p.err != nil {
 			return p
 		}
-		p.user = u
-		if phone != "" {
-			if _, err := pricing.NormalizeUser(phone); err != nil || pricing.IsBSUID(phone) {
-				p.err = invalidField("user_phone", "user_phone %q is not the digits of an E.164 phone number", phone)
-				return p
-			}
-			p.phone, _ = pricing.NormalizeUser(phone)
-		}
-		region, err := pricing.Region(p.user, p.phone)
-		if err != nil {
-			p.err = invalidUser(userField, user, err)
-			return p
-		}
-		p.region = region
 	}
 	if stamp == nil {
 		p.err = invalidField("timestamp", "timestamp is required: Meta's time of the event")
