@@ -337,19 +337,7 @@ func (x *value) message(path string, o obj) {
 		// notice, not something the user sent: it does not open the window.
 		return
 	}
-	business, ok := x.businessID(path)
-	if !ok {
-		return
-	}
-	user, ok := x.user(path, o, "from", "from_user_id")
-	if !ok {
-		return
-	}
-	id, ok := x.required(path, o, "id")
-	if !ok {
-		return
-	}
-	ts, ok := x.timestamp(path, o)
+	business, user, id, ts, ok := x.fact(path, o, "from", "from_user_id")
 	if !ok {
 		return
 	}
@@ -506,25 +494,30 @@ func (x *value) call(path string, o obj) {
 		x.p.fail(path, path+".direction", fmt.Sprintf("unknown direction %s", strconv.Quote(o.str("direction"))))
 		return
 	}
-	business, ok := x.businessID(path)
-	if !ok {
-		return
-	}
-	user, ok := x.user(path, o, "from", "from_user_id")
-	if !ok {
-		return
-	}
-	id, ok := x.required(path, o, "id")
-	if !ok {
-		return
-	}
-	ts, ok := x.timestamp(path, o)
+	business, user, id, ts, ok := x.fact(path, o, "from", "from_user_id")
 	if !ok {
 		return
 	}
 	x.p.add(path, &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{
 		BusinessId: business, UserId: user, CallId: id, Timestamp: ts,
 	}}})
+}
+
+// fact reads what every user-side fact has: the business (the value's phone
+// number id), the user (a phone field, else a BSUID field), the id and Meta's
+// timestamp. A missing one is an item error.
+func (x *value) fact(path string, o obj, phoneField, bsuidField string) (business, user, id string, ts *timestamppb.Timestamp, ok bool) {
+	if business, ok = x.businessID(path); !ok {
+		return
+	}
+	if user, ok = x.user(path, o, phoneField, bsuidField); !ok {
+		return
+	}
+	if id, ok = x.required(path, o, "id"); !ok {
+		return
+	}
+	ts, ok = x.timestamp(path, o)
+	return
 }
 
 // echoes are messages the business sent from the WhatsApp Business app.
@@ -538,19 +531,7 @@ func (x *value) echoes() {
 			x.p.fail(path, path+".type", "template echo without category (the echo does not say the template's category, which decides its charge)")
 			return
 		}
-		business, ok := x.businessID(path)
-		if !ok {
-			return
-		}
-		user, ok := x.user(path, o, "to", "to_user_id")
-		if !ok {
-			return
-		}
-		id, ok := x.required(path, o, "id")
-		if !ok {
-			return
-		}
-		ts, ok := x.timestamp(path, o)
+		business, user, id, ts, ok := x.fact(path, o, "to", "to_user_id")
 		if !ok {
 			return
 		}
