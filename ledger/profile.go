@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -121,7 +122,7 @@ func (l *Ledger) SetProfile(ctx context.Context, p *convstatev1.BusinessProfile)
 		return nil, &Error{
 			Code:   codes.InvalidArgument,
 			Reason: convstatev1.ErrorReason_ERROR_REASON_INVALID_TIME_ZONE,
-			Msg:    "time_zone " + quote(rec.TimeZone) + " is not an IANA time zone name (e.g. \"America/Sao_Paulo\")",
+			Msg:    fmt.Sprintf("time_zone %q is not an IANA time zone name (e.g. \"America/Sao_Paulo\")", rec.TimeZone),
 			Field:  "time_zone",
 		}
 	}
@@ -154,5 +155,3 @@ func (l *Ledger) GetProfile(ctx context.Context, business string) (*convstatev1.
 	}
 	return profileToAPI(p.rec), stored, nil
 }
-
-func quote(s string) string { return "\"" + s + "\"" }

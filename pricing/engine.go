@@ -488,5 +488,5 @@ func (r *rater) explain() string {
 // USMarketingPaused reports whether marketing templates to a recipient in region
 // are not delivered on day (US numbers since 2025-04-01, error 131049).
 func USMarketingPaused(region, day string, template Category) bool {
-	return template == Marketing && region == "US" && day >= usMarketingPauseFrom
+	return template == Marketing && IsUSNumber(region) && day >= usMarketingPauseFrom
 }

@@ -37,7 +37,6 @@ type Input struct {
 	Recipient    string   `json:"recipient"`
 	Pricing      *pricing `json:"pricing"`
 	TemplateName string   `json:"template_name"`
-	WABA2        string   `json:"waba_id"`
 	Previous     string   `json:"previous_category"`
 	New          string   `json:"new_category"`
 }
@@ -188,12 +187,8 @@ func parseFact(in *Input) (*convstatev1.Fact, error) {
 		if err != nil {
 			return nil, err
 		}
-		waba := in.WABA
-		if waba == "" {
-			waba = in.WABA2
-		}
 		return &convstatev1.Fact{Kind: &convstatev1.Fact_TemplateCategoryChange{TemplateCategoryChange: &convstatev1.TemplateCategoryChange{
-			WabaId: waba, TemplateName: in.TemplateName, PreviousCategory: prev, NewCategory: next, Timestamp: ts,
+			WabaId: in.WABA, TemplateName: in.TemplateName, PreviousCategory: prev, NewCategory: next, Timestamp: ts,
 		}}}, nil
 	}
 	st, ok := statuses[in.Status]

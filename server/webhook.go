@@ -45,45 +45,23 @@ func (s *windowService) IngestWebhook(ctx context.Context, req *convstatev1.Inge
 		return nil, err
 	}
 
-	resp := &convstatev1.IngestWebhookResponse{Ignored: int32(ignored)}
-	var valid []*convstatev1.Fact
-	var index []int
+	facts := make([]*convstatev1.Fact, len(items))
+	results := make([]*convstatev1.FactResult, len(items))
 	for i, it := range items {
-		r := &convstatev1.WebhookFactResult{Path: it.Path, Fact: it.Fact}
-		switch {
-		case it.Fact == nil:
-			r.Result = &convstatev1.FactResult{Result: &convstatev1.FactResult_Error{Error: &convstatev1.ItemError{
+		if facts[i] = it.Fact; it.Fact == nil {
+			results[i] = &convstatev1.FactResult{Result: &convstatev1.FactResult_Error{Error: &convstatev1.ItemError{
 				Code: int32(codes.InvalidArgument), CodeName: codes.InvalidArgument.String(), Message: it.Err,
 				Reason: convstatev1.ErrorReason_ERROR_REASON_INVALID_WEBHOOK,
 			}}}
-		default:
-			if verr := s.v.Validate(it.Fact); verr != nil {
-				r.Result = validationResult(verr)
-			} else {
-				valid = append(valid, it.Fact)
-				index = append(index, i)
-			}
-		}
-		resp.Results = append(resp.Results, r)
-	}
-	if len(valid) > 0 {
-		rs, err := s.led.Record(ctx, valid)
-		if err != nil {
-			return nil, s.errs.status(ctx, err, "")
-		}
-		for j, r := range rs {
-			resp.Results[index[j]].Result = r
 		}
 	}
-	for _, r := range resp.Results {
-		switch {
-		case r.GetResult().GetError() != nil:
-			resp.Failed++
-		case isDuplicate(r.GetResult()):
-			resp.Duplicates++
-		default:
-			resp.Recorded++
-		}
+	if err := s.recordEach(ctx, facts, results); err != nil {
+		return nil, err
 	}
+	resp := &convstatev1.IngestWebhookResponse{Ignored: int32(ignored)}
+	for i, it := range items {
+		resp.Results = append(resp.Results, &convstatev1.WebhookFactResult{Path: it.Path, Fact: it.Fact, Result: results[i]})
+	}
+	resp.Recorded, resp.Duplicates, resp.Failed = tally(results)
 	return resp, nil
 }

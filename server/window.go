@@ -77,9 +77,24 @@ func (s *windowService) RecordFacts(ctx context.Context, req *convstatev1.Record
 		return nil, err
 	}
 	results := make([]*convstatev1.FactResult, len(facts))
+	if err := s.recordEach(ctx, facts, results); err != nil {
+		return nil, err
+	}
+	resp := &convstatev1.RecordFactsResponse{Results: results}
+	resp.Recorded, resp.Duplicates, resp.Failed = tally(results)
+	return resp, nil
+}
+
+// recordEach validates each fact on its own (protovalidate; the interceptor skips
+// batches) and records the valid ones in one durable transaction; results[i]
+// answers facts[i]. A nil fact leaves results[i] as the caller set it.
+func (s *windowService) recordEach(ctx context.Context, facts []*convstatev1.Fact, results []*convstatev1.FactResult) error {
 	valid := make([]*convstatev1.Fact, 0, len(facts))
 	index := make([]int, 0, len(facts))
 	for i, f := range facts {
+		if f == nil {
+			continue
+		}
 		if err := s.v.Validate(f); err != nil {
 			results[i] = validationResult(err)
 			continue
@@ -87,27 +102,32 @@ func (s *windowService) RecordFacts(ctx context.Context, req *convstatev1.Record
 		valid = append(valid, f)
 		index = append(index, i)
 	}
-	if len(valid) > 0 {
-		rs, err := s.led.Record(ctx, valid)
-		if err != nil {
-			return nil, s.errs.status(ctx, err, "")
-		}
-		for j, r := range rs {
-			results[index[j]] = r
-		}
+	if len(valid) == 0 {
+		return nil
 	}
-	resp := &convstatev1.RecordFactsResponse{Results: results}
+	rs, err := s.led.Record(ctx, valid)
+	if err != nil {
+		return s.errs.status(ctx, err, "")
+	}
+	for j, r := range rs {
+		results[index[j]] = r
+	}
+	return nil
+}
+
+// tally counts a batch's results.
+func tally(results []*convstatev1.FactResult) (recorded, duplicates, failed int32) {
 	for _, r := range results {
 		switch {
 		case r.GetError() != nil:
-			resp.Failed++
+			failed++
 		case isDuplicate(r):
-			resp.Duplicates++
+			duplicates++
 		default:
-			resp.Recorded++
+			recorded++
 		}
 	}
-	return resp, nil
+	return recorded, duplicates, failed
 }
 
 func isDuplicate(r *convstatev1.FactResult) bool {
