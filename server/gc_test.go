@@ -83,6 +83,9 @@ func TestFileDoesNotGrowWithoutBound(t *testing.T) {
 		if _, err := hs.admin.CollectGarbage(hs.ctx, &convstatev1.CollectGarbageRequest{}); err != nil {
 			t.Fatal(err)
 		}
+		if err := hs.db.Check(); err != nil { // also commits the B-tree: the file is current
+			t.Fatal(err)
+		}
 		fi, err := os.Stat(hs.db.Path())
 		if err != nil {
 			t.Fatal(err)

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,24 +31,41 @@ type Options struct {
 	// NoGroupCommit gives every Update its own fsync'd transaction: the naive baseline for
 	// benchmarks, and nothing else.
 	NoGroupCommit bool
-	// MaxBatch caps the Updates that share one commit (default 1024), which bounds the work
-	// lost and redone when a batch member fails.
+	// MaxBatch caps the Updates run together before their log record is handed to the log
+	// writer (default 1024).
 	MaxBatch int
+	// CommitInterval is how often the B-tree is committed (default 1s). Updates are durable
+	// in the write-ahead log before; the interval bounds the log's size and the work Open
+	// replays after a crash.
+	CommitInterval time.Duration
+	// MaxPending commits the B-tree early once this many writes are waiting in it (default
+	// 200,000), which bounds the memory the overlay and the open transaction hold.
+	MaxPending int
+	// SyncDelay is the least time between two fdatasyncs of the log (default 500µs; negative:
+	// none): under load, batches handed off within it wait and share the next one. A write
+	// after a quiet spell is synced at once.
+	SyncDelay time.Duration
 }
 
 const (
-	defaultLockTimeout = time.Second
-	defaultMaxBatch    = 1024
+	defaultLockTimeout    = time.Second
+	defaultMaxBatch       = 1024
+	defaultCommitInterval = time.Second
+	defaultMaxPending     = 200_000
+	defaultSyncDelay      = 500 * time.Microsecond
 )
 
 // Stats counts the work of Update since Open.
 type Stats struct {
-	Commits uint64 // durable bbolt commits holding Updates
-	Updates uint64 // Updates committed (so Updates/Commits is the batch size)
+	Commits     uint64 // durable commits holding Updates: log syncs (bbolt commits without group commit)
+	Updates     uint64 // Updates committed (so Updates/Commits is the batch size)
+	TreeCommits uint64 // bbolt commits of logged batches
+	Replayed    int    // log batches Open replayed into the B-tree
 }
 
-// DB is the bbolt implementation of Store: one file, one committer goroutine that
-// group-commits Updates, Views straight on bbolt.
+// DB is the bbolt implementation of Store: one file, a write-ahead log next to it, one
+// committer goroutine that group-commits Updates (commit.go), Views on bbolt with the
+// overlay of logged writes in front.
 type DB struct {
 	bolt *bolt.DB
 	path string
@@ -60,20 +78,16 @@ type DB struct {
 	mu     sync.RWMutex
 	closed atomic.Bool
 
-	queue   chan *request // nil with NoGroupCommit
-	stopped chan struct{} // closed when the committer has answered its last request
+	queue    chan *request // nil with NoGroupCommit
+	stopped  chan struct{} // closed when the committer has answered its last request
+	overlay  *overlay      // nil with NoGroupCommit
+	closeErr error         // the committer's last commit, for Close
 
-	commits, updates atomic.Uint64
+	commits, updates, treeCommits atomic.Uint64
+	replayed                      int
 }
 
 var _ Store = (*DB)(nil)
-
-// request is one queued Update.
-type request struct {
-	ctx  context.Context
-	fn   func(Tx) error
-	done chan error // buffered, so the committer never waits for a caller
-}
 
 // Open opens (creating if needed) the store file at path. The directory must exist.
 func Open(path string, opts Options) (*DB, error) {
@@ -82,6 +96,15 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = defaultMaxBatch
+	}
+	if opts.CommitInterval <= 0 {
+		opts.CommitInterval = defaultCommitInterval
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = defaultMaxPending
+	}
+	if opts.SyncDelay == 0 {
+		opts.SyncDelay = defaultSyncDelay
 	}
 	// bbolt would report a missing directory as "open x.db: no such file or directory", which
 	// reads as if the file were missing; say what is wrong instead of creating it.
@@ -115,12 +138,42 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 
 	d := &DB{bolt: bdb, path: bdb.Path(), opts: opts}
-	if !opts.NoGroupCommit {
-		// A full batch can queue up while the previous one commits.
-		d.queue = make(chan *request, opts.MaxBatch)
-		d.stopped = make(chan struct{})
-		go d.commitLoop()
+	// The log is replayed whatever the options: it may hold acknowledged writes of a run
+	// that crashed.
+	var id []byte
+	if err := bdb.View(func(tx *bolt.Tx) error {
+		id = bytes.Clone(tx.Bucket(bucketMeta).Get(keyStoreID))
+		return nil
+	}); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	w, records, err := openWAL(d.path, id)
+	if err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	seq, replayed, err := replay(bdb, records)
+	if err != nil {
+		_ = w.f.Close()
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: replaying %s: %w", path, w.f.Name(), err)
+	}
+	d.replayed = replayed
+	if opts.NoGroupCommit {
+		if err := w.close(); err != nil { // replayed: the B-tree holds all of it
+			_ = bdb.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
+		return d, nil
+	}
+	// A full batch can queue up while the previous one is run.
+	d.queue = make(chan *request, opts.MaxBatch)
+	d.stopped = make(chan struct{})
+	d.overlay = newOverlay()
+	c := &committer{d: d, wal: w, id: id, seq: seq, log: make(chan *logBatch, 64), logDone: make(chan struct{})}
+	c.rec.seen = make(map[string]struct{})
+	go d.commitLoop(c)
 	return d, nil
 }
 
@@ -144,15 +197,21 @@ func initFile(tx *bolt.Tx) error {
 		return err
 	}
 	switch v := meta.Get(keyFormatVersion); {
-	case v == nil:
+	case v != nil && len(v) != 4:
+		return fmt.Errorf("malformed format version %x; is this a convstate store?", v)
+	case v != nil && binary.BigEndian.Uint32(v) > formatVersion:
+		return fmt.Errorf("file format version %d is newer than this build supports (%d); use a newer convstate",
+			binary.BigEndian.Uint32(v), formatVersion)
+	case v == nil || binary.BigEndian.Uint32(v) < formatVersion:
+		// New, or older: version 1 differs only in having no log, which older builds ignore.
 		if err := meta.Put(keyFormatVersion, binary.BigEndian.AppendUint32(nil, formatVersion)); err != nil {
 			return err
 		}
-	case len(v) != 4:
-		return fmt.Errorf("malformed format version %x; is this a convstate store?", v)
-	case binary.BigEndian.Uint32(v) > formatVersion:
-		return fmt.Errorf("file format version %d is newer than this build supports (%d); use a newer convstate",
-			binary.BigEndian.Uint32(v), formatVersion)
+	}
+	if meta.Get(keyStoreID) == nil {
+		if err := meta.Put(keyStoreID, []byte(rand.Text()[:16])); err != nil {
+			return err
+		}
 	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -167,7 +226,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stats returns the commit counters.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load()}
+	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), TreeCommits: d.treeCommits.Load(), Replayed: d.replayed}
 }
 
 // View runs fn in a read-only bbolt transaction. fn must not wait for an Update: when a commit
@@ -177,7 +236,12 @@ func (d *DB) View(ctx context.Context, fn func(ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx}) })
+	if d.overlay != nil {
+		// Held for the whole View: see overlay.
+		d.overlay.mu.RLock()
+		defer d.overlay.mu.RUnlock()
+	}
+	return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx, ov: d.overlay}) })
 }
 
 // view runs fn in a bbolt View, reporting ErrClosed for a store closed before it began.
@@ -198,7 +262,7 @@ func (d *DB) view(fn func(*bolt.Tx) error) error {
 }
 
 // Update runs fn in a write transaction shared with concurrent Updates and returns once the
-// commit holding its writes is on disk. fn runs on the committer goroutine: it must not block
+// log record holding its writes is on disk. fn runs on the committer goroutine: it must not block
 // on other Updates (that deadlocks) and must not call runtime.Goexit (t.FailNow); a panic in
 // fn is recovered into a *PanicError.
 func (d *DB) Update(ctx context.Context, fn func(Tx) error) error {
@@ -232,7 +296,7 @@ func (d *DB) updateAlone(fn func(Tx) error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
-	err := d.bolt.Update(func(btx *bolt.Tx) error { return runFn(fn, &writeTx{readTx{btx: btx}}) })
+	err := d.bolt.Update(func(btx *bolt.Tx) error { return runFn(fn, &writeTx{readTx: readTx{btx: btx}}) })
 	if err == nil {
 		d.commits.Add(1)
 		d.updates.Add(1)
@@ -267,82 +331,15 @@ func runFn(fn func(Tx) error, tx Tx) (err error) {
 	return fn(tx)
 }
 
-// commitLoop is the committer. It takes the first queued request, then whatever else is
-// already queued, without waiting for more: no timer caps throughput (bbolt's Batch waits
-// MaxBatchDelay), and while one batch fsyncs the next one accumulates in the queue.
-func (d *DB) commitLoop() {
-	defer close(d.stopped)
-	batch := make([]*request, 0, d.opts.MaxBatch)
-	for r := range d.queue { // Close closes queue; range drains what is left first
-		batch = append(batch, r)
-	fill:
-		for len(batch) < d.opts.MaxBatch {
-			select {
-			case r, ok := <-d.queue:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		d.commit(batch)
-		clear(batch) // let answered requests be collected
-		batch = batch[:0]
-	}
-}
-
-// commit runs batch in one transaction and answers every request. A member whose fn fails
-// is answered with its error and the rest are run again without it, because bbolt can only
-// roll back the whole transaction.
-func (d *DB) commit(batch []*request) {
-	for {
-		// A caller whose context ended while queued is told so instead of run: nothing of
-		// its fn has been committed yet, so the failure is truthful.
-		batch = slices.DeleteFunc(batch, func(r *request) bool {
-			if err := r.ctx.Err(); err != nil {
-				r.done <- err
-				return true
-			}
-			return false
-		})
-		if len(batch) == 0 {
-			return
-		}
-		failed, failErr := -1, error(nil)
-		err := d.bolt.Update(func(btx *bolt.Tx) error {
-			tx := &writeTx{readTx{btx: btx}}
-			for i, r := range batch {
-				if err := runFn(r.fn, tx); err != nil {
-					failed, failErr = i, err
-					return err
-				}
-			}
-			return nil
-		})
-		if failed >= 0 {
-			batch[failed].done <- failErr
-			batch = slices.Delete(batch, failed, failed+1)
-			continue
-		}
-		if err == nil {
-			d.commits.Add(1)
-			d.updates.Add(uint64(len(batch)))
-		} else {
-			err = fmt.Errorf("store: commit: %w", err)
-		}
-		for _, r := range batch {
-			r.done <- err
-		}
-		return
-	}
-}
-
 // Backup writes a consistent snapshot of the file (bbolt's tx.WriteTo inside a View).
 // Writers keep committing meanwhile, but a long backup holds its pages, so the file may grow.
 func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	// The snapshot is of the B-tree alone (the overlay is not held: a long backup must not
+	// hold up writers), so commit it first for the backup to hold every acknowledged write.
+	if err := d.flush(ctx, nil); err != nil {
 		return 0, err
 	}
 	var n int64
@@ -357,6 +354,9 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // Check runs bbolt's consistency check and verifies the expiry index's keys; it returns the
 // first problem found (nil if none).
 func (d *DB) Check() error {
+	if err := d.flush(context.Background(), nil); err != nil {
+		return err
+	}
 	return d.view(func(btx *bolt.Tx) error {
 		var first error
 		problems := 0
@@ -385,6 +385,9 @@ func (d *DB) Check() error {
 // names a pair that records being indexed at that time for that kind, and every
 // such record has its entry. It returns the first problem found.
 func (d *DB) CheckIndex() error {
+	if err := d.flush(context.Background(), nil); err != nil {
+		return err
+	}
 	return d.view(func(btx *bolt.Tx) error {
 		if err := checkExpiryIndex(btx); err != nil {
 			return fmt.Errorf("store: index check: %w", err)
@@ -443,5 +446,29 @@ func (d *DB) Close() error {
 	if d.stopped != nil {
 		<-d.stopped
 	}
-	return d.bolt.Close() // waits for running Views
+	return errors.Join(d.closeErr, d.bolt.Close()) // bolt.Close waits for running Views
+}
+
+// Flush commits the B-tree now, so that the file alone holds every acknowledged write.
+func (d *DB) Flush(ctx context.Context) error { return d.flush(ctx, nil) }
+
+// flush commits the B-tree now, so that it holds every acknowledged write, and then runs raw
+// (if not nil) in a bbolt transaction of its own. Without group commit the B-tree is always
+// current.
+func (d *DB) flush(ctx context.Context, raw func(*bolt.Tx) error) error {
+	if d.queue == nil {
+		if raw == nil {
+			return nil
+		}
+		return d.updateAlone(func(t Tx) error { return raw(t.(*writeTx).btx) })
+	}
+	r := &request{ctx: ctx, flush: true, raw: raw, done: make(chan error, 1)}
+	d.mu.RLock()
+	if d.closed.Load() {
+		d.mu.RUnlock()
+		return ErrClosed
+	}
+	d.queue <- r
+	d.mu.RUnlock()
+	return <-r.done
 }

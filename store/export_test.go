@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 
 	bolt "go.etcd.io/bbolt"
@@ -11,7 +12,7 @@ const FormatVersion = formatVersion
 
 // SetFormatVersion overwrites the file's format version, to simulate a file from another build.
 func (d *DB) SetFormatVersion(v uint32) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.flush(context.Background(), func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyFormatVersion, binary.BigEndian.AppendUint32(nil, v))
 	})
 }
@@ -22,7 +23,7 @@ func (d *DB) Queued() int { return len(d.queue) }
 
 // SetExpiryEntry adds or removes a raw expiry index entry, to damage the index on purpose.
 func (d *DB) SetExpiryEntry(at int64, businessID, userID string, present bool) error {
-	return d.bolt.Update(func(tx *bolt.Tx) error {
+	return d.flush(context.Background(), func(tx *bolt.Tx) error {
 		k, err := expiryKey(Expiry{At: at, Kind: ExpiryCSW, BusinessID: businessID, UserID: userID})
 		if err != nil {
 			return err

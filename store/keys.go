@@ -10,7 +10,7 @@ import (
 // The file's layout. Every bucket name is here, and so is every key encoding: changing any of
 // them is a format change (bump formatVersion and migrate).
 var (
-	// bucketMeta holds keyFormatVersion.
+	// bucketMeta holds keyFormatVersion and keyWALApplied.
 	bucketMeta = []byte("meta")
 	// bucketBusinesses: business_id → Business.
 	bucketBusinesses = []byte("businesses")
@@ -39,11 +39,31 @@ var (
 
 	// keyFormatVersion in bucketMeta holds be32(formatVersion) of the build that created the file.
 	keyFormatVersion = []byte("format_version")
+	// keyStoreID in bucketMeta holds 16 random bytes chosen when the file was created. Log
+	// records are checksummed with it, so a log left next to another store (a restored
+	// backup, a copied file) reads as empty instead of being replayed into it.
+	keyStoreID = []byte("store_id")
+	// keyWALApplied in bucketMeta holds be64 of the last write-ahead log batch the B-tree
+	// holds; Open replays the log's later batches.
+	keyWALApplied = []byte("wal_applied")
 )
 
+// bucketIndex is name's index in allBuckets, the bucket number the log and the overlay use.
+// Callers pass the bucket variables themselves, so comparing addresses is enough.
+func bucketIndex(name []byte) uint8 {
+	for i, n := range allBuckets {
+		if &n[0] == &name[0] {
+			return uint8(i)
+		}
+	}
+	panic(fmt.Sprintf("store: unknown bucket %q", name))
+}
+
 // formatVersion is the layout above. Open refuses files with a larger one, because an older
-// build would misread (and then corrupt) a layout it does not know.
-const formatVersion uint32 = 1
+// build would misread (and then corrupt) a layout it does not know. Version 2 added the
+// write-ahead log: a version 1 build would ignore the log and lose acknowledged writes, so
+// Open raises older files to 2.
+const formatVersion uint32 = 2
 
 // sep separates the string parts of a key. Ids never contain it (the API rejects them), and
 // checkPart makes sure of it, so prefixes cannot collide ("b1" vs "b10": "b1\x00" is not a

@@ -16,6 +16,13 @@ import (
 // the transaction is open, so every record is decoded (copied) before it is handed out.
 type readTx struct {
 	btx *bolt.Tx
+	// ov holds the logged writes bbolt has not committed yet; nil in write transactions
+	// (the committer's bbolt transaction has them all).
+	ov *overlay
+	// rec, in the committer's write transaction, records what the current Update reads and
+	// writes, for undoing it and for the log; nil otherwise (bbolt's own rollback is enough
+	// without group commit and in replay).
+	rec *recorder
 	// buckets caches the transaction's bucket handles: bbolt re-opens a bucket (a
 	// seek in the root) on every Tx.Bucket of a read-only transaction.
 	buckets [len(allBucketsArray)]*bolt.Bucket
@@ -23,15 +30,11 @@ type readTx struct {
 
 // bucket returns the handle of one of allBuckets.
 func (t *readTx) bucket(name []byte) *bolt.Bucket {
-	for i, n := range allBuckets {
-		if &n[0] == &name[0] {
-			if t.buckets[i] == nil {
-				t.buckets[i] = t.btx.Bucket(name)
-			}
-			return t.buckets[i]
-		}
+	i := bucketIndex(name)
+	if t.buckets[i] == nil {
+		t.buckets[i] = t.btx.Bucket(name)
 	}
-	return t.btx.Bucket(name)
+	return t.buckets[i]
 }
 
 // writeTx adds the writes. View hands out a *readTx, so a ReadTx cannot be type-asserted
@@ -53,8 +56,24 @@ func lookup(b *bolt.Bucket, key []byte) ([]byte, bool) {
 	return v, k != nil && bytes.Equal(k, key)
 }
 
-func (t *readTx) get(bucket, key []byte, m proto.Message) error {
+// lookup is the package lookup with the overlay in front.
+func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
+	if t.ov != nil {
+		if e, ok := t.ov.get(bucketIndex(bucket), key); ok {
+			return e.val, !e.deleted
+		}
+	}
 	v, ok := lookup(t.bucket(bucket), key)
+	if t.rec != nil {
+		// What the Update reads first is what undo restores: saves a seek when it then
+		// writes the key, as most Updates do (read the pair, write it back).
+		t.rec.note(bucket, key, v, ok)
+	}
+	return v, ok
+}
+
+func (t *readTx) get(bucket, key []byte, m proto.Message) error {
+	v, ok := t.lookup(bucket, key)
 	if !ok {
 		return ErrNotFound
 	}
@@ -69,7 +88,40 @@ func (t *writeTx) put(bucket, key []byte, m proto.Message) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding %s record %q: %w", bucket, key, err)
 	}
-	return t.bucket(bucket).Put(key, v)
+	return t.set(bucket, key, v)
+}
+
+// set and del are the only writes: they keep the undo record and the log in step with bbolt.
+// bbolt keeps key and val until the commit, so neither may be reused by the caller.
+func (t *writeTx) set(bucket, key, val []byte) error {
+	if t.rec != nil && !t.rec.known(bucket, key) {
+		old, existed := lookup(t.bucket(bucket), key)
+		t.rec.note(bucket, key, old, existed)
+	}
+	if err := t.bucket(bucket).Put(key, val); err != nil {
+		return err
+	}
+	if t.rec != nil {
+		t.rec.ops = append(t.rec.ops, op{bucket: bucketIndex(bucket), key: key, val: val})
+	}
+	return nil
+}
+
+func (t *writeTx) del(bucket, key []byte) error {
+	if t.rec != nil {
+		old, existed := lookup(t.bucket(bucket), key)
+		if !existed {
+			return nil // nothing to delete, nothing to log
+		}
+		t.rec.note(bucket, key, old, existed)
+	}
+	if err := t.bucket(bucket).Delete(key); err != nil {
+		return err
+	}
+	if t.rec != nil {
+		t.rec.ops = append(t.rec.ops, op{bucket: bucketIndex(bucket), deleted: true, key: key})
+	}
+	return nil
 }
 
 // scan calls fn for each key from start on while in(key) holds. In a writable transaction fn
@@ -95,6 +147,43 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 		}
 	}
 	return nil
+}
+
+// scan is the package scan with the overlay merged in: its entries replace bbolt's under the
+// same key, and its deletions hide them.
+func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
+	var over []entry
+	if t.ov != nil {
+		over = t.ov.from(bucketIndex(bucket), start, in)
+	}
+	if len(over) == 0 {
+		return scan(t.btx, bucket, start, in, fn)
+	}
+	c := t.bucket(bucket).Cursor() // a read transaction: the cursor stays valid
+	k, v := c.Seek(start)
+	for {
+		fromTree := k != nil && in(k)
+		switch {
+		case len(over) > 0 && (!fromTree || bytes.Compare(over[0].key, k) <= 0):
+			e := over[0]
+			over = over[1:]
+			if fromTree && bytes.Equal(e.key, k) {
+				k, v = c.Next()
+			}
+			if !e.deleted {
+				if err := fn(e.key, e.val); err != nil {
+					return err
+				}
+			}
+		case fromTree:
+			if err := fn(k, v); err != nil {
+				return err
+			}
+			k, v = c.Next()
+		default:
+			return nil
+		}
+	}
 }
 
 func (t *readTx) Business(businessID string) (*storagev1.Business, error) {
@@ -141,7 +230,7 @@ func (t *readTx) Counter(key CounterKey) (int64, error) {
 }
 
 func (t *readTx) counter(k []byte) (int64, error) {
-	v, ok := lookup(t.bucket(bucketCounters), k)
+	v, ok := t.lookup(bucketCounters, k)
 	if !ok {
 		return 0, nil
 	}
@@ -157,7 +246,7 @@ func (t *readTx) Usage(scope Scope, id, month string, fn func(UsageKey, *storage
 		return err
 	}
 	in := func(k []byte) bool { return bytes.HasPrefix(k, prefix) }
-	return scan(t.btx, bucketUsage, prefix, in, func(k, v []byte) error {
+	return t.scan(bucketUsage, prefix, in, func(k, v []byte) error {
 		market, category, pricingType, ok := parseUsageRest(k[len(prefix):])
 		if !ok {
 			return fmt.Errorf("store: malformed usage key %q", k)
@@ -187,7 +276,7 @@ func (t *readTx) Pairs(afterBusiness, afterUser string, fn func(*storagev1.Pair)
 	if err != nil {
 		return err
 	}
-	return scan(t.btx, bucketPairs, start, func([]byte) bool { return true }, func(k, v []byte) error {
+	return t.scan(bucketPairs, start, func([]byte) bool { return true }, func(k, v []byte) error {
 		if skip != nil && bytes.Equal(k, skip) {
 			return nil
 		}
@@ -204,7 +293,7 @@ func (t *readTx) Facts(afterBusiness, afterID string, fn func(string, string, *s
 	if err != nil {
 		return err
 	}
-	return scan(t.btx, bucketFacts, start, func([]byte) bool { return true }, func(k, v []byte) error {
+	return t.scan(bucketFacts, start, func([]byte) bool { return true }, func(k, v []byte) error {
 		if skip != nil && bytes.Equal(k, skip) {
 			return nil
 		}
@@ -238,7 +327,7 @@ func (t *readTx) Discrepancies(businessID, month, after string, fn func(string, 
 		return err
 	}
 	start := append(bytes.Clone(prefix), after...)
-	return scan(t.btx, bucketDiscrepancies, start, func(k []byte) bool { return bytes.HasPrefix(k, prefix) }, func(k, v []byte) error {
+	return t.scan(bucketDiscrepancies, start, func(k []byte) bool { return bytes.HasPrefix(k, prefix) }, func(k, v []byte) error {
 		id := string(k[len(prefix):])
 		if id == after {
 			return nil // strictly after
@@ -262,7 +351,7 @@ func (t *readTx) Expiring(from, to int64, fn func(Expiry) error) error {
 	// is >= to: a key with that time prefix is longer, so it sorts after.
 	end := be64(to)
 	in := func(k []byte) bool { return bytes.Compare(k, end) < 0 }
-	return scan(t.btx, bucketExpiry, be64(from), in, func(k, _ []byte) error {
+	return t.scan(bucketExpiry, be64(from), in, func(k, _ []byte) error {
 		e, ok := parseExpiryKey(k)
 		if !ok {
 			return fmt.Errorf("store: malformed expiry key %q", k)
@@ -303,7 +392,7 @@ func (t *writeTx) DeletePair(businessID, userID string) error {
 	if err != nil {
 		return err
 	}
-	return t.bucket(bucketPairs).Delete(k)
+	return t.del(bucketPairs, k)
 }
 
 func (t *writeTx) PutTemplate(wabaID, name string, h *storagev1.TemplateHistory) error {
@@ -342,7 +431,7 @@ func (t *writeTx) DeleteDiscrepancy(businessID, month, messageID string) error {
 	if err != nil {
 		return err
 	}
-	return t.bucket(bucketDiscrepancies).Delete(k)
+	return t.del(bucketDiscrepancies, k)
 }
 
 func discrepancyKey(businessID, month, messageID string) ([]byte, error) {
@@ -367,7 +456,7 @@ func (t *writeTx) AddExpiry(e Expiry) error {
 	if err != nil {
 		return err
 	}
-	return t.bucket(bucketExpiry).Put(k, nil)
+	return t.set(bucketExpiry, k, []byte{})
 }
 
 func (t *writeTx) RemoveExpiry(e Expiry) error {
@@ -375,7 +464,7 @@ func (t *writeTx) RemoveExpiry(e Expiry) error {
 	if err != nil {
 		return err
 	}
-	return t.bucket(bucketExpiry).Delete(k)
+	return t.del(bucketExpiry, k)
 }
 
 func (t *writeTx) PutFact(businessID, messageID string, f *storagev1.Fact) error {
@@ -400,7 +489,7 @@ func (t *writeTx) DeleteFact(businessID, messageID string) error {
 	if err != nil {
 		return err
 	}
-	return t.bucket(bucketFacts).Delete(k)
+	return t.del(bucketFacts, k)
 }
 
 func (t *writeTx) AddCounter(key CounterKey, delta int64) (int64, error) {
@@ -413,7 +502,7 @@ func (t *writeTx) AddCounter(key CounterKey, delta int64) (int64, error) {
 		return 0, err
 	}
 	v += delta
-	if err := t.bucket(bucketCounters).Put(k, be64(v)); err != nil {
+	if err := t.set(bucketCounters, k, be64(v)); err != nil {
 		return 0, err
 	}
 	return v, nil

@@ -323,6 +323,9 @@ func runBench(ctx context.Context, e env, args []string) error {
 			if err != nil {
 				return err
 			}
+			if err := s.db.Flush(ctx); err != nil { // the file holds it all, not the log
+				return err
+			}
 			fi, err := os.Stat(s.db.Path())
 			if err != nil {
 				return err

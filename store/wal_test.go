@@ -1,0 +1,267 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+	"github.com/convstate/convstate/store"
+)
+
+// noTreeCommit keeps every write in the log and the overlay until a flush (Check, Backup,
+// Close): the B-tree on disk is what it was at the last one.
+var noTreeCommit = store.Options{CommitInterval: time.Hour}
+
+// crashCopy copies the store file and its log while the store is open, which is what a
+// crash leaves on disk: the B-tree as of its last commit, the log as synced.
+func crashCopy(t *testing.T, db *store.DB) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "crashed.db")
+	for _, suffix := range []string{"", "-wal"} {
+		copyFile(t, db.Path()+suffix, dst+suffix)
+	}
+	return dst
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func putPairs(t *testing.T, db store.Store, users ...string) {
+	t.Helper()
+	for _, u := range users {
+		if err := db.Update(t.Context(), func(tx store.Tx) error {
+			return tx.PutPair(&storagev1.Pair{BusinessId: "b1", UserId: u, Activity: []int64{1}})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func pairUsers(t *testing.T, db store.Store) []string {
+	t.Helper()
+	var users []string
+	if err := db.View(t.Context(), func(r store.ReadTx) error {
+		return r.Pairs("", "", func(p *storagev1.Pair) error {
+			users = append(users, p.GetUserId())
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return users
+}
+
+func TestCrashReplaysTheLog(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "u1")
+	if err := db.Check(); err != nil { // commits the B-tree: u1 is in the file
+		t.Fatal(err)
+	}
+	writeTestData(t, db) // only in the log
+	putPairs(t, db, "u2", "u3")
+	path := crashCopy(t, db)
+
+	crashed := openAt(t, path, store.Options{})
+	if got := crashed.Stats().Replayed; got != 3 {
+		t.Errorf("Replayed = %d log batches, want 3", got)
+	}
+	checkTestData(t, crashed)
+	if d := cmp.Diff([]string{"u1", "u2", "u3"}, pairUsers(t, crashed)); d != "" {
+		t.Errorf("pairs after replay (-want +got):\n%s", d)
+	}
+	if err := crashed.CheckIndex(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTornLogTailIsIgnored(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "u1", "u2")
+	path := crashCopy(t, db)
+	// A torn last record: its tail never reached the disk.
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path+"-wal", fi.Size()-3); err != nil {
+		t.Fatal(err)
+	}
+	crashed := openAt(t, path, store.Options{})
+	if d := cmp.Diff([]string{"u1"}, pairUsers(t, crashed)); d != "" {
+		t.Errorf("pairs after replaying a torn log (-want +got):\n%s", d)
+	}
+}
+
+func TestRewoundLogReplaysOnlyNewBatches(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	// A long first round, then a B-tree commit and a shorter second round written over it:
+	// the first round's remaining records must not be replayed (u1 would come back).
+	for i := range 20 {
+		putPairs(t, db, fmt.Sprintf("old%02d", i))
+	}
+	if err := db.Update(t.Context(), func(tx store.Tx) error {
+		for i := range 20 {
+			if err := tx.DeletePair("b1", fmt.Sprintf("old%02d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	putPairs(t, db, "new")
+	crashed := openAt(t, crashCopy(t, db), store.Options{})
+	if got := crashed.Stats().Replayed; got != 1 {
+		t.Errorf("Replayed = %d log batches, want 1", got)
+	}
+	if d := cmp.Diff([]string{"new"}, pairUsers(t, crashed)); d != "" {
+		t.Errorf("pairs (-want +got):\n%s", d)
+	}
+}
+
+func TestLogOfAnotherStoreIgnored(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "u1")
+	other := filepath.Join(t.TempDir(), "other.db")
+	copyFile(t, store.LogPath(db.Path()), store.LogPath(other)) // batch 1 next to a new store
+	o := openAt(t, other, store.Options{})
+	if got := o.Stats().Replayed; got != 0 || len(pairUsers(t, o)) != 0 {
+		t.Errorf("a new store replayed %d batches of another store's log", got)
+	}
+}
+
+func TestOlderCopyWithItsLogRefused(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "u1")
+	older := filepath.Join(t.TempDir(), "older.db")
+	f, err := os.Create(older)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Backup(t.Context(), f); err != nil { // holds batch 1
+		t.Fatal(err)
+	}
+	f.Close()
+	putPairs(t, db, "u2")
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	putPairs(t, db, "u3") // batch 3, after a rewind: batch 2 is gone from the log
+	copyFile(t, store.LogPath(db.Path()), store.LogPath(older))
+	_, err = store.Open(older, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), "move the log away") {
+		t.Fatalf("Open of an older copy with a later log = %v, want a refusal", err)
+	}
+}
+
+func TestCleanCloseRemovesTheLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "convstate.db")
+	db, err := store.Open(path, noTreeCommit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putPairs(t, db, "u1")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(store.LogPath(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("log after Close: %v; want it removed", err)
+	}
+	db = openAt(t, path, store.Options{})
+	if d := cmp.Diff([]string{"u1"}, pairUsers(t, db)); d != "" {
+		t.Errorf("pairs (-want +got):\n%s", d)
+	}
+}
+
+// TestScansMergeLogAndTree reads keys some of which the B-tree holds, some the overlay of
+// logged writes, some both (overwritten) and some deleted in the overlay only, and checks
+// scans and lookups see the latest of each, before and after the B-tree commit.
+func TestScansMergeLogAndTree(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "a", "c", "e", "g")
+	for _, at := range []int64{10, 30, 50} {
+		if err := db.Update(t.Context(), func(tx store.Tx) error {
+			return tx.AddExpiry(store.Expiry{At: at, Kind: store.ExpiryCSW, BusinessID: "b1", UserID: "x"})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	putPairs(t, db, "b", "e", "h") // new, overwritten, new at the end
+	if err := db.Update(t.Context(), func(tx store.Tx) error {
+		if err := tx.DeletePair("b1", "c"); err != nil {
+			return err
+		}
+		if err := tx.RemoveExpiry(store.Expiry{At: 30, Kind: store.ExpiryCSW, BusinessID: "b1", UserID: "x"}); err != nil {
+			return err
+		}
+		return tx.AddExpiry(store.Expiry{At: 20, Kind: store.ExpiryCSW, BusinessID: "b1", UserID: "x"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		if d := cmp.Diff([]string{"a", "b", "e", "g", "h"}, pairUsers(t, db)); d != "" {
+			t.Errorf("%s: Pairs (-want +got):\n%s", when, d)
+		}
+		var ats []int64
+		var after []string
+		if err := db.View(t.Context(), func(r store.ReadTx) error {
+			if _, err := r.Pair("b1", "c"); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("%s: deleted pair c: %v, want ErrNotFound", when, err)
+			}
+			if err := r.Pairs("b1", "b", func(p *storagev1.Pair) error {
+				after = append(after, p.GetUserId())
+				return nil
+			}); err != nil {
+				return err
+			}
+			return r.Expiring(15, 60, func(e store.Expiry) error {
+				ats = append(ats, e.At)
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{"e", "g", "h"}, after); d != "" {
+			t.Errorf("%s: Pairs after b (-want +got):\n%s", when, d)
+		}
+		if d := cmp.Diff([]int64{20, 50}, ats); d != "" {
+			t.Errorf("%s: Expiring [15, 60) (-want +got):\n%s", when, d)
+		}
+	}
+	check("from the overlay")
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	check("from the B-tree")
+}
