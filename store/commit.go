@@ -128,7 +128,7 @@ func (r *recorder) rollback(t *writeTx) error {
 type committer struct {
 	d       *DB
 	wal     *wal
-	id      []byte // the store id, which seeds the log's checksums
+	id      []byte   // the store id, which seeds the log's checksums
 	tx      *bolt.Tx // open from the first Update after a B-tree commit until the next
 	wtx     *writeTx
 	rec     recorder
