@@ -90,7 +90,7 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 		}
 		profiles[q.Business] = prof
 	}
-	rec, err := tx.Pair(q.Business, user)
+	rec, err := tx.PairView(q.Business, user)
 	if notFound(err) {
 		rec, err = &storagev1.Pair{}, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -24,6 +25,15 @@ const (
 type profile struct {
 	rec *storagev1.Business
 	loc *time.Location
+	// today memoizes day and month for the last local day asked about: every decision
+	// needs them, and formatting a time costs more than the rest of the pricing input.
+	today atomic.Pointer[localDay]
+}
+
+// localDay is one local day of a profile: [start, end) in Unix nanoseconds.
+type localDay struct {
+	start, end int64
+	day, month string
 }
 
 // withDefaults fills the unset fields of a profile record.
@@ -79,8 +89,23 @@ func (l *Ledger) cachedProfile(tx store.ReadTx, business string) (*profile, erro
 }
 
 // day and month of t in the business's zone.
-func (p *profile) day(t int64) string   { return time.Unix(0, t).In(p.loc).Format("2006-01-02") }
-func (p *profile) month(t int64) string { return time.Unix(0, t).In(p.loc).Format("2006-01") }
+func (p *profile) day(t int64) string   { return p.localDay(t).day }
+func (p *profile) month(t int64) string { return p.localDay(t).month }
+
+func (p *profile) localDay(t int64) *localDay {
+	if d := p.today.Load(); d != nil && d.start <= t && t < d.end {
+		return d
+	}
+	lt := time.Unix(0, t).In(p.loc)
+	y, m, dd := lt.Date()
+	start := time.Date(y, m, dd, 0, 0, 0, 0, p.loc)
+	d := &localDay{start: start.UnixNano(), end: time.Date(y, m, dd+1, 0, 0, 0, 0, p.loc).UnixNano(),
+		day: lt.Format("2006-01-02"), month: lt.Format("2006-01")}
+	if d.start <= t && t < d.end { // a zone whose midnight is skipped starts its day later
+		p.today.Store(d)
+	}
+	return d
+}
 
 // authIntlEligible reports whether the business was eligible for
 // authentication-international rates at t.

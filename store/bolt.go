@@ -45,6 +45,9 @@ type Options struct {
 	// none): under load, batches handed off within it wait and share the next one. A write
 	// after a quiet spell is synced at once.
 	SyncDelay time.Duration
+	// PairCache is how many decoded pair records ReadTx.PairView keeps in memory (default
+	// 131,072, some 50 MB; negative: none). Ignored without group commit.
+	PairCache int
 }
 
 const (
@@ -53,6 +56,7 @@ const (
 	defaultCommitInterval = time.Second
 	defaultMaxPending     = 200_000
 	defaultSyncDelay      = 500 * time.Microsecond
+	defaultPairCache      = 1 << 17
 )
 
 // Stats counts the work of Update since Open.
@@ -102,6 +106,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = defaultMaxPending
+	}
+	if opts.PairCache == 0 {
+		opts.PairCache = defaultPairCache
 	}
 	if opts.SyncDelay == 0 {
 		opts.SyncDelay = defaultSyncDelay
@@ -170,7 +177,11 @@ func Open(path string, opts Options) (*DB, error) {
 	// A full batch can queue up while the previous one is run.
 	d.queue = make(chan *request, opts.MaxBatch)
 	d.stopped = make(chan struct{})
-	d.overlay = newOverlay()
+	var pairs *pairCache
+	if opts.PairCache > 0 {
+		pairs = newPairCache(opts.PairCache)
+	}
+	d.overlay = newOverlay(pairs)
 	c := &committer{d: d, wal: w, id: id, seq: seq, log: make(chan *logBatch, 64), logDone: make(chan struct{})}
 	c.rec.seen = make(map[string]struct{})
 	go d.commitLoop(c)

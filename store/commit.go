@@ -212,6 +212,9 @@ func (c *committer) run(batch []*request) {
 			err := c.commitTree()
 			if err == nil && r.raw != nil {
 				err = c.d.bolt.Update(r.raw)
+				if c.d.overlay.pairs != nil {
+					c.d.overlay.pairs.clear() // raw may have written anything
+				}
 			}
 			r.done <- err
 			continue

@@ -16,8 +16,9 @@ import (
 // that makes the overlay redundant is either before the View's bbolt transaction (which then
 // sees the same values) or after it.
 type overlay struct {
-	mu   sync.RWMutex
-	tree *btree.BTreeG[entry]
+	mu    sync.RWMutex
+	tree  *btree.BTreeG[entry]
+	pairs *pairCache // nil if disabled
 }
 
 // entry is one key's latest value; deleted marks a removed key (the B-tree may still hold it).
@@ -35,8 +36,8 @@ func entryLess(a, b entry) bool {
 	return bytes.Compare(a.key, b.key) < 0
 }
 
-func newOverlay() *overlay {
-	return &overlay{tree: btree.NewG(32, entryLess)}
+func newOverlay(pairs *pairCache) *overlay {
+	return &overlay{tree: btree.NewG(32, entryLess), pairs: pairs}
 }
 
 // publish adds a durable batch's writes; later ops win.
@@ -48,9 +49,19 @@ func (o *overlay) publish(ops []op) {
 	o.mu.Unlock()
 }
 
-// reset drops everything: the B-tree now holds it.
+// reset drops everything: the B-tree now holds it. The cached pairs it wrote are stale now.
 func (o *overlay) reset() {
 	o.mu.Lock()
+	if o.pairs != nil {
+		b := bucketIndex(bucketPairs)
+		o.tree.AscendGreaterOrEqual(entry{bucket: b}, func(e entry) bool {
+			if e.bucket != b {
+				return false
+			}
+			o.pairs.drop(e.key)
+			return true
+		})
+	}
 	o.tree.Clear(false)
 	o.mu.Unlock()
 }

@@ -43,12 +43,15 @@ type Store interface {
 	Close() error
 }
 
-// ReadTx reads records. Returned records are the caller's to modify.
+// ReadTx reads records. Returned records are the caller's to modify, except PairView's.
 type ReadTx interface {
 	// Business returns a business's profile, or ErrNotFound.
 	Business(businessID string) (*storagev1.Business, error)
 	// Pair returns a pair's clock, or ErrNotFound.
 	Pair(businessID, userID string) (*storagev1.Pair, error)
+	// PairView is Pair for a caller that does not modify the record: it may be shared
+	// with other readers (a cache), which saves decoding it.
+	PairView(businessID, userID string) (*storagev1.Pair, error)
 	// Fact returns the fact recorded under a business's message id, or ErrNotFound.
 	Fact(businessID, messageID string) (*storagev1.Fact, error)
 	// Counter returns a counter's value; 0 if it was never added to.

@@ -209,6 +209,28 @@ func (t *readTx) Pair(businessID, userID string) (*storagev1.Pair, error) {
 	return p, nil
 }
 
+func (t *readTx) PairView(businessID, userID string) (*storagev1.Pair, error) {
+	if t.ov == nil || t.ov.pairs == nil {
+		return t.Pair(businessID, userID)
+	}
+	k, err := pairKey(businessID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := t.ov.get(bucketIndex(bucketPairs), k); ok {
+		return t.Pair(businessID, userID) // written since the last B-tree commit
+	}
+	if p, ok := t.ov.pairs.get(k); ok {
+		return p, nil
+	}
+	p := new(storagev1.Pair)
+	if err := t.get(bucketPairs, k, p); err != nil {
+		return nil, err
+	}
+	t.ov.pairs.add(k, p)
+	return p, nil
+}
+
 func (t *readTx) Fact(businessID, messageID string) (*storagev1.Fact, error) {
 	k, err := factKey(businessID, messageID)
 	if err != nil {

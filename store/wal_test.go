@@ -265,3 +265,55 @@ func TestScansMergeLogAndTree(t *testing.T) {
 	}
 	check("from the B-tree")
 }
+
+// TestCachedPairIsCurrent reads a pair with PairView (so the cache holds it), overwrites it, commits the
+// B-tree, and reads it again: each read sees the latest write.
+func TestCachedPairIsCurrent(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	region := func() string {
+		t.Helper()
+		var got string
+		if err := db.View(t.Context(), func(r store.ReadTx) error {
+			p, err := r.PairView("b1", "u1")
+			if err != nil {
+				return err
+			}
+			if q, err := r.Pair("b1", "u1"); err != nil || q.GetRegion() != p.GetRegion() {
+				t.Errorf("Pair = %v, %v; PairView = %v", q, err, p)
+			}
+			got = p.GetRegion()
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	put := func(region string) {
+		t.Helper()
+		if err := db.Update(t.Context(), func(tx store.Tx) error {
+			return tx.PutPair(&storagev1.Pair{BusinessId: "b1", UserId: "u1", Region: region})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("IN")
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"BR", "US", "MX"} {
+		if got := region(); i > 0 && got == want {
+			t.Fatalf("precondition: already %s", want)
+		}
+		region() // from the B-tree or the cache
+		put(want)
+		if got := region(); got != want {
+			t.Errorf("before the commit: region %q, want %q", got, want)
+		}
+		if err := db.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if got := region(); got != want {
+			t.Errorf("after the commit: region %q, want %q", got, want)
+		}
+	}
+}
