@@ -128,6 +128,28 @@ func (p positiveInt) Set(v string) error {
 	return nil
 }
 
+// nonNegInt is an int flag that must be >= 0.
+type nonNegInt struct{ n *int }
+
+func (p nonNegInt) String() string {
+	if p.n == nil {
+		return ""
+	}
+	return strconv.Itoa(*p.n)
+}
+func (p nonNegInt) Kind() string { return "int" }
+func (p nonNegInt) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("not an integer")
+	}
+	if n < 0 {
+		return fmt.Errorf("must not be negative")
+	}
+	*p.n = n
+	return nil
+}
+
 // openOrFail opens a file for reading with an error that names the flag.
 func openOrFail(flagName, path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
