@@ -45,8 +45,10 @@ type Options struct {
 	// none): under load, batches handed off within it wait and share the next one. A write
 	// after a quiet spell is synced at once.
 	SyncDelay time.Duration
-	// PairCache is how many decoded pair records ReadTx.PairView keeps in memory (default
-	// 131,072, some 50 MB; negative: none). Ignored without group commit.
+	// PairCache is how many decoded pair records ReadTx.PairView keeps in memory (default 0:
+	// none). It pays when the pairs decided on fit in it (a fifth more decisions a second at
+	// 100,000 pairs) and costs when they do not (a fifth fewer at a million pairs with
+	// 131,072 cached: misses, evictions and a larger heap to scan). Ignored without group commit.
 	PairCache int
 }
 
@@ -56,7 +58,6 @@ const (
 	defaultCommitInterval = time.Second
 	defaultMaxPending     = 200_000
 	defaultSyncDelay      = 500 * time.Microsecond
-	defaultPairCache      = 1 << 17
 )
 
 // Stats counts the work of Update since Open.
@@ -106,9 +107,6 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = defaultMaxPending
-	}
-	if opts.PairCache == 0 {
-		opts.PairCache = defaultPairCache
 	}
 	if opts.SyncDelay == 0 {
 		opts.SyncDelay = defaultSyncDelay

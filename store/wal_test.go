@@ -269,7 +269,7 @@ func TestScansMergeLogAndTree(t *testing.T) {
 // TestCachedPairIsCurrent reads a pair with PairView (so the cache holds it), overwrites it, commits the
 // B-tree, and reads it again: each read sees the latest write.
 func TestCachedPairIsCurrent(t *testing.T) {
-	db := openTemp(t, noTreeCommit)
+	db := openTemp(t, store.Options{CommitInterval: time.Hour, PairCache: 16})
 	region := func() string {
 		t.Helper()
 		var got string

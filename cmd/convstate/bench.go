@@ -41,6 +41,7 @@ type benchConfig struct {
 	batchConc   int
 	pairs       int
 	conns       int
+	pairCache   int
 	jsonOnly    bool
 	cpuProfile  string
 	workloads   nameList
@@ -78,6 +79,7 @@ func parseBench(e env, args []string) (*benchConfig, error) {
 	fs.Var(positiveInt{&c.concurrency}, "concurrency", "calls in flight (closed-loop workers) for the single-call workloads")
 	fs.Var(positiveInt{&c.batchConc}, "batch-concurrency", "RecordFacts calls in flight in the batch workload (each carries 1000 facts)")
 	fs.Var(positiveInt{&c.pairs}, "pairs", "pairs pre-populated for the decide workload")
+	fs.Var(nonNegInt{&c.pairCache}, "pair-cache", "decoded pair records the server keeps for decisions, as serve's --pair-cache (0: none)")
 	fs.Var(positiveInt{&c.conns}, "conns", "gRPC connections the workers share")
 	fs.BoolVar(&c.jsonOnly, "json-only", false, "print only the JSON line on stdout (progress still goes to stderr)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each workload to `file`, with the workload's name inserted\nbefore the extension (cpu.pprof -> cpu.decide.pprof)")
@@ -313,7 +315,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 
 	// The main server: empty, decide, record and batch.
 	if has(wlEmpty) || has(wlDecide) || has(wlRecord) || has(wlBatch) {
-		s, err := startBenchServer(ctx, filepath.Join(dir, "bench.db"), store.Options{}, engine, c.conns)
+		s, err := startBenchServer(ctx, filepath.Join(dir, "bench.db"), store.Options{PairCache: c.pairCache}, engine, c.conns)
 		if err != nil {
 			return err
 		}
@@ -658,6 +660,7 @@ func report(c *benchConfig, results []*benchResult, pop *popStats, loaded *memSt
 	out.add("rss_peak_mb", end.status["VmHWM"])
 	out.add("rss_end_mb", end.status["VmRSS"])
 	out.add("pairs", c.pairs)
+	out.add("pair_cache", c.pairCache)
 	out.add("duration_s", c.duration.Seconds())
 	out.add("concurrency", c.concurrency)
 	out.add("batch_concurrency", c.batchConc)

@@ -57,7 +57,7 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 		lockTimeout: time.Second, serviceAllowance: pricing.DefaultServiceAllowance, maxBatch: server.MaxBatchLimit,
 		rateBurst: 4000, maxRequestBytes: server.DefaultMaxRequestBytes,
 		retention: ledger.DefaultRetention, gcInterval: 10 * time.Minute,
-		commitInterval: time.Second, pairCache: 1 << 17,
+		commitInterval: time.Second,
 	}
 	fs := newFlagSet("serve [flags]", "Runs the convstate gRPC service on an embedded bbolt database.", e)
 	fs.StringVar(&c.listen, "listen", defaultListen, "gRPC listen address")
@@ -82,7 +82,7 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	fs.env("lock-timeout", "CONVSTATE_LOCK_TIMEOUT")
 	fs.Var(positiveDuration{&c.commitInterval}, "commit-interval", "how often the database file is committed; writes are durable before, in its write-ahead\nlog (<db>-wal), which Open replays after a crash")
 	fs.env("commit-interval", "CONVSTATE_COMMIT_INTERVAL")
-	fs.Var(nonNegInt{&c.pairCache}, "pair-cache", "decoded pair records kept in memory for decisions (0: none; 131072 is some 50-100 MB)")
+	fs.Var(nonNegInt{&c.pairCache}, "pair-cache", "decoded pair records kept in memory for decisions (0: none): pays when the pairs decided on\nfit in it (docs/BENCHMARKS.md)")
 	fs.env("pair-cache", "CONVSTATE_PAIR_CACHE")
 	fs.StringVar(&c.authTokens, "auth-tokens", "", "token file: every call but health and reflection needs a bearer token,\nlimited to its scopes and businesses (format: README \"Security\")")
 	fs.env("auth-tokens", "CONVSTATE_AUTH_TOKENS")
@@ -194,11 +194,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	pairCache := c.pairCache
-	if pairCache == 0 {
-		pairCache = -1 // store.Options: 0 is the default, negative is none
-	}
-	st, err := store.Open(c.db, store.Options{LockTimeout: c.lockTimeout, CommitInterval: c.commitInterval, PairCache: pairCache})
+	st, err := store.Open(c.db, store.Options{LockTimeout: c.lockTimeout, CommitInterval: c.commitInterval, PairCache: c.pairCache})
 	if err != nil {
 		return err
 	}
