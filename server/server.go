@@ -196,9 +196,12 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.MaxRecvMsgSize(d.MaxRequestBytes),
 		// A pool of stream workers keeps grown goroutine stacks: a fresh goroutine
-		// per call re-grows its stack in bbolt's recursive B-tree search every time
-		// (about a tenth of a decision's CPU).
-		grpc.NumStreamWorkers(uint32(16 * runtime.GOMAXPROCS(0))),
+		// per call re-grows its stack in bbolt's recursive B-tree search and in
+		// protovalidate every time (a tenth of a call's CPU). Calls beyond the pool get
+		// fresh goroutines, so the pool is sized for the concurrency the benchmark
+		// drives (64): 16 per CPU left a record's handler regrowing its stack, and 64
+		// per CPU made every call slower (bench, interleaved runs).
+		grpc.NumStreamWorkers(uint32(32 * runtime.GOMAXPROCS(0))),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}
