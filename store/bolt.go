@@ -160,9 +160,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	seq, replayed, err := replay(bdb, records)
 	if err != nil {
-		_ = w.f.Close()
+		w.abandon()
 		_ = bdb.Close()
-		return nil, fmt.Errorf("open %s: replaying %s: %w", path, w.f.Name(), err)
+		return nil, fmt.Errorf("open %s: replaying its write-ahead log: %w", path, err)
 	}
 	d.replayed = replayed
 	if opts.NoGroupCommit {
@@ -180,8 +180,7 @@ func Open(path string, opts Options) (*DB, error) {
 		pairs = newPairCache(opts.PairCache)
 	}
 	d.overlay = newOverlay(pairs)
-	c := &committer{d: d, wal: w, id: id, seq: seq, log: make(chan *logBatch, 64), logDone: make(chan struct{})}
-	c.rec.seen = make(map[string]struct{})
+	c := &committer{d: d, wal: w, id: id, seq: seq, mem: newMemtable(), log: make(chan *logBatch, 64), logDone: make(chan struct{})}
 	go d.commitLoop(c)
 	return d, nil
 }
@@ -245,12 +244,15 @@ func (d *DB) View(ctx context.Context, fn func(ReadTx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if d.overlay != nil {
-		// Held for the whole View: see overlay.
-		d.overlay.mu.RLock()
-		defer d.overlay.mu.RUnlock()
+	if d.overlay == nil {
+		return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx}) })
 	}
-	return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx, ov: d.overlay}) })
+	// Held for the whole View: see overlay.
+	d.overlay.mu.RLock()
+	defer d.overlay.mu.RUnlock()
+	return d.view(func(btx *bolt.Tx) error {
+		return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs})
+	})
 }
 
 // view runs fn in a bbolt View, reporting ErrClosed for a store closed before it began.

@@ -5,29 +5,34 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// The write path with group commit is a pipeline of two goroutines:
+// The write path with group commit is a pipeline of three goroutines:
 //
-//   - the committer runs queued Updates one after the other in a bbolt write transaction that
-//     stays open across batches, records their writes, and hands each batch to the log writer;
-//   - the log writer appends the batch to the write-ahead log, fdatasyncs it (several queued
-//     batches share one fdatasync), publishes the writes to the overlay, and answers the
-//     callers.
+//   - the committer runs queued Updates one after the other. An Update reads its own writes,
+//     then the committer's memtables (the writes since the last B-tree commit), then bbolt;
+//     it writes only to its pending writes, which the committer keeps (adds to its memtable
+//     and to the batch's log record) if it succeeds and drops if it fails;
+//   - the log writer appends each batch's record to the write-ahead log, fdatasyncs it
+//     (batches queued meanwhile share the fdatasync), publishes the writes to the overlay
+//     that readers see, and answers the callers;
+//   - the flusher commits a frozen memtable to bbolt: every Options.CommitInterval (or after
+//     Options.MaxPending writes, or when Backup, Check or Close ask) the committer waits for
+//     the log writer to catch up, freezes its memtable, switches the log to its other
+//     segment and starts a fresh memtable, while the flusher applies the frozen one in key
+//     order in one bbolt transaction. Once that commit is done, the frozen memtable and the
+//     log segment it came from are no longer needed.
 //
-// So the committer runs the next batch while the previous one is being synced, and no caller
-// is answered before its writes are on disk. Every Options.CommitInterval (or after
-// Options.MaxPending writes, or when asked by Backup, Check or Close) the committer waits for
-// the log writer to catch up, commits the bbolt transaction (bbolt fsyncs it), empties the
-// overlay and rewinds the log.
-//
-// An Update that fails is undone in the open transaction from the old values its writes
-// recorded (recorder), so one failing caller costs neither a rollback nor a rerun of the
-// others.
+// So no caller is answered before its writes are on disk, the committer runs the next batch
+// while the previous one is synced, and B-tree pages are written once per flush rather than
+// once per batch. Writing bbolt only in key order also matters: bbolt splits a node only at
+// commit, so a long transaction inserting around the same keys (a second's expiry entries,
+// which sort by user) would shift an ever larger node on every insert.
 
 // request is one queued Update, or a flush.
 type request struct {
@@ -47,93 +52,70 @@ type logBatch struct {
 	barrier chan struct{} // closed once everything handed before it is durable
 }
 
-// recorder keeps the current batch's writes and the values the current Update found before
-// it touched them, to undo it if it fails.
-type recorder struct {
-	ops  []op
-	mark int // where the current Update's ops start
-	undo []undo
-	seen map[string]struct{} // bucket index + key of the keys in undo, once undo is long
+// pending holds the writes of the Update being run: the latest op of each key (for reads)
+// and all ops in order (for the log).
+type pending struct {
+	idx [len(allBucketsArray)]map[string]int // key → index in ops
+	ops []op
 }
 
-type undo struct {
-	bucket, key, old []byte
-	existed          bool
-}
-
-// seenScan is how many keys known searches by scanning undo before it uses the map: most
-// Updates touch a handful of keys, and building map keys allocates.
-const seenScan = 16
-
-func (r *recorder) begin() {
-	r.mark = len(r.ops)
-	r.undo = r.undo[:0]
-	clear(r.seen)
-}
-
-// known reports whether the current Update has already noted key.
-func (r *recorder) known(bucket, key []byte) bool {
-	if len(r.undo) <= seenScan {
-		for i := range r.undo {
-			if &r.undo[i].bucket[0] == &bucket[0] && bytes.Equal(r.undo[i].key, key) {
-				return true
-			}
-		}
-		return false
+func (p *pending) add(w op) {
+	m := p.idx[w.bucket]
+	if m == nil {
+		m = make(map[string]int)
+		p.idx[w.bucket] = m
 	}
-	_, ok := r.seen[seenKey(bucket, key)]
-	return ok
+	m[string(w.key)] = len(p.ops)
+	p.ops = append(p.ops, w)
 }
 
-// note keeps key's value as the current Update first found it.
-func (r *recorder) note(bucket, key, old []byte, existed bool) {
-	if r.known(bucket, key) {
-		return
+func (p *pending) get(bucket uint8, key []byte) (entry, bool) {
+	m := p.idx[bucket]
+	if len(m) == 0 {
+		return entry{}, false
 	}
-	r.undo = append(r.undo, undo{bucket: bucket, key: key, old: old, existed: existed})
-	switch n := len(r.undo); {
-	case n == seenScan+1:
-		for _, u := range r.undo {
-			r.seen[seenKey(u.bucket, u.key)] = struct{}{}
-		}
-	case n > seenScan+1:
-		r.seen[seenKey(bucket, key)] = struct{}{}
+	i, ok := m[string(key)]
+	if !ok {
+		return entry{}, false
 	}
+	w := p.ops[i]
+	return entry{key: w.key, val: w.val, deleted: w.deleted}, true
 }
 
-func seenKey(bucket, key []byte) string {
-	return string(append([]byte{bucketIndex(bucket)}, key...))
-}
-
-// rollback restores what the current Update overwrote and forgets its ops.
-func (r *recorder) rollback(t *writeTx) error {
-	for i := len(r.undo) - 1; i >= 0; i-- {
-		u := r.undo[i]
-		var err error
-		if u.existed {
-			err = t.bucket(u.bucket).Put(u.key, u.old)
-		} else {
-			err = t.bucket(u.bucket).Delete(u.key)
-		}
-		if err != nil {
-			return fmt.Errorf("store: undoing a failed update: %w", err)
+// from is memtable.from for the pending writes.
+func (p *pending) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
+	var out []entry
+	for _, i := range p.idx[bucket] {
+		w := p.ops[i]
+		if bytes.Compare(w.key, start) >= 0 && in(w.key) {
+			out = append(out, entry{key: w.key, val: w.val, deleted: w.deleted})
 		}
 	}
-	r.ops = r.ops[:r.mark]
-	return nil
+	slices.SortFunc(out, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	return out
 }
 
-// committer is the state of the committer goroutine; the log writer shares only log, wal
-// (while the committer waits on a barrier) and the failure.
+func (p *pending) reset() {
+	for i := range p.idx {
+		clear(p.idx[i])
+	}
+	p.ops = p.ops[:0] // the memtable and the batch keep the ops' slices, not this array
+}
+
+// committer is the state of the committer goroutine. The log writer shares log, wal (only
+// while the committer waits on a barrier) and the failure; the flusher, flushDone.
 type committer struct {
-	d       *DB
-	wal     *wal
-	id      []byte   // the store id, which seeds the log's checksums
-	tx      *bolt.Tx // open from the first Update after a B-tree commit until the next
-	wtx     *writeTx
-	rec     recorder
-	seq     uint64 // last log record handed to the log writer
-	pending int    // ops in tx
+	d   *DB
+	wal *wal
+	id  []byte // the store id, which seeds the log's checksums
+
+	rtx       *bolt.Tx  // the bbolt read transaction of the batch being run
+	mem       *memtable // writes since the last freeze
+	frozen    *memtable // being flushed; nil when no flush runs
+	flushDone chan error
+	pend      pending
+	batchOps  []op   // the ops of the batch being run
+	seq       uint64 // last log record handed to the log writer
 
 	log     chan *logBatch
 	logDone chan struct{}
@@ -151,9 +133,6 @@ func (c *committer) fail(err error) {
 	c.failed.CompareAndSwap(nil, &err)
 }
 
-// answer answers an Update.
-func (c *committer) answer(r *request, err error) { r.done <- err }
-
 // commitLoop is the committer. It takes the first queued request, then whatever else is
 // already queued, without waiting for more: no timer caps throughput, and while the log
 // writer syncs one batch the next one accumulates.
@@ -167,13 +146,13 @@ func (d *DB) commitLoop(c *committer) {
 		select {
 		case r, ok := <-d.queue:
 			if !ok { // Close: the queue is drained
-				err := c.commitTree()
+				err := c.sync()
 				close(c.log)
 				<-c.logDone
-				if err == nil && c.failure() == nil {
+				if err == nil {
 					err = c.wal.close()
 				} else {
-					_ = c.wal.f.Close() // keep the log: Open replays it
+					c.wal.abandon() // keep the log: Open replays it
 				}
 				d.closeErr = err
 				return
@@ -195,8 +174,8 @@ func (d *DB) commitLoop(c *committer) {
 			clear(batch) // let answered requests be collected
 			batch = batch[:0]
 		case <-tick.C:
-			if c.tx != nil {
-				_ = c.commitTree() // a failure is kept in c.failed and reported to Updates
+			if c.mem.n > 0 && c.flushDone == nil {
+				_ = c.freeze() // a failure is kept in c.failed and reported to Updates
 			}
 		}
 	}
@@ -204,12 +183,14 @@ func (d *DB) commitLoop(c *committer) {
 
 // run runs a batch of requests and hands the successful Updates to the log writer.
 func (c *committer) run(batch []*request) {
+	c.reap(false)
 	var reqs []*request
 	for _, r := range batch {
 		if r.flush {
 			c.handOff(reqs)
 			reqs = nil
-			err := c.commitTree()
+			c.endRead()
+			err := c.sync()
 			if err == nil && r.raw != nil {
 				err = c.d.bolt.Update(r.raw)
 				if c.d.overlay.pairs != nil {
@@ -222,95 +203,158 @@ func (c *committer) run(batch []*request) {
 		// A caller whose context ended while queued is told so instead of run: nothing of
 		// its fn has been written yet, so the failure is truthful.
 		if err := r.ctx.Err(); err != nil {
-			c.answer(r, err)
+			r.done <- err
 			continue
 		}
-		if err := c.begin(); err != nil {
-			c.answer(r, err)
+		if err := c.beginRead(); err != nil {
+			r.done <- err
 			continue
 		}
-		c.rec.begin()
-		if err := runFn(r.fn, c.wtx); err != nil {
-			if uerr := c.rec.rollback(c.wtx); uerr != nil {
-				c.fail(uerr) // the transaction is in an unknown state: never commit it
-			}
-			c.answer(r, err)
+		tx := &writeTx{readTx{btx: c.rtx, mem: layers{c.mem, c.frozen}, pend: &c.pend}}
+		if err := runFn(r.fn, tx); err != nil {
+			c.pend.reset() // nothing of it was kept anywhere
+			r.done <- err
 			continue
 		}
+		c.mem.apply(c.pend.ops)
+		c.batchOps = append(c.batchOps, c.pend.ops...)
+		c.pend.reset()
 		reqs = append(reqs, r)
 	}
 	c.handOff(reqs)
-	if c.pending >= c.d.opts.MaxPending {
-		_ = c.commitTree()
+	c.endRead()
+	if c.mem.n >= c.d.opts.MaxPending {
+		_ = c.freeze()
 	}
 }
 
-// begin opens the bbolt transaction if none is open.
-func (c *committer) begin() error {
+// beginRead opens the batch's bbolt read transaction. It is closed at the end of every batch:
+// a commit that grows the file waits for every open read transaction.
+func (c *committer) beginRead() error {
 	if err := c.failure(); err != nil {
 		return err
 	}
-	if c.tx != nil {
+	if c.rtx != nil {
 		return nil
 	}
-	tx, err := c.d.bolt.Begin(true)
+	tx, err := c.d.bolt.Begin(false)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	c.tx = tx
-	c.wtx = &writeTx{readTx: readTx{btx: tx, rec: &c.rec}}
+	c.rtx = tx
 	return nil
 }
 
-// handOff encodes the recorded ops of reqs as the next log record and queues it.
+func (c *committer) endRead() {
+	if c.rtx != nil {
+		_ = c.rtx.Rollback()
+		c.rtx = nil
+	}
+}
+
+// handOff encodes the batch's ops as the next log record and queues it with its callers.
 func (c *committer) handOff(reqs []*request) {
 	if len(reqs) == 0 {
-		c.rec.ops = c.rec.ops[:0] // failed Updates left nothing
 		return
 	}
 	b := &logBatch{reqs: reqs}
-	if ops := c.rec.ops; len(ops) > 0 {
+	if ops := c.batchOps; len(ops) > 0 {
 		c.seq++
 		b.record = appendRecord(nil, c.id, c.seq, ops)
 		b.ops = ops
-		c.pending += len(ops)
-		c.rec.ops = nil // the batch owns them now (the overlay keeps their slices)
+		c.batchOps = nil // the batch owns them now
 	}
 	// Even a batch that wrote nothing goes through the writer: what it read may come from a
 	// batch still being synced, so it is answered after that one.
 	c.log <- b
 }
 
-// commitTree commits the bbolt transaction once every batch in it is durable in the log,
-// then empties the overlay and rewinds the log. It returns the store's failure, if any.
-func (c *committer) commitTree() error {
-	if c.tx == nil {
-		return c.failure()
+// reap notes a finished flush (waiting for it if wait), releasing the frozen memtable.
+func (c *committer) reap(wait bool) error {
+	if c.flushDone == nil {
+		return nil
+	}
+	var err error
+	if wait {
+		err = <-c.flushDone
+	} else {
+		select {
+		case err = <-c.flushDone:
+		default:
+			return nil
+		}
+	}
+	c.flushDone, c.frozen = nil, nil
+	return err
+}
+
+// freeze hands the memtable to a new flusher once the previous flush is done and every batch
+// in the memtable is durable, and switches the log to its other segment.
+func (c *committer) freeze() error {
+	if err := c.reap(true); err != nil {
+		return err
+	}
+	if err := c.failure(); err != nil {
+		return err
+	}
+	if c.mem.n == 0 {
+		return nil
 	}
 	done := make(chan struct{})
 	c.log <- &logBatch{barrier: done}
 	<-done // the log writer is idle now, until the next hand-off
-	tx := c.tx
-	c.tx, c.wtx = nil, nil
 	if err := c.failure(); err != nil {
-		_ = tx.Rollback() // the overlay and the log keep what was acknowledged
 		return err
 	}
-	err := tx.Bucket(bucketMeta).Put(keyWALApplied, be64(int64(c.seq)))
-	if err == nil {
-		err = tx.Commit()
-	} else {
-		_ = tx.Rollback()
+	c.wal.next() // the records from here on are in the next flush
+	m, seq := c.mem, c.seq
+	c.d.overlay.freeze(m) // the overlay's active memtable held exactly m
+	c.frozen, c.mem = m, newMemtable()
+	flushDone := make(chan error, 1)
+	c.flushDone = flushDone
+	go func() { flushDone <- c.flush(m, seq) }()
+	return nil
+}
+
+// sync commits everything acknowledged so far to the B-tree and waits for it.
+func (c *committer) sync() error {
+	if err := c.freeze(); err != nil {
+		return err
 	}
+	if err := c.reap(true); err != nil {
+		return err
+	}
+	return c.failure()
+}
+
+// flush is the flusher: it writes m, in key order, to bbolt in one transaction that also
+// records seq as the last log record the B-tree holds.
+func (c *committer) flush(m *memtable, seq uint64) error {
+	all := func([]byte) bool { return true }
+	err := c.d.bolt.Update(func(btx *bolt.Tx) error {
+		for i, name := range allBuckets {
+			b := btx.Bucket(name)
+			for _, e := range m.from(uint8(i), nil, all) {
+				var err error
+				if e.deleted {
+					err = b.Delete(e.key)
+				} else {
+					err = b.Put(e.key, e.val)
+				}
+				if err != nil {
+					return err
+				}
+			}
+		}
+		return btx.Bucket(bucketMeta).Put(keyWALApplied, be64(int64(seq)))
+	})
 	if err != nil {
 		err = fmt.Errorf("store: commit: %w", err)
 		c.fail(err)
 		return err
 	}
 	c.d.treeCommits.Add(1)
-	c.d.overlay.reset()
-	c.wal.rewind()
-	c.pending = 0
+	c.d.overlay.flushed()
 	return nil
 }
 
@@ -359,7 +403,7 @@ func (c *committer) logLoop() {
 				answered += len(b.reqs)
 			}
 			for _, r := range b.reqs {
-				c.answer(r, err)
+				r.done <- err
 			}
 		}
 		if answered > 0 {
@@ -411,9 +455,13 @@ func replay(bdb *bolt.DB, records []walRecord) (last uint64, replayed int, err e
 		if v := btx.Bucket(bucketMeta).Get(keyWALApplied); len(v) == 8 {
 			last = binary.BigEndian.Uint64(v)
 		}
+		// records are in sequence order; the batches to replay follow last without a gap
+		// (each file's records are, and the next file starts where the other left off).
 		var todo []walRecord
 		for _, r := range records {
-			if r.seq > last {
+			switch {
+			case r.seq <= last:
+			case len(todo) == 0 || r.seq == todo[len(todo)-1].seq+1:
 				todo = append(todo, r)
 			}
 		}
@@ -425,7 +473,7 @@ func replay(bdb *bolt.DB, records []walRecord) (last uint64, replayed int, err e
 				"the file is an older copy of the store the log was written for (a restored backup?); "+
 				"move the log away to open the file as it is", todo[0].seq, last)
 		}
-		t := &writeTx{readTx: readTx{btx: btx}}
+		t := &writeTx{readTx{btx: btx}}
 		for _, r := range todo {
 			for _, w := range r.ops {
 				var err error

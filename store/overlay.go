@@ -8,24 +8,18 @@ import (
 	"github.com/google/btree"
 )
 
-// overlay holds the writes that are durable in the write-ahead log but not yet committed to
-// the B-tree, so that readers see every acknowledged write. Entries are added when a log
-// batch is on disk and dropped all at once when the B-tree commit holding them is done.
+// memtable holds writes that are in the write-ahead log but not in the B-tree yet: the
+// latest value of each key, or its deletion. Each bucket is a map, because lookups are what
+// Updates and readers mostly do and a map insert costs a fifth of an ordered one; a scan
+// sorts the bucket's entries in its range. The expiry index, which the watch stream scans by
+// time range all the time, is also kept ordered.
 //
-// A View holds mu shared for its whole length and the writers hold it exclusively, so a View
-// reads one consistent state: the overlay cannot change under it, and the B-tree commit
-// that makes the overlay redundant is either before the View's bbolt transaction (which then
-// sees the same values) or after it.
-//
-// Each bucket's entries are in a map: readers mostly look keys up, and a map insert costs a
-// fifth of an ordered insert on the write path. Scans sort the bucket's entries in their
-// range, except in the expiry index, which the watch stream scans by time ranges all the
-// time; it is kept ordered instead.
-type overlay struct {
-	mu      sync.RWMutex
+// A memtable is not safe for concurrent use; once frozen (handed to the flusher) it is only
+// read, by any number of goroutines.
+type memtable struct {
 	buckets [len(allBucketsArray)]map[string]entry
 	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order
-	pairs   *pairCache           // nil if disabled
+	n       int                  // ops applied, for Options.MaxPending
 }
 
 // entry is one key's latest value; deleted marks a removed key (the B-tree may still hold it).
@@ -39,64 +33,46 @@ var expiryBucket = bucketIndex(bucketExpiry)
 
 func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
-func newOverlay(pairs *pairCache) *overlay {
-	return &overlay{expiry: btree.NewG(32, entryLess), pairs: pairs}
+func newMemtable() *memtable {
+	return &memtable{expiry: btree.NewG(32, entryLess)}
 }
 
-// publish adds a durable batch's writes; later ops win.
-func (o *overlay) publish(ops []op) {
-	o.mu.Lock()
+// apply adds writes; later ops win.
+func (m *memtable) apply(ops []op) {
 	for _, w := range ops {
 		e := entry{key: w.key, val: w.val, deleted: w.deleted}
-		m := o.buckets[w.bucket]
-		if m == nil {
-			m = make(map[string]entry)
-			o.buckets[w.bucket] = m
+		b := m.buckets[w.bucket]
+		if b == nil {
+			b = make(map[string]entry)
+			m.buckets[w.bucket] = b
 		}
-		m[string(w.key)] = e
+		b[string(w.key)] = e
 		if w.bucket == expiryBucket {
-			o.expiry.ReplaceOrInsert(e)
+			m.expiry.ReplaceOrInsert(e)
 		}
 	}
-	o.mu.Unlock()
+	m.n += len(ops)
 }
 
-// reset drops everything: the B-tree now holds it. The cached pairs it wrote are stale now.
-func (o *overlay) reset() {
-	o.mu.Lock()
-	if o.pairs != nil {
-		for _, e := range o.buckets[bucketIndex(bucketPairs)] {
-			o.pairs.drop(e.key)
-		}
-	}
-	for i := range o.buckets {
-		clear(o.buckets[i])
-	}
-	o.expiry.Clear(false)
-	o.mu.Unlock()
-}
-
-// get returns the overlay's entry for key, if it has one. The caller holds mu.
-func (o *overlay) get(bucket uint8, key []byte) (entry, bool) {
-	m := o.buckets[bucket]
-	if len(m) == 0 {
+func (m *memtable) get(bucket uint8, key []byte) (entry, bool) {
+	b := m.buckets[bucket]
+	if len(b) == 0 {
 		return entry{}, false
 	}
-	e, ok := m[string(key)]
+	e, ok := b[string(key)]
 	return e, ok
 }
 
 // from returns the bucket's entries with key >= start while in(key) holds, in key order. in
 // holds for a contiguous run of keys from start (a prefix, an upper bound), as scan's callers
-// use it, so filtering by it is the same as stopping at the first key it refuses. The caller
-// holds mu.
-func (o *overlay) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
-	if len(o.buckets[bucket]) == 0 {
+// use it, so filtering by it is the same as stopping at the first key it refuses.
+func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
+	if len(m.buckets[bucket]) == 0 {
 		return nil
 	}
 	var out []entry
 	if bucket == expiryBucket {
-		o.expiry.AscendGreaterOrEqual(entry{key: start}, func(e entry) bool {
+		m.expiry.AscendGreaterOrEqual(entry{key: start}, func(e entry) bool {
 			if !in(e.key) {
 				return false
 			}
@@ -105,7 +81,7 @@ func (o *overlay) from(bucket uint8, start []byte, in func([]byte) bool) []entry
 		})
 		return out
 	}
-	for _, e := range o.buckets[bucket] {
+	for _, e := range m.buckets[bucket] {
 		if bytes.Compare(e.key, start) >= 0 && in(e.key) {
 			out = append(out, e)
 		}
@@ -113,3 +89,102 @@ func (o *overlay) from(bucket uint8, start []byte, in func([]byte) bool) []entry
 	slices.SortFunc(out, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
 	return out
 }
+
+// layers are memtables read newest first, then the B-tree.
+type layers []*memtable
+
+func (ls layers) get(bucket uint8, key []byte) (entry, bool) {
+	for _, m := range ls {
+		if m == nil {
+			continue
+		}
+		if e, ok := m.get(bucket, key); ok {
+			return e, true
+		}
+	}
+	return entry{}, false
+}
+
+// from merges the layers' ranges, newer entries replacing older ones under the same key.
+func (ls layers) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
+	var out []entry
+	for i := len(ls) - 1; i >= 0; i-- { // oldest first
+		if ls[i] == nil {
+			continue
+		}
+		newer := ls[i].from(bucket, start, in)
+		if len(out) == 0 {
+			out = newer
+			continue
+		}
+		out = mergeEntries(out, newer)
+	}
+	return out
+}
+
+// mergeEntries merges two sorted runs; b's entry wins a tie.
+func mergeEntries(a, b []entry) []entry {
+	out := make([]entry, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := bytes.Compare(a[0].key, b[0].key); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, b[0]), a[1:], b[1:]
+		}
+	}
+	out = append(out, a...)
+	return append(out, b...)
+}
+
+// overlay is what readers see on top of the B-tree: the active memtable, which the log
+// writer fills as batches become durable, and the frozen one the flusher is committing to
+// the B-tree. Entries leave when the flusher's commit holds them.
+//
+// A View holds mu shared for its whole length and the writers hold it exclusively, so a View
+// reads one consistent state: the overlay cannot change under it, and the B-tree commit that
+// makes the frozen memtable redundant is either before the View's bbolt transaction (which
+// then sees the same values) or after it.
+type overlay struct {
+	mu     sync.RWMutex
+	active *memtable
+	frozen *memtable   // nil when no flush is running
+	pairs  *pairCache // nil if disabled
+}
+
+func newOverlay(pairs *pairCache) *overlay {
+	return &overlay{active: newMemtable(), pairs: pairs}
+}
+
+// publish adds a durable batch's writes.
+func (o *overlay) publish(ops []op) {
+	o.mu.Lock()
+	o.active.apply(ops)
+	o.mu.Unlock()
+}
+
+// freeze makes the committer's memtable, which holds exactly what active holds once every
+// batch handed off is published, the frozen one, and starts an empty active one.
+func (o *overlay) freeze(m *memtable) {
+	o.mu.Lock()
+	o.frozen, o.active = m, newMemtable()
+	o.mu.Unlock()
+}
+
+// flushed drops the frozen memtable: the B-tree holds it now. The cached pairs it wrote are
+// stale.
+func (o *overlay) flushed() {
+	o.mu.Lock()
+	if o.pairs != nil && o.frozen != nil {
+		for _, e := range o.frozen.buckets[bucketIndex(bucketPairs)] {
+			o.pairs.drop(e.key)
+		}
+	}
+	o.frozen = nil
+	o.mu.Unlock()
+}
+
+// layers returns what a reader holding mu reads before the B-tree.
+func (o *overlay) layers() layers { return layers{o.active, o.frozen} }

@@ -16,13 +16,15 @@ import (
 // the transaction is open, so every record is decoded (copied) before it is handed out.
 type readTx struct {
 	btx *bolt.Tx
-	// ov holds the logged writes bbolt has not committed yet; nil in write transactions
-	// (the committer's bbolt transaction has them all).
-	ov *overlay
-	// rec, in the committer's write transaction, records what the current Update reads and
-	// writes, for undoing it and for the log; nil otherwise (bbolt's own rollback is enough
-	// without group commit and in replay).
-	rec *recorder
+	// mem are the memtables read before the B-tree: the logged writes it does not hold yet
+	// (for a View, the overlay's; for an Update, the committer's).
+	mem layers
+	// pend holds the writes of the Update being run: it reads them first, and the committer
+	// keeps them only if it succeeds. nil in Views, and when writes go straight to bbolt
+	// (no group commit, replay).
+	pend *pending
+	// pairs is the cache PairView reads through; nil if none (and in Updates).
+	pairs *pairCache
 	// buckets caches the transaction's bucket handles: bbolt re-opens a bucket (a
 	// seek in the root) on every Tx.Bucket of a read-only transaction.
 	buckets [len(allBucketsArray)]*bolt.Bucket
@@ -56,20 +58,18 @@ func lookup(b *bolt.Bucket, key []byte) ([]byte, bool) {
 	return v, k != nil && bytes.Equal(k, key)
 }
 
-// lookup is the package lookup with the overlay in front.
+// lookup is the package lookup with the Update's own writes and the memtables in front.
 func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
-	if t.ov != nil {
-		if e, ok := t.ov.get(bucketIndex(bucket), key); ok {
+	b := bucketIndex(bucket)
+	if t.pend != nil {
+		if e, ok := t.pend.get(b, key); ok {
 			return e.val, !e.deleted
 		}
 	}
-	v, ok := lookup(t.bucket(bucket), key)
-	if t.rec != nil {
-		// What the Update reads first is what undo restores: saves a seek when it then
-		// writes the key, as most Updates do (read the pair, write it back).
-		t.rec.note(bucket, key, v, ok)
+	if e, ok := t.mem.get(b, key); ok {
+		return e.val, !e.deleted
 	}
-	return v, ok
+	return lookup(t.bucket(bucket), key)
 }
 
 func (t *readTx) get(bucket, key []byte, m proto.Message) error {
@@ -91,37 +91,25 @@ func (t *writeTx) put(bucket, key []byte, m proto.Message) error {
 	return t.set(bucket, key, v)
 }
 
-// set and del are the only writes: they keep the undo record and the log in step with bbolt.
-// bbolt keeps key and val until the commit, so neither may be reused by the caller.
+// set and del are the only writes. With group commit they go to the Update's pending writes
+// (the committer logs them and adds them to its memtable if the Update succeeds); otherwise
+// straight to bbolt. bbolt keeps key and val until the commit, so neither may be reused.
 func (t *writeTx) set(bucket, key, val []byte) error {
-	if t.rec != nil && !t.rec.known(bucket, key) {
-		old, existed := lookup(t.bucket(bucket), key)
-		t.rec.note(bucket, key, old, existed)
+	if t.pend != nil {
+		t.pend.add(op{bucket: bucketIndex(bucket), key: key, val: val})
+		return nil
 	}
-	if err := t.bucket(bucket).Put(key, val); err != nil {
-		return err
-	}
-	if t.rec != nil {
-		t.rec.ops = append(t.rec.ops, op{bucket: bucketIndex(bucket), key: key, val: val})
-	}
-	return nil
+	return t.bucket(bucket).Put(key, val)
 }
 
 func (t *writeTx) del(bucket, key []byte) error {
-	if t.rec != nil {
-		old, existed := lookup(t.bucket(bucket), key)
-		if !existed {
-			return nil // nothing to delete, nothing to log
-		}
-		t.rec.note(bucket, key, old, existed)
+	if t.pend != nil {
+		// A deletion of a missing key is logged too: applying it is a no-op, and finding
+		// out would cost a B-tree search.
+		t.pend.add(op{bucket: bucketIndex(bucket), deleted: true, key: key})
+		return nil
 	}
-	if err := t.bucket(bucket).Delete(key); err != nil {
-		return err
-	}
-	if t.rec != nil {
-		t.rec.ops = append(t.rec.ops, op{bucket: bucketIndex(bucket), deleted: true, key: key})
-	}
-	return nil
+	return t.bucket(bucket).Delete(key)
 }
 
 // scan calls fn for each key from start on while in(key) holds. In a writable transaction fn
@@ -149,17 +137,20 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 	return nil
 }
 
-// scan is the package scan with the overlay merged in: its entries replace bbolt's under the
-// same key, and its deletions hide them.
+// scan is the package scan with the Update's own writes and the memtables merged in: their
+// entries replace bbolt's under the same key, and their deletions hide them.
 func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
-	var over []entry
-	if t.ov != nil {
-		over = t.ov.from(bucketIndex(bucket), start, in)
+	b := bucketIndex(bucket)
+	over := t.mem.from(b, start, in)
+	if t.pend != nil {
+		if mine := t.pend.from(b, start, in); len(mine) > 0 {
+			over = mergeEntries(over, mine)
+		}
 	}
 	if len(over) == 0 {
 		return scan(t.btx, bucket, start, in, fn)
 	}
-	c := t.bucket(bucket).Cursor() // a read transaction: the cursor stays valid
+	c := t.bucket(bucket).Cursor() // read-only (memtables exist only with group commit): the cursor stays valid
 	k, v := c.Seek(start)
 	for {
 		fromTree := k != nil && in(k)
@@ -210,24 +201,24 @@ func (t *readTx) Pair(businessID, userID string) (*storagev1.Pair, error) {
 }
 
 func (t *readTx) PairView(businessID, userID string) (*storagev1.Pair, error) {
-	if t.ov == nil || t.ov.pairs == nil {
+	if t.pairs == nil {
 		return t.Pair(businessID, userID)
 	}
 	k, err := pairKey(businessID, userID)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := t.ov.get(bucketIndex(bucketPairs), k); ok {
+	if _, ok := t.mem.get(bucketIndex(bucketPairs), k); ok {
 		return t.Pair(businessID, userID) // written since the last B-tree commit
 	}
-	if p, ok := t.ov.pairs.get(k); ok {
+	if p, ok := t.pairs.get(k); ok {
 		return p, nil
 	}
 	p := new(storagev1.Pair)
 	if err := t.get(bucketPairs, k, p); err != nil {
 		return nil, err
 	}
-	t.ov.pairs.add(k, p)
+	t.pairs.add(k, p)
 	return p, nil
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -8,17 +9,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // The write-ahead log makes an Update durable with one small sequential write and one
 // fdatasync, instead of a B-tree commit (every dirtied page written, then two fdatasyncs).
-// The B-tree is committed in the background every Options.CommitInterval; the log holds the
-// batches since, and Open replays them. This is etcd's split (a WAL acknowledged per batch,
-// bbolt committed every 100 ms) without a consensus log.
+// The B-tree is committed in the background (commit.go); the log holds the batches since,
+// and Open replays them. This is etcd's split (a WAL acknowledged per batch, bbolt committed
+// every 100 ms) without a consensus log.
 //
-// The file is reused: after each B-tree commit writing starts again at offset 0, so the file
-// stops growing once it holds one interval's batches and fdatasync flushes data only. Each
-// record is
+// The log is two files used in turn: when the committer freezes its memtable for the
+// flusher, writing moves to the other file, from offset 0. The file written before holds
+// what is being flushed, and is reused only after that flush is committed (the next freeze
+// waits for it). So the files stop growing once they hold one interval's batches, and
+// fdatasync flushes data only. Each record is
 //
 //	u32 payload length | u32 CRC-32C of (store id, seq, payload) | u64 seq | payload
 //
@@ -26,12 +30,13 @@ import (
 //
 //	u8 bucket<<1 | deleted | uvarint key length | key | (unless deleted) uvarint value length | value
 //
-// Replay reads records from offset 0 while they are intact and their sequence numbers
-// consecutive; the first torn or stale record (a lower number left from an earlier round)
-// ends the log. The B-tree's meta bucket records the last sequence number it holds
-// (keyWALApplied), so replay skips what is already there.
+// Replay reads each file's records from offset 0 while they are intact and their sequence
+// numbers consecutive (the first torn record, or a stale one left from an earlier round, ends
+// the file), takes those the B-tree does not hold (the meta bucket's keyWALApplied) in
+// sequence order, and stops at the first gap.
 
-// walSuffix names the log next to the store file: convstate.db → convstate.db-wal.
+// walSuffix names the log files next to the store file: convstate.db → convstate.db-wal
+// and convstate.db-wal2.
 const walSuffix = "-wal"
 
 const walHeader = 16
@@ -46,8 +51,8 @@ type op struct {
 	val     []byte
 }
 
-// LogPath is where the write-ahead log of the store file at path lives.
-func LogPath(path string) string { return path + walSuffix }
+// LogPaths are the write-ahead log files of the store file at path.
+func LogPaths(path string) [2]string { return [2]string{path + walSuffix, path + walSuffix + "2"} }
 
 // checksum is the record's CRC: the store id seeds it (see keyStoreID).
 func checksum(id, rec []byte) uint32 {
@@ -147,34 +152,45 @@ func readBytes(p []byte) ([]byte, []byte, bool) {
 	return p[:n:n], p[n:], true
 }
 
-// wal is the open log file. Only the log writer goroutine uses it while the store runs.
+// wal is the open log. Only the log writer goroutine uses it while the store runs, except
+// next, which the committer calls while the writer is idle.
 type wal struct {
-	f   *os.File
-	off int64 // where the next record goes
+	f   [2]*os.File
+	cur int   // the file being written
+	off int64 // where the next record goes in it
 }
 
 // openWAL opens (creating) the log of the store at dbPath, whose id is id, and returns its
-// records.
+// records in sequence order.
 func openWAL(dbPath string, id []byte) (*wal, []walRecord, error) {
-	path := LogPath(dbPath)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, nil, err
+	w := &wal{}
+	var all []walRecord
+	created := false
+	for i, path := range LogPaths(dbPath) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			w.abandon()
+			return nil, nil, err
+		}
+		w.f[i] = f
+		data, err := io.ReadAll(f)
+		if err != nil {
+			w.abandon()
+			return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		created = created || len(data) == 0
+		all = append(all, readRecords(data, id)...)
 	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		_ = f.Close()
-		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	if len(data) == 0 {
-		// A new log: make its directory entry durable, or a crash could lose the whole
-		// file along with acknowledged batches.
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			_ = f.Close()
+	if created {
+		// A new log file: make its directory entry durable, or a crash could lose the
+		// whole file along with acknowledged batches.
+		if err := syncDir(filepath.Dir(dbPath)); err != nil {
+			w.abandon()
 			return nil, nil, err
 		}
 	}
-	return &wal{f: f}, readRecords(data, id), nil
+	slices.SortFunc(all, func(a, b walRecord) int { return cmp.Compare(a.seq, b.seq) })
+	return w, all, nil
 }
 
 func syncDir(dir string) error {
@@ -191,18 +207,32 @@ func syncDir(dir string) error {
 
 // write appends records (already encoded) and makes them durable.
 func (w *wal) write(records []byte) error {
-	if _, err := w.f.WriteAt(records, w.off); err != nil {
+	if _, err := w.f[w.cur].WriteAt(records, w.off); err != nil {
 		return err
 	}
 	w.off += int64(len(records))
-	return fdatasync(w.f)
+	return fdatasync(w.f[w.cur])
 }
 
-// rewind starts the log again at offset 0; call it only when the B-tree holds every record.
-func (w *wal) rewind() { w.off = 0 }
+// next moves writing to the other file, from its start: call it only when the B-tree holds,
+// or the flush being started will hold, every record in that file.
+func (w *wal) next() { w.cur, w.off = 1-w.cur, 0 }
 
 // close removes the log (the B-tree holds all of it after a clean close), like SQLite's
 // -wal file, so a closed store is one file again.
 func (w *wal) close() error {
-	return errors.Join(w.f.Close(), os.Remove(w.f.Name()))
+	var errs []error
+	for _, f := range w.f {
+		errs = append(errs, f.Close(), os.Remove(f.Name()))
+	}
+	return errors.Join(errs...)
+}
+
+// abandon closes the files and leaves them for Open to replay.
+func (w *wal) abandon() {
+	for _, f := range w.f {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }

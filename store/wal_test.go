@@ -25,8 +25,9 @@ var noTreeCommit = store.Options{CommitInterval: time.Hour}
 func crashCopy(t *testing.T, db *store.DB) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "crashed.db")
-	for _, suffix := range []string{"", "-wal"} {
-		copyFile(t, db.Path()+suffix, dst+suffix)
+	copyFile(t, db.Path(), dst)
+	for i, log := range store.LogPaths(db.Path()) {
+		copyFile(t, log, store.LogPaths(dst)[i])
 	}
 	return dst
 }
@@ -103,11 +104,12 @@ func TestTornLogTailIsIgnored(t *testing.T) {
 	putPairs(t, db, "u1", "u2")
 	path := crashCopy(t, db)
 	// A torn last record: its tail never reached the disk.
-	fi, err := os.Stat(path + "-wal")
+	log := store.LogPaths(path)[0]
+	fi, err := os.Stat(log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Truncate(path+"-wal", fi.Size()-3); err != nil {
+	if err := os.Truncate(log, fi.Size()-3); err != nil {
 		t.Fatal(err)
 	}
 	crashed := openAt(t, path, store.Options{})
@@ -150,7 +152,9 @@ func TestLogOfAnotherStoreIgnored(t *testing.T) {
 	db := openTemp(t, noTreeCommit)
 	putPairs(t, db, "u1")
 	other := filepath.Join(t.TempDir(), "other.db")
-	copyFile(t, store.LogPath(db.Path()), store.LogPath(other)) // batch 1 next to a new store
+	for i, log := range store.LogPaths(db.Path()) { // batch 1 next to a new store
+		copyFile(t, log, store.LogPaths(other)[i])
+	}
 	o := openAt(t, other, store.Options{})
 	if got := o.Stats().Replayed; got != 0 || len(pairUsers(t, o)) != 0 {
 		t.Errorf("a new store replayed %d batches of another store's log", got)
@@ -169,12 +173,18 @@ func TestOlderCopyWithItsLogRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	putPairs(t, db, "u2")
-	if err := db.Check(); err != nil {
-		t.Fatal(err)
+	// Batches 2, 3 and 4, each followed by a B-tree commit, which moves the log to its
+	// other file: batch 4 overwrites batch 2, so the log no longer follows the copy.
+	for _, u := range []string{"u2", "u3"} {
+		putPairs(t, db, u)
+		if err := db.Check(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	putPairs(t, db, "u3") // batch 3, after a rewind: batch 2 is gone from the log
-	copyFile(t, store.LogPath(db.Path()), store.LogPath(older))
+	putPairs(t, db, "u4")
+	for i, log := range store.LogPaths(db.Path()) {
+		copyFile(t, log, store.LogPaths(older)[i])
+	}
 	_, err = store.Open(older, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "move the log away") {
 		t.Fatalf("Open of an older copy with a later log = %v, want a refusal", err)
@@ -191,8 +201,10 @@ func TestCleanCloseRemovesTheLog(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(store.LogPath(path)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("log after Close: %v; want it removed", err)
+	for _, log := range store.LogPaths(path) {
+		if _, err := os.Stat(log); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("log %s after Close: %v; want it removed", log, err)
+		}
 	}
 	db = openAt(t, path, store.Options{})
 	if d := cmp.Diff([]string{"u1"}, pairUsers(t, db)); d != "" {
@@ -315,5 +327,42 @@ func TestCachedPairIsCurrent(t *testing.T) {
 		if got := region(); got != want {
 			t.Errorf("after the commit: region %q, want %q", got, want)
 		}
+	}
+}
+
+// TestUpdateScansSeeEverything scans inside an Update: the B-tree's pairs, the memtable's
+// (an earlier Update not yet flushed) and the Update's own writes, deletions hidden.
+func TestUpdateScansSeeEverything(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "a", "d")
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	putPairs(t, db, "b", "e")
+	var got []string
+	if err := db.Update(t.Context(), func(tx store.Tx) error {
+		got = nil
+		for _, err := range []error{
+			tx.PutPair(&storagev1.Pair{BusinessId: "b1", UserId: "c"}),
+			tx.DeletePair("b1", "d"),
+			tx.DeletePair("b1", "e"),
+			tx.PutPair(&storagev1.Pair{BusinessId: "b1", UserId: "e"}), // deleted, then written again
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return tx.Pairs("", "", func(p *storagev1.Pair) error {
+			got = append(got, p.GetUserId())
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"a", "b", "c", "e"}, got); d != "" {
+		t.Errorf("Pairs inside the Update (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"a", "b", "c", "e"}, pairUsers(t, db)); d != "" {
+		t.Errorf("Pairs after it (-want +got):\n%s", d)
 	}
 }
