@@ -46,6 +46,7 @@ type request struct {
 
 // logBatch is what the committer hands to the log writer.
 type logBatch struct {
+	seq     uint64 // the record's sequence number
 	record  []byte // the encoded log record; nil when the batch wrote nothing
 	ops     []op
 	reqs    []*request    // answered once record is durable
@@ -102,6 +103,12 @@ func (p *pending) reset() {
 	p.ops = p.ops[:0] // the memtable and the batch keep the ops' slices, not this array
 }
 
+// unsynced is a batch the committer's Updates must see although readers do not yet.
+type unsynced struct {
+	seq uint64
+	m   *memtable
+}
+
 // committer is the state of the committer goroutine. The log writer shares log, wal (only
 // while the committer waits on a barrier) and the failure; the flusher, flushDone.
 type committer struct {
@@ -109,13 +116,15 @@ type committer struct {
 	wal *wal
 	id  []byte // the store id, which seeds the log's checksums
 
-	rtx       *bolt.Tx  // the bbolt read transaction of the batch being run
-	mem       *memtable // writes since the last freeze
-	frozen    *memtable // being flushed; nil when no flush runs
-	flushDone chan error
+	rtx       *bolt.Tx   // the bbolt read transaction of the batch being run
+	cur       *memtable  // the writes of the batch being run
+	unsynced  []unsynced // batches handed to the log writer and not published yet, oldest first
+	pending   int        // ops since the last freeze, for Options.MaxPending
+	flushDone chan error // while a flush runs
 	pend      pending
 	batchOps  []op   // the ops of the batch being run
 	seq       uint64 // last log record handed to the log writer
+	published atomic.Uint64 // last log record the log writer has published to the overlay
 
 	log     chan *logBatch
 	logDone chan struct{}
@@ -174,7 +183,8 @@ func (d *DB) commitLoop(c *committer) {
 			clear(batch) // let answered requests be collected
 			batch = batch[:0]
 		case <-tick.C:
-			if c.mem.n > 0 && c.flushDone == nil {
+			c.reap(false)
+			if c.pending > 0 && c.flushDone == nil {
 				_ = c.freeze() // a failure is kept in c.failed and reported to Updates
 			}
 		}
@@ -184,6 +194,13 @@ func (d *DB) commitLoop(c *committer) {
 // run runs a batch of requests and hands the successful Updates to the log writer.
 func (c *committer) run(batch []*request) {
 	c.reap(false)
+	// Published batches are in the overlay now.
+	pub := c.published.Load()
+	n := 0
+	for n < len(c.unsynced) && c.unsynced[n].seq <= pub {
+		n++
+	}
+	c.unsynced = slices.Delete(c.unsynced, 0, n)
 	var reqs []*request
 	for _, r := range batch {
 		if r.flush {
@@ -210,22 +227,32 @@ func (c *committer) run(batch []*request) {
 			r.done <- err
 			continue
 		}
-		tx := &writeTx{readTx{btx: c.rtx, mem: layers{c.mem, c.frozen}, pend: &c.pend}}
+		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, pend: &c.pend}}
 		if err := runFn(r.fn, tx); err != nil {
 			c.pend.reset() // nothing of it was kept anywhere
 			r.done <- err
 			continue
 		}
-		c.mem.apply(c.pend.ops)
+		c.cur.apply(c.pend.ops)
 		c.batchOps = append(c.batchOps, c.pend.ops...)
 		c.pend.reset()
 		reqs = append(reqs, r)
 	}
 	c.handOff(reqs)
 	c.endRead()
-	if c.mem.n >= c.d.opts.MaxPending {
+	if c.pending >= c.d.opts.MaxPending {
 		_ = c.freeze()
 	}
+}
+
+// layers are the batch being run and the unsynced ones, newest first.
+func (c *committer) layers() layers {
+	ls := make(layers, 0, len(c.unsynced)+1)
+	ls = append(ls, c.cur)
+	for i := len(c.unsynced) - 1; i >= 0; i-- {
+		ls = append(ls, c.unsynced[i].m)
+	}
+	return ls
 }
 
 // beginRead opens the batch's bbolt read transaction. It is closed at the end of every batch:
@@ -260,9 +287,13 @@ func (c *committer) handOff(reqs []*request) {
 	b := &logBatch{reqs: reqs}
 	if ops := c.batchOps; len(ops) > 0 {
 		c.seq++
+		b.seq = c.seq
 		b.record = appendRecord(nil, c.id, c.seq, ops)
 		b.ops = ops
 		c.batchOps = nil // the batch owns them now
+		c.unsynced = append(c.unsynced, unsynced{seq: c.seq, m: c.cur})
+		c.cur = newMemtable(false, nil)
+		c.pending += len(ops)
 	}
 	// Even a batch that wrote nothing goes through the writer: what it read may come from a
 	// batch still being synced, so it is answered after that one.
@@ -284,7 +315,10 @@ func (c *committer) reap(wait bool) error {
 			return nil
 		}
 	}
-	c.flushDone, c.frozen = nil, nil
+	c.flushDone = nil
+	if err == nil {
+		c.d.overlay.flushed()
+	}
 	return err
 }
 
@@ -297,7 +331,7 @@ func (c *committer) freeze() error {
 	if err := c.failure(); err != nil {
 		return err
 	}
-	if c.mem.n == 0 {
+	if c.pending == 0 {
 		return nil
 	}
 	done := make(chan struct{})
@@ -307,9 +341,8 @@ func (c *committer) freeze() error {
 		return err
 	}
 	c.wal.next() // the records from here on are in the next flush
-	m, seq := c.mem, c.seq
-	c.d.overlay.freeze(m) // the overlay's active memtable held exactly m
-	c.frozen, c.mem = m, newMemtable()
+	c.unsynced, c.pending = nil, 0 // all published
+	m, seq := c.d.overlay.freeze(), c.seq
 	flushDone := make(chan error, 1)
 	c.flushDone = flushDone
 	go func() { flushDone <- c.flush(m, seq) }()
@@ -354,7 +387,6 @@ func (c *committer) flush(m *memtable, seq uint64) error {
 		return err
 	}
 	c.d.treeCommits.Add(1)
-	c.d.overlay.flushed()
 	return nil
 }
 
@@ -392,23 +424,27 @@ func (c *committer) logLoop() {
 				c.fail(err)
 			}
 		}
-		answered := 0
-		for _, b := range group {
-			switch {
-			case b.barrier != nil:
-				close(b.barrier)
-				continue
-			case err == nil:
-				c.d.overlay.publish(b.ops)
+		if err == nil {
+			c.d.overlay.publish(group)
+			answered := 0
+			for _, b := range group {
+				if b.seq > 0 {
+					c.published.Store(b.seq)
+				}
 				answered += len(b.reqs)
+			}
+			if answered > 0 { // counted before anyone is answered, so callers see it
+				c.d.commits.Add(1)
+				c.d.updates.Add(uint64(answered))
+			}
+		}
+		for _, b := range group {
+			if b.barrier != nil {
+				close(b.barrier)
 			}
 			for _, r := range b.reqs {
 				r.done <- err
 			}
-		}
-		if answered > 0 {
-			c.d.commits.Add(1)
-			c.d.updates.Add(uint64(answered))
 		}
 		clear(group)
 	}

@@ -18,7 +18,7 @@ import (
 // read, by any number of goroutines.
 type memtable struct {
 	buckets [len(allBucketsArray)]map[string]entry
-	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order
+	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order; nil if not kept
 	n       int                  // ops applied, for Options.MaxPending
 }
 
@@ -33,8 +33,22 @@ var expiryBucket = bucketIndex(bucketExpiry)
 
 func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
-func newMemtable() *memtable {
-	return &memtable{expiry: btree.NewG(32, entryLess)}
+// newMemtable returns an empty memtable. ordered keeps the expiry index ordered (readers scan
+// it by time range; the committer's Updates and the flusher can sort the rare scan); like
+// sizes it off an earlier memtable, so that a busy store's maps do not grow step by step.
+func newMemtable(ordered bool, like *memtable) *memtable {
+	m := &memtable{}
+	if ordered {
+		m.expiry = btree.NewG(32, entryLess)
+	}
+	if like != nil {
+		for i, b := range like.buckets {
+			if len(b) > 0 {
+				m.buckets[i] = make(map[string]entry, len(b))
+			}
+		}
+	}
+	return m
 }
 
 // apply adds writes; later ops win.
@@ -47,7 +61,7 @@ func (m *memtable) apply(ops []op) {
 			m.buckets[w.bucket] = b
 		}
 		b[string(w.key)] = e
-		if w.bucket == expiryBucket {
+		if w.bucket == expiryBucket && m.expiry != nil {
 			m.expiry.ReplaceOrInsert(e)
 		}
 	}
@@ -71,7 +85,7 @@ func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entr
 		return nil
 	}
 	var out []entry
-	if bucket == expiryBucket {
+	if bucket == expiryBucket && m.expiry != nil {
 		m.expiry.AscendGreaterOrEqual(entry{key: start}, func(e entry) bool {
 			if !in(e.key) {
 				return false
@@ -155,26 +169,30 @@ type overlay struct {
 }
 
 func newOverlay(pairs *pairCache) *overlay {
-	return &overlay{active: newMemtable(), pairs: pairs}
+	return &overlay{active: newMemtable(true, nil), pairs: pairs}
 }
 
-// publish adds a durable batch's writes.
-func (o *overlay) publish(ops []op) {
+// publish adds the writes of a group of durable batches.
+func (o *overlay) publish(group []*logBatch) {
 	o.mu.Lock()
-	o.active.apply(ops)
+	for _, b := range group {
+		o.active.apply(b.ops)
+	}
 	o.mu.Unlock()
 }
 
-// freeze makes the committer's memtable, which holds exactly what active holds once every
-// batch handed off is published, the frozen one, and starts an empty active one.
-func (o *overlay) freeze(m *memtable) {
+// freeze makes active, which holds every batch since the last freeze once all are published,
+// the frozen one that the flusher writes to bbolt, and starts an empty active one.
+func (o *overlay) freeze() *memtable {
 	o.mu.Lock()
-	o.frozen, o.active = m, newMemtable()
-	o.mu.Unlock()
+	defer o.mu.Unlock()
+	o.frozen, o.active = o.active, newMemtable(true, o.active)
+	return o.frozen
 }
 
 // flushed drops the frozen memtable: the B-tree holds it now. The cached pairs it wrote are
-// stale.
+// stale. The committer calls it between batches (not the flusher, when its commit is done),
+// because an Update's bbolt transaction, opened at its batch's start, may predate the commit.
 func (o *overlay) flushed() {
 	o.mu.Lock()
 	if o.pairs != nil && o.frozen != nil {

@@ -16,9 +16,12 @@ import (
 // the transaction is open, so every record is decoded (copied) before it is handed out.
 type readTx struct {
 	btx *bolt.Tx
-	// mem are the memtables read before the B-tree: the logged writes it does not hold yet
-	// (for a View, the overlay's; for an Update, the committer's).
+	// mem are the memtables read before the B-tree, newest first: for a View, the
+	// overlay's (whose lock the View holds); for an Update, the batches the committer has
+	// run but the log writer has not published yet.
 	mem layers
+	// ov, for an Update, is the overlay, read after mem and locked for each read.
+	ov *overlay
 	// pend holds the writes of the Update being run: it reads them first, and the committer
 	// keeps them only if it succeeds. nil in Views, and when writes go straight to bbolt
 	// (no group commit, replay).
@@ -68,6 +71,14 @@ func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 	}
 	if e, ok := t.mem.get(b, key); ok {
 		return e.val, !e.deleted
+	}
+	if t.ov != nil {
+		t.ov.mu.RLock()
+		e, ok := t.ov.layers().get(b, key)
+		t.ov.mu.RUnlock()
+		if ok {
+			return e.val, !e.deleted
+		}
 	}
 	return lookup(t.bucket(bucket), key)
 }
@@ -141,7 +152,15 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 // entries replace bbolt's under the same key, and their deletions hide them.
 func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
 	b := bucketIndex(bucket)
-	over := t.mem.from(b, start, in)
+	var over []entry
+	if t.ov != nil {
+		t.ov.mu.RLock()
+		over = t.ov.layers().from(b, start, in)
+		t.ov.mu.RUnlock()
+	}
+	if mine := t.mem.from(b, start, in); len(mine) > 0 {
+		over = mergeEntries(over, mine)
+	}
 	if t.pend != nil {
 		if mine := t.pend.from(b, start, in); len(mine) > 0 {
 			over = mergeEntries(over, mine)
