@@ -180,7 +180,7 @@ func Open(path string, opts Options) (*DB, error) {
 		pairs = newPairCache(opts.PairCache)
 	}
 	d.overlay = newOverlay(pairs)
-	c := &committer{d: d, wal: w, id: id, seq: seq, cur: newMemtable(false, nil), log: make(chan *logBatch, 64), logDone: make(chan struct{})}
+	c := &committer{d: d, wal: w, id: id, seq: seq, pend: new(pending), log: make(chan *logBatch, 64), logDone: make(chan struct{})}
 	go d.commitLoop(c)
 	return d, nil
 }

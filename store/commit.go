@@ -14,19 +14,19 @@ import (
 
 // The write path with group commit is a pipeline of three goroutines:
 //
-//   - the committer runs queued Updates one after the other. An Update reads its own writes,
-//     then the committer's memtables (the writes since the last B-tree commit), then bbolt;
-//     it writes only to its pending writes, which the committer keeps (adds to its memtable
-//     and to the batch's log record) if it succeeds and drops if it fails;
+//   - the committer runs queued Updates one after the other. An Update writes only to the
+//     batch's pending writes (an Update that fails is rolled back there: no undo in bbolt,
+//     no rerun of the others) and reads them first, then the batches handed to the log
+//     writer but not yet published, then the overlay, then bbolt;
 //   - the log writer appends each batch's record to the write-ahead log, fdatasyncs it
-//     (batches queued meanwhile share the fdatasync), publishes the writes to the overlay
-//     that readers see, and answers the callers;
-//   - the flusher commits a frozen memtable to bbolt: every Options.CommitInterval (or after
+//     (batches queued meanwhile share the fdatasync), publishes the writes to the overlay's
+//     active memtable, which readers see, and answers the callers;
+//   - the flusher writes a frozen memtable to bbolt: every Options.CommitInterval (or after
 //     Options.MaxPending writes, or when Backup, Check or Close ask) the committer waits for
-//     the log writer to catch up, freezes its memtable, switches the log to its other
-//     segment and starts a fresh memtable, while the flusher applies the frozen one in key
-//     order in one bbolt transaction. Once that commit is done, the frozen memtable and the
-//     log segment it came from are no longer needed.
+//     the log writer to catch up, freezes the overlay's active memtable, switches the log to
+//     its other file and goes on, while the flusher applies the frozen memtable in key order
+//     in one bbolt transaction. Once that commit is done, the frozen memtable and the log
+//     file it came from are no longer needed.
 //
 // So no caller is answered before its writes are on disk, the committer runs the next batch
 // while the previous one is synced, and B-tree pages are written once per flush rather than
@@ -53,11 +53,14 @@ type logBatch struct {
 	barrier chan struct{} // closed once everything handed before it is durable
 }
 
-// pending holds the writes of the Update being run: the latest op of each key (for reads)
-// and all ops in order (for the log).
+// pending holds the writes of the batch being run: the latest op of each key (for reads) and
+// all ops in order (for the log). An Update that fails is rolled back to the mark set when it
+// began: each op remembers the op it shadowed.
 type pending struct {
-	idx [len(allBucketsArray)]map[string]int // key → index in ops
-	ops []op
+	idx  [len(allBucketsArray)]map[string]int // key → index in ops
+	ops  []op
+	prev []int // for each op, the index idx held before it (-1: none)
+	mark int
 }
 
 func (p *pending) add(w op) {
@@ -66,8 +69,29 @@ func (p *pending) add(w op) {
 		m = make(map[string]int)
 		p.idx[w.bucket] = m
 	}
+	prev, ok := m[string(w.key)]
+	if !ok {
+		prev = -1
+	}
 	m[string(w.key)] = len(p.ops)
 	p.ops = append(p.ops, w)
+	p.prev = append(p.prev, prev)
+}
+
+// begin marks where the next Update's writes start.
+func (p *pending) begin() { p.mark = len(p.ops) }
+
+// rollback forgets the writes since the mark.
+func (p *pending) rollback() {
+	for i := len(p.ops) - 1; i >= p.mark; i-- {
+		w := p.ops[i]
+		if p.prev[i] < 0 {
+			delete(p.idx[w.bucket], string(w.key))
+		} else {
+			p.idx[w.bucket][string(w.key)] = p.prev[i]
+		}
+	}
+	p.ops, p.prev = p.ops[:p.mark], p.prev[:p.mark]
 }
 
 func (p *pending) get(bucket uint8, key []byte) (entry, bool) {
@@ -96,17 +120,19 @@ func (p *pending) from(bucket uint8, start []byte, in func([]byte) bool) []entry
 	return out
 }
 
+// reset empties p for reuse. The log writer has published its ops by then, and the
+// overlay keeps their keys and values, not the array.
 func (p *pending) reset() {
 	for i := range p.idx {
 		clear(p.idx[i])
 	}
-	p.ops = p.ops[:0] // the memtable and the batch keep the ops' slices, not this array
+	p.ops, p.prev, p.mark = p.ops[:0], p.prev[:0], 0
 }
 
 // unsynced is a batch the committer's Updates must see although readers do not yet.
 type unsynced struct {
 	seq uint64
-	m   *memtable
+	p   *pending
 }
 
 // committer is the state of the committer goroutine. The log writer shares log, wal (only
@@ -116,14 +142,13 @@ type committer struct {
 	wal *wal
 	id  []byte // the store id, which seeds the log's checksums
 
-	rtx       *bolt.Tx   // the bbolt read transaction of the batch being run
-	cur       *memtable  // the writes of the batch being run
-	unsynced  []unsynced // batches handed to the log writer and not published yet, oldest first
-	pending   int        // ops since the last freeze, for Options.MaxPending
-	flushDone chan error // while a flush runs
-	pend      pending
-	batchOps  []op   // the ops of the batch being run
-	seq       uint64 // last log record handed to the log writer
+	rtx       *bolt.Tx      // the bbolt read transaction of the batch being run
+	pend      *pending      // the writes of the batch being run
+	unsynced  []unsynced    // batches handed to the log writer and not published yet, oldest first
+	spare     []*pending    // retired ones, for reuse
+	pending   int           // ops since the last freeze, for Options.MaxPending
+	flushDone chan error    // while a flush runs
+	seq       uint64        // last log record handed to the log writer
 	published atomic.Uint64 // last log record the log writer has published to the overlay
 
 	log     chan *logBatch
@@ -200,6 +225,10 @@ func (c *committer) run(batch []*request) {
 	for n < len(c.unsynced) && c.unsynced[n].seq <= pub {
 		n++
 	}
+	for _, u := range c.unsynced[:n] {
+		u.p.reset()
+		c.spare = append(c.spare, u.p)
+	}
 	c.unsynced = slices.Delete(c.unsynced, 0, n)
 	var reqs []*request
 	for _, r := range batch {
@@ -227,15 +256,13 @@ func (c *committer) run(batch []*request) {
 			r.done <- err
 			continue
 		}
-		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, pend: &c.pend}}
+		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, pend: c.pend}}
+		c.pend.begin()
 		if err := runFn(r.fn, tx); err != nil {
-			c.pend.reset() // nothing of it was kept anywhere
+			c.pend.rollback() // nothing of it is kept
 			r.done <- err
 			continue
 		}
-		c.cur.apply(c.pend.ops)
-		c.batchOps = append(c.batchOps, c.pend.ops...)
-		c.pend.reset()
 		reqs = append(reqs, r)
 	}
 	c.handOff(reqs)
@@ -245,12 +272,11 @@ func (c *committer) run(batch []*request) {
 	}
 }
 
-// layers are the batch being run and the unsynced ones, newest first.
+// layers are the unsynced batches, newest first.
 func (c *committer) layers() layers {
-	ls := make(layers, 0, len(c.unsynced)+1)
-	ls = append(ls, c.cur)
+	ls := make(layers, 0, len(c.unsynced))
 	for i := len(c.unsynced) - 1; i >= 0; i-- {
-		ls = append(ls, c.unsynced[i].m)
+		ls = append(ls, c.unsynced[i].p)
 	}
 	return ls
 }
@@ -285,15 +311,19 @@ func (c *committer) handOff(reqs []*request) {
 		return
 	}
 	b := &logBatch{reqs: reqs}
-	if ops := c.batchOps; len(ops) > 0 {
+	if ops := c.pend.ops; len(ops) > 0 {
 		c.seq++
 		b.seq = c.seq
 		b.record = appendRecord(nil, c.id, c.seq, ops)
 		b.ops = ops
-		c.batchOps = nil // the batch owns them now
-		c.unsynced = append(c.unsynced, unsynced{seq: c.seq, m: c.cur})
-		c.cur = newMemtable(false, nil)
 		c.pending += len(ops)
+		// The batch's writes stay visible to Updates until they are published.
+		c.unsynced = append(c.unsynced, unsynced{seq: c.seq, p: c.pend})
+		if n := len(c.spare); n > 0 {
+			c.pend, c.spare = c.spare[n-1], c.spare[:n-1]
+		} else {
+			c.pend = new(pending)
+		}
 	}
 	// Even a batch that wrote nothing goes through the writer: what it read may come from a
 	// batch still being synced, so it is answered after that one.
@@ -340,8 +370,12 @@ func (c *committer) freeze() error {
 	if err := c.failure(); err != nil {
 		return err
 	}
-	c.wal.next() // the records from here on are in the next flush
-	c.unsynced, c.pending = nil, 0 // all published
+	c.wal.next()                   // the records from here on are in the next flush
+	for _, u := range c.unsynced { // all published
+		u.p.reset()
+		c.spare = append(c.spare, u.p)
+	}
+	c.unsynced, c.pending = nil, 0
 	m, seq := c.d.overlay.freeze(), c.seq
 	flushDone := make(chan error, 1)
 	c.flushDone = flushDone

@@ -14,11 +14,11 @@ import (
 // sorts the bucket's entries in its range. The expiry index, which the watch stream scans by
 // time range all the time, is also kept ordered.
 //
-// A memtable is not safe for concurrent use; once frozen (handed to the flusher) it is only
-// read, by any number of goroutines.
+// The overlay's lock guards the active memtable; once frozen (handed to the flusher) a
+// memtable is only read.
 type memtable struct {
 	buckets [len(allBucketsArray)]map[string]entry
-	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order; nil if not kept
+	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order
 	n       int                  // ops applied, for Options.MaxPending
 }
 
@@ -33,14 +33,10 @@ var expiryBucket = bucketIndex(bucketExpiry)
 
 func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 
-// newMemtable returns an empty memtable. ordered keeps the expiry index ordered (readers scan
-// it by time range; the committer's Updates and the flusher can sort the rare scan); like
-// sizes it off an earlier memtable, so that a busy store's maps do not grow step by step.
-func newMemtable(ordered bool, like *memtable) *memtable {
-	m := &memtable{}
-	if ordered {
-		m.expiry = btree.NewG(32, entryLess)
-	}
+// newMemtable returns an empty memtable sized like an earlier one (nil: small), so that a busy
+// store's maps do not grow step by step.
+func newMemtable(like *memtable) *memtable {
+	m := &memtable{expiry: btree.NewG(32, entryLess)}
 	if like != nil {
 		for i, b := range like.buckets {
 			if len(b) > 0 {
@@ -61,7 +57,7 @@ func (m *memtable) apply(ops []op) {
 			m.buckets[w.bucket] = b
 		}
 		b[string(w.key)] = e
-		if w.bucket == expiryBucket && m.expiry != nil {
+		if w.bucket == expiryBucket {
 			m.expiry.ReplaceOrInsert(e)
 		}
 	}
@@ -85,7 +81,7 @@ func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entr
 		return nil
 	}
 	var out []entry
-	if bucket == expiryBucket && m.expiry != nil {
+	if bucket == expiryBucket {
 		m.expiry.AscendGreaterOrEqual(entry{key: start}, func(e entry) bool {
 			if !in(e.key) {
 				return false
@@ -104,14 +100,18 @@ func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entr
 	return out
 }
 
-// layers are memtables read newest first, then the B-tree.
-type layers []*memtable
+// layer is a set of writes the B-tree does not hold yet: a memtable, or a batch's pending
+// writes.
+type layer interface {
+	get(bucket uint8, key []byte) (entry, bool)
+	from(bucket uint8, start []byte, in func([]byte) bool) []entry
+}
+
+// layers are read newest first, then the B-tree.
+type layers []layer
 
 func (ls layers) get(bucket uint8, key []byte) (entry, bool) {
 	for _, m := range ls {
-		if m == nil {
-			continue
-		}
 		if e, ok := m.get(bucket, key); ok {
 			return e, true
 		}
@@ -123,9 +123,6 @@ func (ls layers) get(bucket uint8, key []byte) (entry, bool) {
 func (ls layers) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
 	var out []entry
 	for i := len(ls) - 1; i >= 0; i-- { // oldest first
-		if ls[i] == nil {
-			continue
-		}
 		newer := ls[i].from(bucket, start, in)
 		if len(out) == 0 {
 			out = newer
@@ -164,12 +161,12 @@ func mergeEntries(a, b []entry) []entry {
 type overlay struct {
 	mu     sync.RWMutex
 	active *memtable
-	frozen *memtable   // nil when no flush is running
+	frozen *memtable  // nil when no flush is running
 	pairs  *pairCache // nil if disabled
 }
 
 func newOverlay(pairs *pairCache) *overlay {
-	return &overlay{active: newMemtable(true, nil), pairs: pairs}
+	return &overlay{active: newMemtable(nil), pairs: pairs}
 }
 
 // publish adds the writes of a group of durable batches.
@@ -186,7 +183,7 @@ func (o *overlay) publish(group []*logBatch) {
 func (o *overlay) freeze() *memtable {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.frozen, o.active = o.active, newMemtable(true, o.active)
+	o.frozen, o.active = o.active, newMemtable(o.active)
 	return o.frozen
 }
 
@@ -205,4 +202,9 @@ func (o *overlay) flushed() {
 }
 
 // layers returns what a reader holding mu reads before the B-tree.
-func (o *overlay) layers() layers { return layers{o.active, o.frozen} }
+func (o *overlay) layers() layers {
+	if o.frozen == nil {
+		return layers{o.active}
+	}
+	return layers{o.active, o.frozen}
+}
