@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -427,7 +429,7 @@ func populate(ctx context.Context, s *benchServer, ids pairIDs, n int, logf func
 					// Spread over an hour, 2-3 h ago: every window is open.
 					at := base.Add(time.Duration(i%3600) * time.Second)
 					req.Facts = append(req.Facts, &convstatev1.Fact{Kind: &convstatev1.Fact_UserMessage{UserMessage: &convstatev1.UserMessage{
-						BusinessId: ids.business(i), UserId: ids.user(i), MessageId: "pre-" + strconv.Itoa(i), Timestamp: timestamppb.New(at),
+						BusinessId: ids.business(i), UserId: ids.user(i), MessageId: wamid(ids.user(i), uint64(i), "p"), Timestamp: timestamppb.New(at),
 					}}})
 				}
 				resp, err := wc.RecordFacts(ctx, req)
@@ -491,18 +493,30 @@ func recordCall(ids pairIDs, pairs int, prefix string) func(w *loadgen.Worker) l
 		wc := convstatev1.NewWindowServiceClient(w.Conn)
 		msg := &convstatev1.UserMessage{}
 		req := &convstatev1.RecordUserMessageRequest{Message: msg}
-		idPrefix := prefix + strconv.Itoa(w.ID) + "-"
+		tag := prefix + strconv.Itoa(w.ID)
 		seq := 0
 		return func(ctx context.Context) error {
 			i := w.Rand.IntN(pairs)
 			seq++
 			msg.BusinessId, msg.UserId = ids.business(i), ids.user(i)
-			msg.MessageId = idPrefix + strconv.Itoa(seq)
+			msg.MessageId = wamid(msg.UserId, w.Rand.Uint64(), tag+"."+strconv.Itoa(seq))
 			msg.Timestamp = timestamppb.New(time.Now().Add(-time.Second))
 			_, err := wc.RecordUserMessage(ctx, req)
 			return err
 		}
 	}
+}
+
+// wamid returns a message id shaped like Meta's: "wamid." and base64 of the user's number and
+// a random part r (Meta's ids carry the number and 20 hex digits), so ids sort by user and
+// then at random, and inserts spread over the facts index as production's do; sequential ids
+// would all land on a few pages. unique keeps ids apart should two random parts collide.
+func wamid(user string, r uint64, unique string) string {
+	b := make([]byte, 0, 48)
+	b = append(b, user...)
+	b = binary.BigEndian.AppendUint64(b, r)
+	b = append(b, unique...)
+	return "wamid." + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // batchCall records 1000 user messages with fresh ids for random pairs per call.
@@ -514,7 +528,7 @@ func batchCall(ids pairIDs, pairs int) func(w *loadgen.Worker) loadgen.Call {
 		for k := range req.Facts {
 			req.Facts[k] = &convstatev1.Fact{Kind: &convstatev1.Fact_UserMessage{UserMessage: &msgs[k]}}
 		}
-		idPrefix := "b" + strconv.Itoa(w.ID) + "-"
+		tag := "b" + strconv.Itoa(w.ID)
 		seq := 0
 		return func(ctx context.Context) error {
 			at := timestamppb.New(time.Now().Add(-time.Second))
@@ -523,7 +537,7 @@ func batchCall(ids pairIDs, pairs int) func(w *loadgen.Worker) loadgen.Call {
 				seq++
 				m := &msgs[k]
 				m.BusinessId, m.UserId = ids.business(i), ids.user(i)
-				m.MessageId = idPrefix + strconv.Itoa(seq)
+				m.MessageId = wamid(m.UserId, w.Rand.Uint64(), tag+"."+strconv.Itoa(seq))
 				m.Timestamp = at
 			}
 			resp, err := wc.RecordFacts(ctx, req)
