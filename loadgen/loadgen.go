@@ -84,6 +84,19 @@ type Result struct {
 	CPU time.Duration
 }
 
+// Add adds o, a run of the same load at another time, to r: calls, errors, measured time,
+// CPU time and latencies are summed.
+func (r *Result) Add(o *Result) {
+	r.Calls += o.Calls
+	r.Errors += o.Errors
+	r.Elapsed += o.Elapsed
+	r.CPU += o.CPU
+	r.Latency.Merge(o.Latency)
+	if r.FirstError == nil {
+		r.FirstError = o.FirstError
+	}
+}
+
 // CPUPerCall returns the process's CPU time per completed call.
 func (r *Result) CPUPerCall() time.Duration {
 	if r.Calls == 0 {

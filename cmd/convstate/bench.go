@@ -70,7 +70,8 @@ func parseBench(e env, args []string) (*benchConfig, error) {
 	c := &benchConfig{duration: 10 * time.Second, concurrency: 64, batchConc: 4, pairs: 100_000, conns: 2}
 	fs := newFlagSet("bench [flags]",
 		"Starts the real server (server.New) on loopback with a temporary bbolt file and drives it\n"+
-			"over gRPC with a closed-loop load generator, one workload after the other:\n"+
+			"over gRPC with a closed-loop load generator, one workload after the other (empty and decide\n"+
+			"alternate in slices of about 2 s, so that their ratio does not measure the machine's drift):\n"+
 			"  empty       grpc.health.v1.Health/Check, the baseline\n"+
 			"  decide      WindowService/Decide for random pre-populated pairs (free-form and marketing alternately)\n"+
 			"  record      RecordUserMessage with fresh message ids (durable, group commit)\n"+
@@ -84,7 +85,7 @@ func parseBench(e env, args []string) (*benchConfig, error) {
 	fs.Var(nonNegInt{&c.pairCache}, "pair-cache", "decoded pair records the server keeps for decisions, as serve's --pair-cache (0: none)")
 	fs.Var(positiveInt{&c.conns}, "conns", "gRPC connections the workers share")
 	fs.BoolVar(&c.jsonOnly, "json-only", false, "print only the JSON line on stdout (progress still goes to stderr)")
-	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each workload to `file`, with the workload's name inserted\nbefore the extension (cpu.pprof -> cpu.decide.pprof)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each workload to `file`, with the workload's name inserted\nbefore the extension (cpu.pprof -> cpu.decide.pprof); of the last slice for empty and decide")
 	fs.Var(&c.workloads, "workloads", "the workloads to run, comma-separated (default all: "+strings.Join(allWorkloads, ",")+")")
 	if err := fs.parse(args); err != nil {
 		return nil, err
@@ -282,14 +283,14 @@ func runBench(ctx context.Context, e env, args []string) error {
 		loaded  *memStats // with the main store open, after its workloads
 	)
 
-	run := func(name string, s *benchServer, conc, facts int, newCall func(w *loadgen.Worker) loadgen.Call) error {
+	// slice runs a workload for d (after a warm-up of w) and adds the result to into's.
+	slice := func(name string, s *benchServer, conc int, d, w time.Duration, newCall func(w *loadgen.Worker) loadgen.Call, into **loadgen.Result) error {
 		stop, err := startProfile(c.cpuProfile, name)
 		if err != nil {
 			return err
 		}
-		before := s.db.Stats()
 		res, err := loadgen.Run(ctx, loadgen.Config{
-			Name: name, Conns: s.conns, Concurrency: conc, Duration: c.duration, Warmup: warmup,
+			Name: name, Conns: s.conns, Concurrency: conc, Duration: d, Warmup: w,
 			NewCall: newCall,
 			Progress: func(p loadgen.Progress) {
 				logf("  %-10s %5.1fs %10d calls %10.0f/s %6d errors", p.Name, p.Elapsed.Seconds(), p.Calls, p.Rate(), p.Errors)
@@ -301,7 +302,14 @@ func runBench(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		after := s.db.Stats()
+		if *into == nil {
+			*into = res
+		} else {
+			(*into).Add(res)
+		}
+		return nil
+	}
+	finish := func(name string, res *loadgen.Result, facts int, before, after store.Stats) {
 		r := &benchResult{name: name, res: res, facts: facts}
 		if commits := after.Commits - before.Commits; commits > 0 {
 			r.updates = float64(after.Updates-before.Updates) / float64(commits)
@@ -312,6 +320,40 @@ func runBench(ctx context.Context, e env, args []string) error {
 		if res.FirstError != nil {
 			logf("  %-10s first error: %v", name, res.FirstError)
 		}
+	}
+	run := func(name string, s *benchServer, conc, facts int, newCall func(w *loadgen.Worker) loadgen.Call) error {
+		before := s.db.Stats()
+		var res *loadgen.Result
+		if err := slice(name, s, conc, c.duration, warmup, newCall, &res); err != nil {
+			return err
+		}
+		finish(name, res, facts, before, s.db.Stats())
+		return nil
+	}
+	// runAlternating runs two read-only workloads in alternating slices, so that both see
+	// the same machine: on a shared VM the speed drifts by a quarter within seconds, and a
+	// ratio of two workloads run one after the other measures that drift as much as the
+	// workloads.
+	runAlternating := func(s *benchServer, a, b string, newA, newB func(w *loadgen.Worker) loadgen.Call) error {
+		n := max(1, int(c.duration/(2*time.Second))) // slices of each, about 2 s
+		d := c.duration / time.Duration(n)
+		var resA, resB *loadgen.Result
+		before := s.db.Stats()
+		for i := range n {
+			w := warmup
+			if i > 0 {
+				w = min(warmup, 100*time.Millisecond) // the connections and the server are warm
+			}
+			if err := slice(a, s, c.concurrency, d, w, newA, &resA); err != nil {
+				return err
+			}
+			if err := slice(b, s, c.concurrency, d, w, newB, &resB); err != nil {
+				return err
+			}
+		}
+		after := s.db.Stats()
+		finish(a, resA, 0, before, after)
+		finish(b, resB, 0, before, after)
 		return nil
 	}
 
@@ -336,12 +378,16 @@ func runBench(ctx context.Context, e env, args []string) error {
 			}
 			pop = &popStats{took: took, dbBytes: fi.Size(), mem: readMem()}
 		}
-		if has(wlEmpty) {
+		switch {
+		case has(wlEmpty) && has(wlDecide):
+			if err := runAlternating(s, wlEmpty, wlDecide, emptyCall, decideCall(ids, c.pairs)); err != nil {
+				return err
+			}
+		case has(wlEmpty):
 			if err := run(wlEmpty, s, c.concurrency, 0, emptyCall); err != nil {
 				return err
 			}
-		}
-		if has(wlDecide) {
+		case has(wlDecide):
 			if err := run(wlDecide, s, c.concurrency, 0, decideCall(ids, c.pairs)); err != nil {
 				return err
 			}
