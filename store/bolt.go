@@ -34,12 +34,12 @@ type Options struct {
 	// MaxBatch caps the Updates run together before their log record is handed to the log
 	// writer (default 1024).
 	MaxBatch int
-	// CommitInterval is how often the B-tree is committed (default 1s). Updates are durable
-	// in the write-ahead log before; the interval bounds the log's size and the work Open
-	// replays after a crash.
+	// CommitInterval is how often acknowledged writes are flushed into the bbolt file
+	// (default 1s). Updates are durable in the write-ahead log before; the interval bounds
+	// the log's size and the work Open replays after a crash.
 	CommitInterval time.Duration
-	// MaxPending commits the B-tree early once this many writes are waiting in it (default
-	// 200,000), which bounds the memory the overlay and the open transaction hold.
+	// MaxPending flushes early once this many writes wait in memory for the bbolt file
+	// (default 200,000), which bounds the memory they and the flush hold.
 	MaxPending int
 	// SyncDelay is the least time between two fdatasyncs of the log (default 500µs; negative:
 	// none): under load, batches handed off within it wait and share the next one. A write
@@ -47,8 +47,8 @@ type Options struct {
 	SyncDelay time.Duration
 	// PairCache is how many decoded pair records ReadTx.PairView keeps in memory (default 0:
 	// none). It pays when the pairs decided on fit in it (a fifth more decisions a second at
-	// 100,000 pairs) and costs when they do not (a fifth fewer at a million pairs with
-	// 131,072 cached: misses, evictions and a larger heap to scan). Ignored without group commit.
+	// 100,000 pairs) and costs when they do not (fewer at a million pairs with 131,072
+	// cached: misses, evictions and a larger heap to scan). Ignored without group commit.
 	PairCache int
 }
 
@@ -247,12 +247,25 @@ func (d *DB) View(ctx context.Context, fn func(ReadTx) error) error {
 	if d.overlay == nil {
 		return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx}) })
 	}
-	// Held for the whole View: see overlay.
-	d.overlay.mu.RLock()
-	defer d.overlay.mu.RUnlock()
-	return d.view(func(btx *bolt.Tx) error {
-		return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs})
-	})
+	// The bbolt transaction begins before the overlay's lock is taken, never while it is held:
+	// beginning waits while a flush grows the file's mapping, which waits for every open
+	// bbolt transaction, among them the committer's, which may be waiting for this lock. A
+	// transaction that began before a flush whose memtable has left the overlay is retried.
+	for {
+		retry := false
+		err := d.view(func(btx *bolt.Tx) error {
+			d.overlay.mu.RLock()
+			defer d.overlay.mu.RUnlock()
+			if uint64(btx.ID()) < d.overlay.minTx {
+				retry = true
+				return nil
+			}
+			return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs})
+		})
+		if !retry {
+			return err
+		}
+	}
 }
 
 // view runs fn in a bbolt View, reporting ErrClosed for a store closed before it began.

@@ -129,6 +129,12 @@ func (p *pending) reset() {
 	p.ops, p.prev, p.mark = p.ops[:0], p.prev[:0], 0
 }
 
+// flushResult is what a flush reports: its error, or the bbolt transaction id of its commit.
+type flushResult struct {
+	txid uint64
+	err  error
+}
+
 // unsynced is a batch the committer's Updates must see although readers do not yet.
 type unsynced struct {
 	seq uint64
@@ -147,7 +153,7 @@ type committer struct {
 	unsynced  []unsynced    // batches handed to the log writer and not published yet, oldest first
 	spare     []*pending    // retired ones, for reuse
 	pending   int           // ops since the last freeze, for Options.MaxPending
-	flushDone chan error    // while a flush runs
+	flushDone chan flushResult // while a flush runs
 	seq       uint64        // last log record handed to the log writer
 	published atomic.Uint64 // last log record the log writer has published to the overlay
 
@@ -233,9 +239,9 @@ func (c *committer) run(batch []*request) {
 	var reqs []*request
 	for _, r := range batch {
 		if r.flush {
+			c.endRead() // before anything that may wait: see DB.View
 			c.handOff(reqs)
 			reqs = nil
-			c.endRead()
 			err := c.sync()
 			if err == nil && r.raw != nil {
 				err = c.d.bolt.Update(r.raw)
@@ -265,8 +271,8 @@ func (c *committer) run(batch []*request) {
 		}
 		reqs = append(reqs, r)
 	}
+	c.endRead() // before anything that may wait: see DB.View
 	c.handOff(reqs)
-	c.endRead()
 	if c.pending >= c.d.opts.MaxPending {
 		_ = c.freeze()
 	}
@@ -335,21 +341,21 @@ func (c *committer) reap(wait bool) error {
 	if c.flushDone == nil {
 		return nil
 	}
-	var err error
+	var r flushResult
 	if wait {
-		err = <-c.flushDone
+		r = <-c.flushDone
 	} else {
 		select {
-		case err = <-c.flushDone:
+		case r = <-c.flushDone:
 		default:
 			return nil
 		}
 	}
 	c.flushDone = nil
-	if err == nil {
-		c.d.overlay.flushed()
+	if r.err == nil {
+		c.d.overlay.flushed(r.txid)
 	}
-	return err
+	return r.err
 }
 
 // freeze hands the memtable to a new flusher once the previous flush is done and every batch
@@ -377,9 +383,12 @@ func (c *committer) freeze() error {
 	}
 	c.unsynced, c.pending = nil, 0
 	m, seq := c.d.overlay.freeze(), c.seq
-	flushDone := make(chan error, 1)
+	flushDone := make(chan flushResult, 1)
 	c.flushDone = flushDone
-	go func() { flushDone <- c.flush(m, seq) }()
+	go func() {
+		txid, err := c.flush(m, seq)
+		flushDone <- flushResult{txid: txid, err: err}
+	}()
 	return nil
 }
 
@@ -395,10 +404,12 @@ func (c *committer) sync() error {
 }
 
 // flush is the flusher: it writes m, in key order, to bbolt in one transaction that also
-// records seq as the last log record the B-tree holds.
-func (c *committer) flush(m *memtable, seq uint64) error {
+// records seq as the last log record the B-tree holds, and returns the transaction's id.
+func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	all := func([]byte) bool { return true }
+	var txid uint64
 	err := c.d.bolt.Update(func(btx *bolt.Tx) error {
+		txid = uint64(btx.ID())
 		for i, name := range allBuckets {
 			b := btx.Bucket(name)
 			for _, e := range m.from(uint8(i), nil, all) {
@@ -418,10 +429,10 @@ func (c *committer) flush(m *memtable, seq uint64) error {
 	if err != nil {
 		err = fmt.Errorf("store: commit: %w", err)
 		c.fail(err)
-		return err
+		return 0, err
 	}
 	c.d.treeCommits.Add(1)
-	return nil
+	return txid, nil
 }
 
 // logLoop is the log writer.

@@ -155,14 +155,19 @@ func mergeEntries(a, b []entry) []entry {
 // the B-tree. Entries leave when the flusher's commit holds them.
 //
 // A View holds mu shared for its whole length and the writers hold it exclusively, so a View
-// reads one consistent state: the overlay cannot change under it, and the B-tree commit that
+// reads one consistent state: the overlay cannot change under it, and the flush commit that
 // makes the frozen memtable redundant is either before the View's bbolt transaction (which
-// then sees the same values) or after it.
+// then sees the same values) or after it, in which case the frozen memtable is still here
+// (minTx tells a View that began its transaction before a flush whose memtable is gone).
 type overlay struct {
 	mu     sync.RWMutex
 	active *memtable
 	frozen *memtable  // nil when no flush is running
 	pairs  *pairCache // nil if disabled
+	// minTx is the id of the last flush's bbolt transaction: a reader whose bbolt
+	// transaction is older began before that flush committed, and no longer finds the
+	// flushed writes in the overlay.
+	minTx uint64
 }
 
 func newOverlay(pairs *pairCache) *overlay {
@@ -190,8 +195,9 @@ func (o *overlay) freeze() *memtable {
 // flushed drops the frozen memtable: the B-tree holds it now. The cached pairs it wrote are
 // stale. The committer calls it between batches (not the flusher, when its commit is done),
 // because an Update's bbolt transaction, opened at its batch's start, may predate the commit.
-func (o *overlay) flushed() {
+func (o *overlay) flushed(txid uint64) {
 	o.mu.Lock()
+	o.minTx = txid
 	if o.pairs != nil && o.frozen != nil {
 		for _, e := range o.frozen.buckets[bucketIndex(bucketPairs)] {
 			o.pairs.drop(e.key)

@@ -25,11 +25,11 @@ var (
 
 // Store is a transactional record store.
 //
-// Update group-commits: concurrent callers' functions run in one write transaction
-// and one durable commit, and each Update returns only after the commit holding its
-// writes is on disk (or with the error that kept it from being written). Because a
-// batch is retried without a failing member, fn may run more than once: it must
-// communicate only through tx and through variables it resets on every run.
+// Update group-commits: concurrent callers' functions run one after the other and share
+// one durable write, and each Update returns only after the write holding its changes is
+// on disk (or with the error that kept it from being written). An implementation may run
+// fn more than once (to retry a batch without a failing member, say): fn must communicate
+// only through tx and through variables it resets on every run.
 type Store interface {
 	// View runs fn in a read-only transaction. Views run concurrently.
 	View(ctx context.Context, fn func(ReadTx) error) error
