@@ -148,14 +148,14 @@ type committer struct {
 	wal *wal
 	id  []byte // the store id, which seeds the log's checksums
 
-	rtx       *bolt.Tx      // the bbolt read transaction of the batch being run
-	pend      *pending      // the writes of the batch being run
-	unsynced  []unsynced    // batches handed to the log writer and not published yet, oldest first
-	spare     []*pending    // retired ones, for reuse
-	pending   int           // ops since the last freeze, for Options.MaxPending
+	rtx       *bolt.Tx         // the bbolt read transaction of the batch being run
+	pend      *pending         // the writes of the batch being run
+	unsynced  []unsynced       // batches handed to the log writer and not published yet, oldest first
+	spare     []*pending       // retired ones, for reuse
+	pending   int              // ops since the last freeze, for Options.MaxPending
 	flushDone chan flushResult // while a flush runs
-	seq       uint64        // last log record handed to the log writer
-	published atomic.Uint64 // last log record the log writer has published to the overlay
+	seq       uint64           // last log record handed to the log writer
+	published atomic.Uint64    // last log record the log writer has published to the overlay
 
 	log     chan *logBatch
 	logDone chan struct{}
