@@ -200,8 +200,13 @@ func runServe(ctx context.Context, e env, args []string) error {
 	}
 	defer st.Close()
 
+	if n := st.Stats().Replayed; n > 0 {
+		log.Info("replayed the write-ahead log", "batches", n)
+	}
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerStoreMetrics(reg, st)
 	srv, hs, err := server.New(server.Deps{
 		Store: st, Logger: log, Metrics: reg, Margin: c.margin, MaxSkew: c.maxSkew,
 		Engine: engine, MaxBatch: c.maxBatch,
@@ -274,4 +279,21 @@ func serveMetrics(ctx context.Context, lis net.Listener, reg *prometheus.Registr
 		return err
 	}
 	return nil
+}
+
+// registerStoreMetrics exports the store's write counters: their ratio is the group commit's
+// batch size, and flushes show the file keeping up with the log.
+func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
+	counter := func(name, help string, v func(store.Stats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return float64(v(st.Stats())) })
+	}
+	reg.MustRegister(
+		counter("convstate_store_log_syncs_total", "fdatasyncs of the write-ahead log that made Updates durable",
+			func(s store.Stats) uint64 { return s.Commits }),
+		counter("convstate_store_updates_total", "Updates made durable",
+			func(s store.Stats) uint64 { return s.Updates }),
+		counter("convstate_store_flushes_total", "flushes of acknowledged writes into the database file",
+			func(s store.Stats) uint64 { return s.TreeCommits }),
+	)
 }
