@@ -172,6 +172,11 @@ func Open(path string, opts Options) (*DB, error) {
 		}
 		return d, nil
 	}
+	if err := w.empty(); err != nil {
+		w.abandon()
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: emptying the replayed write-ahead log: %w", path, err)
+	}
 	// A full batch can queue up while the previous one is run.
 	d.queue = make(chan *request, opts.MaxBatch)
 	d.stopped = make(chan struct{})

@@ -42,6 +42,8 @@ type request struct {
 
 	flush bool                 // commit the B-tree now (fn is nil)
 	raw   func(*bolt.Tx) error // with flush: then run this in its own bbolt transaction (tests)
+
+	err error // what fn returned, when it failed: answered by the log writer, in order
 }
 
 // logBatch is what the committer hands to the log writer.
@@ -236,7 +238,7 @@ func (c *committer) run(batch []*request) {
 		c.spare = append(c.spare, u.p)
 	}
 	c.unsynced = slices.Delete(c.unsynced, 0, n)
-	var reqs []*request
+	var reqs []*request // in order; those whose fn failed carry its error
 	for _, r := range batch {
 		if r.flush {
 			c.endRead() // before anything that may wait: see DB.View
@@ -244,9 +246,13 @@ func (c *committer) run(batch []*request) {
 			reqs = nil
 			err := c.sync()
 			if err == nil && r.raw != nil {
-				err = c.d.bolt.Update(r.raw)
-				if c.d.overlay.pairs != nil {
-					c.d.overlay.pairs.clear() // raw may have written anything
+				var txid uint64
+				err = c.d.bolt.Update(func(btx *bolt.Tx) error {
+					txid = uint64(btx.ID())
+					return r.raw(btx)
+				})
+				if err == nil {
+					c.d.overlay.rawWritten(txid)
 				}
 			}
 			r.done <- err
@@ -266,8 +272,9 @@ func (c *committer) run(batch []*request) {
 		c.pend.begin()
 		if err := runFn(r.fn, tx); err != nil {
 			c.pend.rollback() // nothing of it is kept
-			r.done <- err
-			continue
+			// Its error may rest on what it read from a batch still being synced: it is
+			// answered after that batch, like a success.
+			r.err = err
 		}
 		reqs = append(reqs, r)
 	}
@@ -476,7 +483,11 @@ func (c *committer) logLoop() {
 				if b.seq > 0 {
 					c.published.Store(b.seq)
 				}
-				answered += len(b.reqs)
+				for _, r := range b.reqs {
+					if r.err == nil {
+						answered++
+					}
+				}
 			}
 			if answered > 0 { // counted before anyone is answered, so callers see it
 				c.d.commits.Add(1)
@@ -488,7 +499,12 @@ func (c *committer) logLoop() {
 				close(b.barrier)
 			}
 			for _, r := range b.reqs {
-				r.done <- err
+				switch {
+				case err != nil:
+					r.done <- err
+				default:
+					r.done <- r.err
+				}
 			}
 		}
 		clear(group)
@@ -536,13 +552,14 @@ func replay(bdb *bolt.DB, records []walRecord) (last uint64, replayed int, err e
 		if v := btx.Bucket(bucketMeta).Get(keyWALApplied); len(v) == 8 {
 			last = binary.BigEndian.Uint64(v)
 		}
-		// records are in sequence order; the batches to replay follow last without a gap
-		// (each file's records are, and the next file starts where the other left off).
+		// records are in sequence order. Those the B-tree lacks must follow last without a gap
+		// or a repeat: each file's readable records are consecutive, the newer file starts
+		// where the older one ends, every record of the older file was synced before the
+		// newer one was begun, and Open empties both files once replay is committed, so no
+		// record of an earlier run is left to look like a later batch. A gap is damage.
 		var todo []walRecord
 		for _, r := range records {
-			switch {
-			case r.seq <= last:
-			case len(todo) == 0 || r.seq == todo[len(todo)-1].seq+1:
+			if r.seq > last {
 				todo = append(todo, r)
 			}
 		}
@@ -553,6 +570,13 @@ func replay(bdb *bolt.DB, records []walRecord) (last uint64, replayed int, err e
 			return fmt.Errorf("the write-ahead log starts at batch %d but the store holds batches up to %d: "+
 				"the file is an older copy of the store the log was written for (a restored backup?); "+
 				"move the log away to open the file as it is", todo[0].seq, last)
+		}
+		for i := 1; i < len(todo); i++ {
+			if todo[i].seq != todo[i-1].seq+1 {
+				return fmt.Errorf("the write-ahead log is damaged: batch %d cannot be read but batches up to %d "+
+					"follow it; restore a backup, or move the log away to open the file as of batch %d "+
+					"(the acknowledged writes after it are lost)", todo[i-1].seq+1, todo[len(todo)-1].seq, last)
+			}
 		}
 		t := &writeTx{readTx{btx: btx}}
 		for _, r := range todo {

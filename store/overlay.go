@@ -207,6 +207,17 @@ func (o *overlay) flushed(txid uint64) {
 	o.mu.Unlock()
 }
 
+// rawWritten notes a bbolt transaction that wrote outside the memtables (test hooks, after a
+// flush): readers whose transaction is older retry, and cached pairs may be stale.
+func (o *overlay) rawWritten(txid uint64) {
+	o.mu.Lock()
+	o.minTx = txid
+	if o.pairs != nil {
+		o.pairs.clear()
+	}
+	o.mu.Unlock()
+}
+
 // layers returns what a reader holding mu reads before the B-tree.
 func (o *overlay) layers() layers {
 	if o.frozen == nil {

@@ -218,6 +218,21 @@ func (w *wal) write(records []byte) error {
 // or the flush being started will hold, every record in that file.
 func (w *wal) next() { w.cur, w.off = 1-w.cur, 0 }
 
+// empty truncates both files, once replay has put their records in the B-tree: a record of
+// this run must never be read after one of an earlier run (see replay).
+func (w *wal) empty() error {
+	for _, f := range w.f {
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			return err
+		}
+	}
+	w.cur, w.off = 0, 0
+	return nil
+}
+
 // close removes the log (the B-tree holds all of it after a clean close), like SQLite's
 // -wal file, so a closed store is one file again.
 func (w *wal) close() error {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -402,5 +403,68 @@ func TestFlushesUnderLoad(t *testing.T) {
 	}
 	if st := db.Stats(); st.TreeCommits < 10 {
 		t.Errorf("only %d flushes: the test did not exercise them", st.TreeCommits)
+	}
+}
+
+// corruptRecord flips a byte inside the n-th record (0-based) of a log file written by
+// putPairs with one-letter users (every record the same length).
+func corruptRecord(t *testing.T, log string, n int) {
+	t.Helper()
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int(binary.LittleEndian.Uint32(data)) + 16 // payload length + header
+	data[n*size+size-1] ^= 0xff
+	if err := os.WriteFile(log, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRecordsOfAnEarlierRunAreNotReplayed: a crash tore the first record but left the next
+// two; after the restart, a new first record must not make them replayable.
+func TestRecordsOfAnEarlierRunAreNotReplayed(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "a", "b", "c") // records 1-3, none acknowledged once 1 is torn
+	path := crashCopy(t, db)
+	corruptRecord(t, store.LogPaths(path)[0], 0)
+
+	second, err := store.Open(path, noTreeCommit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pairUsers(t, second)); n != 0 {
+		t.Fatalf("%d pairs replayed from a log whose first record is torn", n)
+	}
+	putPairs(t, second, "x") // record 1 again, as long as the torn one
+	again := crashCopy(t, second)
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	third := openAt(t, again, store.Options{})
+	if d := cmp.Diff([]string{"x"}, pairUsers(t, third)); d != "" {
+		t.Errorf("pairs (-want +got):\n%s", d)
+	}
+}
+
+// TestDamagedLogRefused: a record in the middle of the older log file is unreadable while the
+// newer file holds later batches. That is damage, not a torn tail: Open refuses rather than
+// drop acknowledged writes.
+func TestDamagedLogRefused(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "a", "b", "c") // records 1-3 in the first file
+	before := filepath.Join(t.TempDir(), "before.db")
+	copyFile(t, db.Path(), before) // the file as the flush below had not reached the disk
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	putPairs(t, db, "d", "e") // records 4-5 in the second file
+	for i, log := range store.LogPaths(db.Path()) {
+		copyFile(t, log, store.LogPaths(before)[i])
+	}
+	corruptRecord(t, store.LogPaths(before)[0], 1)
+	_, err := store.Open(before, store.Options{})
+	if err == nil || !strings.Contains(err.Error(), "the write-ahead log is damaged: batch 2 cannot be read") {
+		t.Fatalf("Open with a damaged log = %v, want a refusal", err)
 	}
 }
