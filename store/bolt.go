@@ -62,10 +62,10 @@ const (
 
 // Stats counts the work of Update since Open.
 type Stats struct {
-	Commits     uint64 // durable commits holding Updates: log syncs (bbolt commits without group commit)
-	Updates     uint64 // Updates committed (so Updates/Commits is the batch size)
-	TreeCommits uint64 // bbolt commits of logged batches
-	Replayed    int    // log batches Open replayed into the B-tree
+	Commits  uint64 // durable commits holding Updates: log syncs (bbolt commits without group commit)
+	Updates  uint64 // Updates committed (so Updates/Commits is the batch size)
+	Flushes  uint64 // bbolt commits of logged writes (flushes)
+	Replayed int    // log batches Open replayed into the B-tree
 }
 
 // DB is the bbolt implementation of Store: one file, a write-ahead log next to it, one
@@ -88,8 +88,8 @@ type DB struct {
 	overlay  *overlay      // nil with NoGroupCommit
 	closeErr error         // the committer's last commit, for Close
 
-	commits, updates, treeCommits atomic.Uint64
-	replayed                      int
+	commits, updates, flushes atomic.Uint64
+	replayed                  int
 }
 
 var _ Store = (*DB)(nil)
@@ -137,7 +137,14 @@ func Open(path string, opts Options) (*DB, error) {
 	case err != nil:
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := bdb.Update(initFile); err != nil {
+	var id []byte // the store id, which seeds the log's checksums
+	if err := bdb.Update(func(tx *bolt.Tx) error {
+		if err := initFile(tx); err != nil {
+			return err
+		}
+		id = bytes.Clone(tx.Bucket(bucketMeta).Get(keyStoreID))
+		return nil
+	}); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -145,14 +152,6 @@ func Open(path string, opts Options) (*DB, error) {
 	d := &DB{bolt: bdb, path: bdb.Path(), opts: opts}
 	// The log is replayed whatever the options: it may hold acknowledged writes of a run
 	// that crashed.
-	var id []byte
-	if err := bdb.View(func(tx *bolt.Tx) error {
-		id = bytes.Clone(tx.Bucket(bucketMeta).Get(keyStoreID))
-		return nil
-	}); err != nil {
-		_ = bdb.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	w, records, err := openWAL(d.path, id)
 	if err != nil {
 		_ = bdb.Close()
@@ -239,7 +238,7 @@ func (d *DB) Path() string { return d.path }
 
 // Stats returns the commit counters.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), TreeCommits: d.treeCommits.Load(), Replayed: d.replayed}
+	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed}
 }
 
 // View runs fn in a read-only bbolt transaction. fn must not wait for an Update: when a commit

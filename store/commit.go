@@ -118,8 +118,7 @@ func (p *pending) from(bucket uint8, start []byte, in func([]byte) bool) []entry
 			out = append(out, entry{key: w.key, val: w.val, deleted: w.deleted})
 		}
 	}
-	slices.SortFunc(out, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
-	return out
+	return sortByKey(out)
 }
 
 // reset empties p for reuse. The log writer has published its ops by then, and the
@@ -150,14 +149,14 @@ type committer struct {
 	wal *wal
 	id  []byte // the store id, which seeds the log's checksums
 
-	rtx       *bolt.Tx         // the bbolt read transaction of the batch being run
-	pend      *pending         // the writes of the batch being run
-	unsynced  []unsynced       // batches handed to the log writer and not published yet, oldest first
-	spare     []*pending       // retired ones, for reuse
-	pending   int              // ops since the last freeze, for Options.MaxPending
-	flushDone chan flushResult // while a flush runs
-	seq       uint64           // last log record handed to the log writer
-	published atomic.Uint64    // last log record the log writer has published to the overlay
+	rtx         *bolt.Tx         // the bbolt read transaction of the batch being run
+	pend        *pending         // the writes of the batch being run
+	unsynced    []unsynced       // batches handed to the log writer and not published yet, oldest first
+	spare       []*pending       // retired ones, for reuse
+	sinceFreeze int              // ops since the last freeze, for Options.MaxPending
+	flushDone   chan flushResult // while a flush runs
+	seq         uint64           // last log record handed to the log writer
+	published   atomic.Uint64    // last log record the log writer has published to the overlay
 
 	log     chan *logBatch
 	logDone chan struct{}
@@ -199,29 +198,34 @@ func (d *DB) commitLoop(c *committer) {
 				d.closeErr = err
 				return
 			}
-			batch = append(batch, r)
-		fill:
-			for len(batch) < d.opts.MaxBatch {
-				select {
-				case r, ok := <-d.queue:
-					if !ok {
-						break fill
-					}
-					batch = append(batch, r)
-				default:
-					break fill
-				}
-			}
+			batch = appendQueued(append(batch, r), d.queue, d.opts.MaxBatch)
 			c.run(batch)
 			clear(batch) // let answered requests be collected
 			batch = batch[:0]
 		case <-tick.C:
 			c.reap(false)
-			if c.pending > 0 && c.flushDone == nil {
+			if c.sinceFreeze > 0 && c.flushDone == nil {
 				_ = c.freeze() // a failure is kept in c.failed and reported to Updates
 			}
 		}
 	}
+}
+
+// appendQueued appends to dst what ch holds already, without waiting for more, until dst
+// holds max (0: no limit).
+func appendQueued[T any](dst []T, ch <-chan T, max int) []T {
+	for max == 0 || len(dst) < max {
+		select {
+		case v, ok := <-ch:
+			if !ok {
+				return dst
+			}
+			dst = append(dst, v)
+		default:
+			return dst
+		}
+	}
+	return dst
 }
 
 // run runs a batch of requests and hands the successful Updates to the log writer.
@@ -233,11 +237,7 @@ func (c *committer) run(batch []*request) {
 	for n < len(c.unsynced) && c.unsynced[n].seq <= pub {
 		n++
 	}
-	for _, u := range c.unsynced[:n] {
-		u.p.reset()
-		c.spare = append(c.spare, u.p)
-	}
-	c.unsynced = slices.Delete(c.unsynced, 0, n)
+	c.retire(n)
 	var reqs []*request // in order; those whose fn failed carry its error
 	for _, r := range batch {
 		if r.flush {
@@ -268,7 +268,7 @@ func (c *committer) run(batch []*request) {
 			r.done <- err
 			continue
 		}
-		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, pend: c.pend}}
+		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay}, c.pend}
 		c.pend.begin()
 		if err := runFn(r.fn, tx); err != nil {
 			c.pend.rollback() // nothing of it is kept
@@ -280,14 +280,26 @@ func (c *committer) run(batch []*request) {
 	}
 	c.endRead() // before anything that may wait: see DB.View
 	c.handOff(reqs)
-	if c.pending >= c.d.opts.MaxPending {
+	if c.sinceFreeze >= c.d.opts.MaxPending {
 		_ = c.freeze()
 	}
 }
 
-// layers are the unsynced batches, newest first.
+// retire drops the n oldest unsynced batches (published by now) and keeps their pending
+// writes for reuse.
+func (c *committer) retire(n int) {
+	for _, u := range c.unsynced[:n] {
+		u.p.reset()
+		c.spare = append(c.spare, u.p)
+	}
+	c.unsynced = slices.Delete(c.unsynced, 0, n)
+}
+
+// layers are what an Update reads before the overlay, newest first: the batch being run,
+// then the unsynced batches.
 func (c *committer) layers() layers {
-	ls := make(layers, 0, len(c.unsynced))
+	ls := make(layers, 0, len(c.unsynced)+1)
+	ls = append(ls, c.pend)
 	for i := len(c.unsynced) - 1; i >= 0; i-- {
 		ls = append(ls, c.unsynced[i].p)
 	}
@@ -329,7 +341,7 @@ func (c *committer) handOff(reqs []*request) {
 		b.seq = c.seq
 		b.record = appendRecord(nil, c.id, c.seq, ops)
 		b.ops = ops
-		c.pending += len(ops)
+		c.sinceFreeze += len(ops)
 		// The batch's writes stay visible to Updates until they are published.
 		c.unsynced = append(c.unsynced, unsynced{seq: c.seq, p: c.pend})
 		if n := len(c.spare); n > 0 {
@@ -374,7 +386,7 @@ func (c *committer) freeze() error {
 	if err := c.failure(); err != nil {
 		return err
 	}
-	if c.pending == 0 {
+	if c.sinceFreeze == 0 {
 		return nil
 	}
 	done := make(chan struct{})
@@ -383,12 +395,9 @@ func (c *committer) freeze() error {
 	if err := c.failure(); err != nil {
 		return err
 	}
-	c.wal.next()                   // the records from here on are in the next flush
-	for _, u := range c.unsynced { // all published
-		u.p.reset()
-		c.spare = append(c.spare, u.p)
-	}
-	c.unsynced, c.pending = nil, 0
+	c.wal.next()              // the records from here on are in the next flush
+	c.retire(len(c.unsynced)) // all published
+	c.sinceFreeze = 0
 	m, seq := c.d.overlay.freeze(), c.seq
 	flushDone := make(chan flushResult, 1)
 	c.flushDone = flushDone
@@ -420,13 +429,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 		for i, name := range allBuckets {
 			b := btx.Bucket(name)
 			for _, e := range m.from(uint8(i), nil, all) {
-				var err error
-				if e.deleted {
-					err = b.Delete(e.key)
-				} else {
-					err = b.Put(e.key, e.val)
-				}
-				if err != nil {
+				if err := apply(b, e.key, e.val, e.deleted); err != nil {
 					return err
 				}
 			}
@@ -438,8 +441,16 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 		c.fail(err)
 		return 0, err
 	}
-	c.d.treeCommits.Add(1)
+	c.d.flushes.Add(1)
 	return txid, nil
+}
+
+// apply writes one logged write to bbolt.
+func apply(b *bolt.Bucket, key, val []byte, deleted bool) error {
+	if deleted {
+		return b.Delete(key)
+	}
+	return b.Put(key, val)
 }
 
 // logLoop is the log writer.
@@ -449,19 +460,7 @@ func (c *committer) logLoop() {
 	var buf []byte
 	var lastSync time.Time
 	for b := range c.log {
-		group = append(group[:0], b)
-	fill:
-		for {
-			select {
-			case b, ok := <-c.log:
-				if !ok {
-					break fill
-				}
-				group = append(group, b)
-			default:
-				break fill
-			}
-		}
+		group = appendQueued(append(group[:0], b), c.log, 0)
 		group = c.gather(group, lastSync)
 		buf = buf[:0]
 		for _, b := range group {
@@ -499,10 +498,9 @@ func (c *committer) logLoop() {
 				close(b.barrier)
 			}
 			for _, r := range b.reqs {
-				switch {
-				case err != nil:
-					r.done <- err
-				default:
+				if err != nil {
+					r.done <- err // the store failed: that is the answer
+				} else {
 					r.done <- r.err
 				}
 			}
@@ -578,16 +576,9 @@ func replay(bdb *bolt.DB, records []walRecord) (last uint64, replayed int, err e
 					"(the acknowledged writes after it are lost)", todo[i-1].seq+1, todo[len(todo)-1].seq, last)
 			}
 		}
-		t := &writeTx{readTx{btx: btx}}
 		for _, r := range todo {
 			for _, w := range r.ops {
-				var err error
-				if w.deleted {
-					err = t.bucket(allBuckets[w.bucket]).Delete(w.key)
-				} else {
-					err = t.bucket(allBuckets[w.bucket]).Put(w.key, w.val)
-				}
-				if err != nil {
+				if err := apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted); err != nil {
 					return fmt.Errorf("replaying batch %d: %w", r.seq, err)
 				}
 			}

@@ -96,8 +96,12 @@ func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entr
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
-	return out
+	return sortByKey(out)
+}
+
+func sortByKey(es []entry) []entry {
+	slices.SortFunc(es, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+	return es
 }
 
 // layer is a set of writes the B-tree does not hold yet: a memtable, or a batch's pending

@@ -16,16 +16,12 @@ import (
 // the transaction is open, so every record is decoded (copied) before it is handed out.
 type readTx struct {
 	btx *bolt.Tx
-	// mem are the memtables read before the B-tree, newest first: for a View, the
-	// overlay's (whose lock the View holds); for an Update, the batches the committer has
-	// run but the log writer has not published yet.
+	// mem are the writes read before the B-tree, newest first: for a View, the overlay's
+	// memtables (whose lock the View holds); for an Update, the pending writes of its batch
+	// (its own among them) and of the batches the log writer has not published yet.
 	mem layers
 	// ov, for an Update, is the overlay, read after mem and locked for each read.
 	ov *overlay
-	// pend holds the writes of the Update being run: it reads them first, and the committer
-	// keeps them only if it succeeds. nil in Views, and when writes go straight to bbolt
-	// (no group commit, replay).
-	pend *pending
 	// pairs is the cache PairView reads through; nil if none (and in Updates).
 	pairs *pairCache
 	// buckets caches the transaction's bucket handles: bbolt re-opens a bucket (a
@@ -46,6 +42,9 @@ func (t *readTx) bucket(name []byte) *bolt.Bucket {
 // into a Tx.
 type writeTx struct {
 	readTx
+	// pend takes the writes with group commit (the committer keeps them only if the Update
+	// succeeds); nil when writes go straight to bbolt (no group commit).
+	pend *pending
 }
 
 var (
@@ -61,14 +60,9 @@ func lookup(b *bolt.Bucket, key []byte) ([]byte, bool) {
 	return v, k != nil && bytes.Equal(k, key)
 }
 
-// lookup is the package lookup with the Update's own writes and the memtables in front.
+// lookup is the package lookup with the writes bbolt does not hold yet in front.
 func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 	b := bucketIndex(bucket)
-	if t.pend != nil {
-		if e, ok := t.pend.get(b, key); ok {
-			return e.val, !e.deleted
-		}
-	}
 	if e, ok := t.mem.get(b, key); ok {
 		return e.val, !e.deleted
 	}
@@ -148,8 +142,8 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 	return nil
 }
 
-// scan is the package scan with the Update's own writes and the memtables merged in: their
-// entries replace bbolt's under the same key, and their deletions hide them.
+// scan is the package scan with the writes bbolt does not hold yet merged in: their entries
+// replace bbolt's under the same key, and their deletions hide them.
 func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
 	b := bucketIndex(bucket)
 	var over []entry
@@ -160,11 +154,6 @@ func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v
 	}
 	if mine := t.mem.from(b, start, in); len(mine) > 0 {
 		over = mergeEntries(over, mine)
-	}
-	if t.pend != nil {
-		if mine := t.pend.from(b, start, in); len(mine) > 0 {
-			over = mergeEntries(over, mine)
-		}
 	}
 	if len(over) == 0 {
 		return scan(t.btx, bucket, start, in, fn)

@@ -106,44 +106,31 @@ func (n nonNegDuration) Set(v string) error {
 	return nil
 }
 
-// positiveInt is an int flag that must be > 0.
-type positiveInt struct{ n *int }
+// intAtLeast is an int flag with a lower bound: positiveInt (> 0) or nonNegInt (>= 0).
+type intAtLeast struct {
+	n   *int
+	min int
+}
 
-func (p positiveInt) String() string {
+func positiveInt(n *int) intAtLeast { return intAtLeast{n: n, min: 1} }
+func nonNegInt(n *int) intAtLeast   { return intAtLeast{n: n} }
+
+func (p intAtLeast) String() string {
 	if p.n == nil {
 		return ""
 	}
 	return strconv.Itoa(*p.n)
 }
-func (p positiveInt) Kind() string { return "int" }
-func (p positiveInt) Set(v string) error {
+func (p intAtLeast) Kind() string { return "int" }
+func (p intAtLeast) Set(v string) error {
 	n, err := strconv.Atoi(v)
 	if err != nil {
 		return fmt.Errorf("not an integer")
 	}
-	if n <= 0 {
+	switch {
+	case n < p.min && p.min == 1:
 		return fmt.Errorf("must be positive")
-	}
-	*p.n = n
-	return nil
-}
-
-// nonNegInt is an int flag that must be >= 0.
-type nonNegInt struct{ n *int }
-
-func (p nonNegInt) String() string {
-	if p.n == nil {
-		return ""
-	}
-	return strconv.Itoa(*p.n)
-}
-func (p nonNegInt) Kind() string { return "int" }
-func (p nonNegInt) Set(v string) error {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return fmt.Errorf("not an integer")
-	}
-	if n < 0 {
+	case n < p.min:
 		return fmt.Errorf("must not be negative")
 	}
 	*p.n = n

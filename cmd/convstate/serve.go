@@ -74,7 +74,7 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	fs.env("max-skew", "CONVSTATE_MAX_SKEW")
 	fs.IntVar(&c.serviceAllowance, "service-free-allowance", c.serviceAllowance, "free service messages a month per business number under the 2026-10-01 rules\n(reported, not confirmed by Meta)")
 	fs.env("service-free-allowance", "CONVSTATE_SERVICE_FREE_ALLOWANCE")
-	fs.Var(positiveInt{&c.maxBatch}, "max-batch", fmt.Sprintf("most items per batch call (at most %d)", server.MaxBatchLimit))
+	fs.Var(positiveInt(&c.maxBatch), "max-batch", fmt.Sprintf("most items per batch call (at most %d)", server.MaxBatchLimit))
 	fs.env("max-batch", "CONVSTATE_MAX_BATCH")
 	fs.Var(nonNegDuration{&c.shutdownGrace}, "shutdown-grace", "how long in-flight calls may finish on shutdown")
 	fs.env("shutdown-grace", "CONVSTATE_SHUTDOWN_GRACE")
@@ -82,15 +82,15 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	fs.env("lock-timeout", "CONVSTATE_LOCK_TIMEOUT")
 	fs.Var(positiveDuration{&c.commitInterval}, "commit-interval", "how often the database file is committed; writes are durable before, in its write-ahead\nlog (<db>-wal), which Open replays after a crash")
 	fs.env("commit-interval", "CONVSTATE_COMMIT_INTERVAL")
-	fs.Var(nonNegInt{&c.pairCache}, "pair-cache", "decoded pair records kept in memory for decisions (0: none): pays when the pairs decided on\nfit in it (docs/BENCHMARKS.md)")
+	fs.Var(nonNegInt(&c.pairCache), "pair-cache", "decoded pair records kept in memory for decisions (0: none): pays when the pairs decided on\nfit in it (docs/BENCHMARKS.md)")
 	fs.env("pair-cache", "CONVSTATE_PAIR_CACHE")
 	fs.StringVar(&c.authTokens, "auth-tokens", "", "token file: every call but health and reflection needs a bearer token,\nlimited to its scopes and businesses (format: README \"Security\")")
 	fs.env("auth-tokens", "CONVSTATE_AUTH_TOKENS")
 	fs.Float64Var(&c.rateLimit, "rate-limit", 2000, "requests per second per token (0: unlimited); exceeding it gives ResourceExhausted")
 	fs.env("rate-limit", "CONVSTATE_RATE_LIMIT")
-	fs.Var(positiveInt{&c.rateBurst}, "rate-burst", "requests a token may burst above --rate-limit")
+	fs.Var(positiveInt(&c.rateBurst), "rate-burst", "requests a token may burst above --rate-limit")
 	fs.env("rate-burst", "CONVSTATE_RATE_BURST")
-	fs.Var(positiveInt{&c.maxRequestBytes}, "max-request-bytes", "largest request message accepted; larger ones get ResourceExhausted")
+	fs.Var(positiveInt(&c.maxRequestBytes), "max-request-bytes", "largest request message accepted; larger ones get ResourceExhausted")
 	fs.env("max-request-bytes", "CONVSTATE_MAX_REQUEST_BYTES")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve TLS with this certificate (PEM; with --tls-key)")
 	fs.env("tls-cert", "CONVSTATE_TLS_CERT")
@@ -294,6 +294,6 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
 		counter("convstate_store_updates_total", "Updates made durable",
 			func(s store.Stats) uint64 { return s.Updates }),
 		counter("convstate_store_flushes_total", "flushes of acknowledged writes into the database file",
-			func(s store.Stats) uint64 { return s.TreeCommits }),
+			func(s store.Stats) uint64 { return s.Flushes }),
 	)
 }
