@@ -50,6 +50,11 @@ type Options struct {
 	// 100,000 pairs) and costs when they do not (fewer at a million pairs with 131,072
 	// cached: misses, evictions and a larger heap to scan). Ignored without group commit.
 	PairCache int
+
+	// For tests (export_test.go): writes per flush transaction (0: flushTxOps), and a hook
+	// the flusher calls after committing each of a flush's transactions but the last.
+	flushTxOps   int
+	afterFlushTx func(txs int)
 }
 
 const (
@@ -87,6 +92,11 @@ type DB struct {
 	stopped  chan struct{} // closed when the committer has answered its last request
 	overlay  *overlay      // nil with NoGroupCommit
 	closeErr error         // the committer's last commit, for Close
+
+	// flushing is held exclusively by the flusher for all of a flush's bbolt transactions, and
+	// shared by snapshot while it begins one: between two of them the B-tree holds part of a
+	// memtable, which is no state any sequence of Updates produced.
+	flushing sync.RWMutex
 
 	commits, updates, flushes atomic.Uint64
 	replayed                  int
@@ -371,12 +381,30 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 		return 0, err
 	}
 	var n int64
-	err := d.view(func(btx *bolt.Tx) error {
+	err := d.snapshot(func(btx *bolt.Tx) error {
 		var err error
 		n, err = btx.WriteTo(w)
 		return err
 	})
 	return n, err
+}
+
+// snapshot runs fn in a bbolt read transaction of the B-tree alone, begun between flushes, so
+// that it sees the state after some sequence of Updates. The overlay's readers need not wait:
+// the memtable being flushed stays in front of the B-tree until the flush has finished.
+func (d *DB) snapshot(fn func(*bolt.Tx) error) error {
+	d.flushing.RLock()
+	locked := true
+	defer func() {
+		if locked {
+			d.flushing.RUnlock()
+		}
+	}()
+	return d.view(func(btx *bolt.Tx) error {
+		d.flushing.RUnlock() // the transaction has begun: later flushes are not in it
+		locked = false
+		return fn(btx)
+	})
 }
 
 // Check runs bbolt's consistency check and verifies the expiry index's keys; it returns the
@@ -385,7 +413,7 @@ func (d *DB) Check() error {
 	if err := d.flush(context.Background(), nil); err != nil {
 		return err
 	}
-	return d.view(func(btx *bolt.Tx) error {
+	return d.snapshot(func(btx *bolt.Tx) error {
 		var first error
 		problems := 0
 		for err := range btx.Check() { // drain it: the checker goroutine blocks until read
@@ -416,7 +444,7 @@ func (d *DB) CheckIndex() error {
 	if err := d.flush(context.Background(), nil); err != nil {
 		return err
 	}
-	return d.view(func(btx *bolt.Tx) error {
+	return d.snapshot(func(btx *bolt.Tx) error {
 		if err := checkExpiryIndex(btx); err != nil {
 			return fmt.Errorf("store: index check: %w", err)
 		}

@@ -7,6 +7,24 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// WithFlushTx returns o with flushes split into bbolt transactions of ops writes, calling
+// after (if not nil) on the flusher goroutine once each of a flush's transactions but the
+// last has committed.
+func WithFlushTx(o Options, ops int, after func(txs int)) Options {
+	o.flushTxOps, o.afterFlushTx = ops, after
+	return o
+}
+
+// Flushing reports whether a flush is between its bbolt transactions (or in one), which
+// Backup and Check wait out before they begin theirs.
+func (d *DB) Flushing() bool {
+	if d.flushing.TryRLock() {
+		d.flushing.RUnlock()
+		return false
+	}
+	return true
+}
+
 // FormatVersion is the file format this build writes.
 const FormatVersion = formatVersion
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -371,7 +372,19 @@ func TestUpdateScansSeeEverything(t *testing.T) {
 // bbolt remaps it, which waits for every open transaction) together, and checks that every
 // acknowledged write is visible to a View right after, and that nothing deadlocks.
 func TestFlushesUnderLoad(t *testing.T) {
-	db := openTemp(t, store.Options{MaxPending: 50})
+	for _, c := range []struct {
+		name string
+		opts store.Options
+	}{
+		{"one transaction a flush", store.Options{MaxPending: 50}},
+		{"7 writes a transaction", store.WithFlushTx(store.Options{MaxPending: 50}, 7, nil)},
+	} {
+		t.Run(c.name, func(t *testing.T) { flushUnderLoad(t, c.opts) })
+	}
+}
+
+func flushUnderLoad(t *testing.T, opts store.Options) {
+	db := openTemp(t, opts)
 	const writers, perWriter = 4, 300
 	big := make([]int64, 200) // ~1.6 KB a pair: the file grows, and bbolt remaps it
 	var wg sync.WaitGroup
@@ -461,4 +474,45 @@ func TestDamagedLogRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the write-ahead log is damaged: batch 2 cannot be read") {
 		t.Fatalf("Open with a damaged log = %v, want a refusal", err)
 	}
+}
+
+// TestCrashBetweenFlushTransactions: a flush split into several bbolt transactions is cut
+// off after the first; the file then holds part of the flushed writes under the previous
+// log position, and Open must replay the log over them to the full state.
+func TestCrashBetweenFlushTransactions(t *testing.T) {
+	mid, resume := make(chan struct{}), make(chan struct{})
+	var armed atomic.Bool
+	armed.Store(true)
+	db := openTemp(t, store.WithFlushTx(noTreeCommit, 2, func(txs int) {
+		if txs == 1 && armed.CompareAndSwap(true, false) {
+			mid <- struct{}{}
+			<-resume
+		}
+	}))
+	putPairs(t, db, "u1")
+	writeTestData(t, db) // seven writes in five buckets
+	putPairs(t, db, "u2", "u3")
+	flushed := make(chan error, 1)
+	go func() { flushed <- db.Flush(t.Context()) }()
+	<-mid
+	if !db.Flushing() {
+		t.Error("Flushing() = false between two transactions of a flush: Backup and Check could begin on a partial B-tree")
+	}
+	path := crashCopy(t, db)
+	close(resume)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if db.Flushing() {
+		t.Error("Flushing() = true after the flush returned")
+	}
+	checkTestData(t, db)
+	checkPairs(t, "after the flush", db, "u1", "u2", "u3")
+
+	crashed := openAt(t, path, store.Options{})
+	if got := crashed.Stats().Replayed; got != 4 {
+		t.Errorf("Replayed = %d log batches, want 4 (the whole flush)", got)
+	}
+	checkTestData(t, crashed)
+	checkPairs(t, "after replay", crashed, "u1", "u2", "u3")
 }
