@@ -19,6 +19,27 @@ func ts(n int64) *timestamppb.Timestamp {
 	return timestamppb.New(time.Unix(0, n))
 }
 
+// stamps hands out the Timestamps of one response from a shared allocation: a decision
+// carries up to seven, and each would otherwise be an object of its own for the collector.
+type stamps struct{ buf []timestamppb.Timestamp }
+
+// ts is the package ts, allocated from s.
+func (s *stamps) ts(n int64) *timestamppb.Timestamp {
+	if n == 0 {
+		return nil
+	}
+	if len(s.buf) == cap(s.buf) {
+		s.buf = make([]timestamppb.Timestamp, 0, 6) // the earlier ones stay where they are
+	}
+	s.buf = s.buf[:len(s.buf)+1]
+	t := &s.buf[len(s.buf)-1]
+	t.Seconds, t.Nanos = n/1e9, int32(n%1e9)
+	if t.Nanos < 0 { // as time.Unix: nanoseconds in [0, 1e9)
+		t.Seconds, t.Nanos = t.Seconds-1, t.Nanos+1e9
+	}
+	return t
+}
+
 // clockOf converts a stored pair to the window clock.
 func clockOf(p *storagev1.Pair) *window.Pair {
 	c := &window.Pair{
@@ -82,6 +103,12 @@ func chargeRecord(c *pricing.Charge, at int64, month string) *storagev1.Charge {
 
 // chargeToAPI converts a stored charge to the API's.
 func chargeToAPI(c *storagev1.Charge) *convstatev1.Charge {
+	var st stamps
+	return chargeToAPIStamps(c, &st)
+}
+
+// chargeToAPIStamps is chargeToAPI with the response's timestamps allocator.
+func chargeToAPIStamps(c *storagev1.Charge, st *stamps) *convstatev1.Charge {
 	if c == nil {
 		return nil
 	}
@@ -95,11 +122,11 @@ func chargeToAPI(c *storagev1.Charge) *convstatev1.Charge {
 		Rules:                 c.Rules,
 		Tier:                  c.Tier,
 		RateUnknown:           c.RateUnknown,
-		ChargedAt:             ts(c.ChargedAt),
+		ChargedAt:             st.ts(c.ChargedAt),
 		Month:                 c.Month,
 		RateCard:              c.RateCard,
 		ConversationOpened:    c.ConversationOpened,
-		ConversationExpiresAt: ts(c.ConversationExpiresAt),
+		ConversationExpiresAt: st.ts(c.ConversationExpiresAt),
 		Explanation:           c.Explanation,
 	}
 	if !c.RateUnknown {

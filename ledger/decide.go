@@ -105,19 +105,20 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	clock := clockOf(rec)
 	w := clock.At(t)
 	allowed, sendBefore, reason := w.Decision(t, margin)
+	var st stamps
 	resp := &convstatev1.DecideResponse{
 		FreeFormAllowed:  allowed,
 		TemplateRequired: !allowed,
 		Reason:           convstatev1.DecisionReason(reason),
-		WindowExpiresAt:  ts(w.ExpiresAt),
-		LastUserActivity: ts(w.LastActivity),
-		Time:             ts(t),
+		WindowExpiresAt:  st.ts(w.ExpiresAt),
+		LastUserActivity: st.ts(w.LastActivity),
+		Time:             st.ts(t),
 	}
 	if w.ExpiresAt != 0 {
-		resp.SendBefore = ts(sendBefore)
+		resp.SendBefore = st.ts(sendBefore)
 	}
 	if fep, ok := clock.FEPAt(t); ok {
-		resp.FepExpiresAt = ts(fep.End)
+		resp.FepExpiresAt = st.ts(fep.End)
 	}
 	day := prof.day(t)
 	if rules := pricing.RulesOn(day); rules.Model() == pricing.CBP {
@@ -130,7 +131,7 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	if err != nil {
 		return nil, err
 	}
-	resp.Quote = chargeToAPI(chargeRecord(&c, t, in.Month))
+	resp.Quote = chargeToAPIStamps(chargeRecord(&c, t, in.Month), &st)
 	var warn []int32
 	if pricing.USMarketingPaused(region, day, tmpl) {
 		warn = append(warn, int32(convstatev1.WarningCode_WARNING_CODE_US_MARKETING_PAUSED))
