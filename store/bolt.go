@@ -51,8 +51,8 @@ type Options struct {
 	// cached: misses, evictions and a larger heap to scan). Ignored without group commit.
 	PairCache int
 
-	// For tests (export_test.go): writes per flush transaction (0: flushTxOps), and a hook
-	// the flusher calls after committing each of a flush's transactions but the last.
+	// For tests (export_test.go): writes per flush or replay transaction (0: flushTxOps),
+	// and a hook called after each of a flush's or a replay's transactions but the last.
 	flushTxOps   int
 	afterFlushTx func(txs int)
 }
@@ -167,7 +167,11 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	seq, replayed, err := replay(bdb, records)
+	txOps := opts.flushTxOps
+	if txOps <= 0 {
+		txOps = flushTxOps
+	}
+	seq, replayed, err := replay(bdb, records, txOps, opts.afterFlushTx)
 	if err != nil {
 		w.abandon()
 		_ = bdb.Close()

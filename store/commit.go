@@ -588,49 +588,71 @@ func (c *committer) gather(group []*logBatch, lastSync time.Time) []*logBatch {
 	}
 }
 
-// replay applies the log's batches the B-tree does not hold yet, in one bbolt transaction,
-// and returns the last batch's sequence number.
-func replay(bdb *bolt.DB, records []walRecord) (last uint64, replayed int, err error) {
-	err = bdb.Update(func(btx *bolt.Tx) error {
+// replay applies the log's batches the B-tree does not hold yet and returns the last batch's
+// sequence number. It commits every maxOps writes or so, at a batch's end, recording that
+// batch as applied: a crash log of two memtables in one transaction would hold all their pages
+// and nodes in memory at once, and a crash during the replay resumes where it stopped. after,
+// if not nil, is called once each of its transactions but the last has committed (for tests).
+func replay(bdb *bolt.DB, records []walRecord, maxOps int, after func(txs int)) (last uint64, replayed int, err error) {
+	err = bdb.View(func(btx *bolt.Tx) error {
 		if v := btx.Bucket(bucketMeta).Get(keyWALApplied); len(v) == 8 {
 			last = binary.BigEndian.Uint64(v)
 		}
-		// records are in sequence order. Those the B-tree lacks must follow last without a gap
-		// or a repeat: each file's readable records are consecutive, the newer file starts
-		// where the older one ends, every record of the older file was synced before the
-		// newer one was begun, and Open empties both files once replay is committed, so no
-		// record of an earlier run is left to look like a later batch. A gap is damage.
-		var todo []walRecord
-		for _, r := range records {
-			if r.seq > last {
-				todo = append(todo, r)
-			}
-		}
-		if len(todo) == 0 {
-			return nil
-		}
-		if todo[0].seq != last+1 {
-			return fmt.Errorf("the write-ahead log starts at batch %d but the store holds batches up to %d: "+
-				"the file is an older copy of the store the log was written for (a restored backup?); "+
-				"move the log away to open the file as it is", todo[0].seq, last)
-		}
-		for i := 1; i < len(todo); i++ {
-			if todo[i].seq != todo[i-1].seq+1 {
-				return fmt.Errorf("the write-ahead log is damaged: batch %d cannot be read but batches up to %d "+
-					"follow it; restore a backup, or move the log away to open the file as of batch %d "+
-					"(the acknowledged writes after it are lost)", todo[i-1].seq+1, todo[len(todo)-1].seq, last)
-			}
-		}
-		for _, r := range todo {
-			for _, w := range r.ops {
-				if err := apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted); err != nil {
-					return fmt.Errorf("replaying batch %d: %w", r.seq, err)
-				}
-			}
-		}
-		last = todo[len(todo)-1].seq
-		replayed = len(todo)
-		return btx.Bucket(bucketMeta).Put(keyWALApplied, be64(int64(last)))
+		return nil
 	})
-	return last, replayed, err
+	if err != nil {
+		return 0, 0, err
+	}
+	// records are in sequence order. Those the B-tree lacks must follow last without a gap or
+	// a repeat: each file's readable records are consecutive, the newer file starts where the
+	// older one ends, every record of the older file was synced before the newer one was
+	// begun, and Open empties both files once replay is committed, so no record of an earlier
+	// run is left to look like a later batch. A gap is damage. All of it is checked before
+	// anything is applied, so that a refused log leaves the file as it was.
+	var todo []walRecord
+	for _, r := range records {
+		if r.seq > last {
+			todo = append(todo, r)
+		}
+	}
+	if len(todo) == 0 {
+		return last, 0, nil
+	}
+	if todo[0].seq != last+1 {
+		return 0, 0, fmt.Errorf("the write-ahead log starts at batch %d but the store holds batches up to %d: "+
+			"the file is an older copy of the store the log was written for (a restored backup?); "+
+			"move the log away to open the file as it is", todo[0].seq, last)
+	}
+	for i := 1; i < len(todo); i++ {
+		if todo[i].seq != todo[i-1].seq+1 {
+			return 0, 0, fmt.Errorf("the write-ahead log is damaged: batch %d cannot be read but batches up to %d "+
+				"follow it; restore a backup, or move the log away to open the file as of batch %d "+
+				"(the acknowledged writes after it are lost)", todo[i-1].seq+1, todo[len(todo)-1].seq, last)
+		}
+	}
+	for txs := 1; len(todo) > 0; txs++ {
+		n := 0 // batches this transaction applies
+		err := bdb.Update(func(btx *bolt.Tx) error {
+			ops := 0
+			for n < len(todo) && (n == 0 || ops < maxOps) {
+				r := todo[n]
+				for _, w := range r.ops {
+					if err := apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted); err != nil {
+						return fmt.Errorf("replaying batch %d: %w", r.seq, err)
+					}
+				}
+				ops += len(r.ops)
+				n++
+			}
+			return btx.Bucket(bucketMeta).Put(keyWALApplied, be64(int64(todo[n-1].seq)))
+		})
+		if err != nil {
+			return 0, 0, err
+		}
+		last, replayed, todo = todo[n-1].seq, replayed+n, todo[n:]
+		if len(todo) > 0 && after != nil {
+			after(txs)
+		}
+	}
+	return last, replayed, nil
 }

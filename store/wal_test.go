@@ -516,3 +516,40 @@ func TestCrashBetweenFlushTransactions(t *testing.T) {
 	checkTestData(t, crashed)
 	checkPairs(t, "after replay", crashed, "u1", "u2", "u3")
 }
+
+// TestReplayInChunks: Open replays a long log in several transactions, each recording how far
+// it got, so that a crash during the replay resumes after the last one instead of starting over.
+func TestReplayInChunks(t *testing.T) {
+	db := openTemp(t, noTreeCommit)
+	putPairs(t, db, "u1")
+	writeTestData(t, db) // seven writes in one batch
+	putPairs(t, db, "u2", "u3", "u4")
+	path := crashCopy(t, db)
+
+	// Two writes a transaction: {u1, the test data}, {u2, u3}, {u4}. Copy the files as a crash
+	// after the first would leave them.
+	midReplay := filepath.Join(t.TempDir(), "mid-replay.db")
+	copied := false
+	replayed := openAt(t, path, store.WithFlushTx(store.Options{}, 2, func(txs int) {
+		if txs == 1 {
+			copyFile(t, path, midReplay)
+			copyLogs(t, path, midReplay)
+			copied = true
+		}
+	}))
+	if !copied {
+		t.Fatal("the replay ran in one transaction")
+	}
+	if got := replayed.Stats().Replayed; got != 5 {
+		t.Errorf("Replayed = %d log batches, want 5", got)
+	}
+	checkTestData(t, replayed)
+	checkPairs(t, "after replay", replayed, "u1", "u2", "u3", "u4")
+
+	resumed := openAt(t, midReplay, store.Options{})
+	if got := resumed.Stats().Replayed; got != 3 {
+		t.Errorf("after a crash during the replay, Replayed = %d log batches, want 3 (those after the first transaction)", got)
+	}
+	checkTestData(t, resumed)
+	checkPairs(t, "after the resumed replay", resumed, "u1", "u2", "u3", "u4")
+}
