@@ -438,10 +438,9 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 		bucket  []byte
 		entries []entry
 	}
-	all := func([]byte) bool { return true }
 	var runs []run
 	for i, name := range allBuckets {
-		if es := m.from(uint8(i), nil, all); len(es) > 0 {
+		if es := m.sorted(uint8(i)); len(es) > 0 {
 			runs = append(runs, run{name, es})
 		}
 	}

@@ -99,6 +99,19 @@ func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entr
 	return sortByKey(out)
 }
 
+// sorted returns all of the bucket's entries in key order, for the flusher.
+func (m *memtable) sorted(bucket uint8) []entry {
+	b := m.buckets[bucket]
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]entry, 0, len(b))
+	for _, e := range b {
+		out = append(out, e)
+	}
+	return sortByKey(out)
+}
+
 func sortByKey(es []entry) []entry {
 	slices.SortFunc(es, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
 	return es
