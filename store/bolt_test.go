@@ -57,6 +57,14 @@ func TestConformanceMaxBatch1(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t, store.Options{MaxBatch: 1}) })
 }
 
+// TestConformanceSmallFlushes flushes after every few writes, each flush in transactions of
+// two, so the suite's reads and scans run against B-trees that hold partial flushes.
+func TestConformanceSmallFlushes(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTemp(t, store.WithFlushTx(store.Options{MaxPending: 5}, 2, nil))
+	})
+}
+
 var (
 	testPair = &storagev1.Pair{BusinessId: "b1", UserId: "u1", Region: "IN", Activity: []int64{1, 2}, CswIndexed: 500}
 	testFact = &storagev1.Fact{UserId: "u1", Timestamp: 7,
