@@ -2,12 +2,15 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 	"github.com/convstate/convstate/store"
@@ -134,4 +137,51 @@ func benchUpdates(b *testing.B, opts store.Options) {
 	updates, commits := st.Updates-before.Updates, st.Commits-before.Commits
 	b.ReportMetric(float64(updates)/float64(max(commits, 1)), "updates/commit")
 	b.ReportMetric(float64(updates)/b.Elapsed().Seconds(), "updates/s")
+}
+
+// BenchmarkScanChunk is one chunk of a garbage collection pass (an Update reading the next
+// 2,000 facts) while the memtable holds 100,000 facts not yet flushed to the B-tree, as it
+// does under write load, from the start of the facts and from their middle.
+func BenchmarkScanChunk(b *testing.B) {
+	const facts, chunk = 100_000, 2000
+	db := openBench(b, store.Options{CommitInterval: time.Hour, MaxPending: 1 << 30})
+	fact := &storagev1.Fact{UserId: "919800012345", Timestamp: 1_750_000_000_000_000_000}
+	r := rand.New(rand.NewPCG(1, 2))
+	ids := make([]string, facts)
+	for i := 0; i < facts; i += 1000 {
+		if err := db.Update(context.Background(), func(tx store.Tx) error {
+			for j := i; j < i+1000; j++ {
+				ids[j] = "wamid." + strconv.FormatUint(r.Uint64(), 36)
+				if err := tx.PutFact("15550001000", ids[j], fact); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	slices.Sort(ids)
+	for _, c := range []struct {
+		name  string
+		after string
+	}{{"start", ""}, {"middle", ids[facts/2]}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				errFull := errors.New("chunk full")
+				err := db.Update(context.Background(), func(tx store.Tx) error {
+					return tx.Facts("15550001000", c.after, func(string, string, *storagev1.Fact) error {
+						if n++; n == chunk {
+							return errFull
+						}
+						return nil
+					})
+				})
+				if !errors.Is(err, errFull) {
+					b.Fatalf("scan: %v after %d facts", err, n)
+				}
+			}
+		})
+	}
 }

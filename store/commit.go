@@ -109,8 +109,8 @@ func (p *pending) get(bucket uint8, key []byte) (entry, bool) {
 	return entry{key: w.key, val: w.val, deleted: w.deleted}, true
 }
 
-// from is memtable.from for the pending writes.
-func (p *pending) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
+// from is memtable.from for the pending writes: few enough to sort on every call.
+func (p *pending) from(bucket uint8, start []byte, in func([]byte) bool, limit int) []entry {
 	var out []entry
 	for _, i := range p.idx[bucket] {
 		w := p.ops[i]
@@ -118,7 +118,7 @@ func (p *pending) from(bucket uint8, start []byte, in func([]byte) bool) []entry
 			out = append(out, entry{key: w.key, val: w.val, deleted: w.deleted})
 		}
 	}
-	return sortByKey(out)
+	return firstN(sortByKey(out), limit)
 }
 
 // reset empties p for reuse. The log writer has published its ops by then, and the

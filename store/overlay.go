@@ -20,6 +20,14 @@ type memtable struct {
 	buckets [len(allBucketsArray)]map[string]entry
 	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order
 	n       int                  // ops applied, for Options.MaxPending
+
+	// The other buckets' keys are ordered lazily, for range scans: apply appends each key it
+	// writes to fresh (a slice append, where an ordered insert would cost the hot path five
+	// times a map's), and a scan first sorts fresh into ordered. Scans of a shared memtable run
+	// concurrently under the overlay's read lock, hence idx; apply runs under its write lock.
+	idx     sync.Mutex
+	ordered [len(allBucketsArray)][][]byte // distinct keys in order; replaced, never modified
+	fresh   [len(allBucketsArray)][][]byte // keys written since, in any order, repeats allowed
 }
 
 // entry is one key's latest value; deleted marks a removed key (the B-tree may still hold it).
@@ -59,6 +67,8 @@ func (m *memtable) apply(ops []op) {
 		b[string(w.key)] = e
 		if w.bucket == expiryBucket {
 			m.expiry.ReplaceOrInsert(e)
+		} else {
+			m.fresh[w.bucket] = append(m.fresh[w.bucket], w.key)
 		}
 	}
 	m.n += len(ops)
@@ -73,17 +83,17 @@ func (m *memtable) get(bucket uint8, key []byte) (entry, bool) {
 	return e, ok
 }
 
-// from returns the bucket's entries with key >= start while in(key) holds, in key order. in
-// holds for a contiguous run of keys from start (a prefix, an upper bound), as scan's callers
-// use it, so filtering by it is the same as stopping at the first key it refuses.
-func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
+// from returns the first limit of the bucket's entries with key >= start while in(key) holds,
+// in key order. in holds for a contiguous run of keys from start (a prefix, an upper bound), as
+// scan's callers use it, so filtering by it is the same as stopping at the first key it refuses.
+func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool, limit int) []entry {
 	if len(m.buckets[bucket]) == 0 {
 		return nil
 	}
 	var out []entry
 	if bucket == expiryBucket {
 		m.expiry.AscendGreaterOrEqual(entry{key: start}, func(e entry) bool {
-			if !in(e.key) {
+			if len(out) == limit || !in(e.key) {
 				return false
 			}
 			out = append(out, e)
@@ -91,12 +101,41 @@ func (m *memtable) from(bucket uint8, start []byte, in func([]byte) bool) []entr
 		})
 		return out
 	}
-	for _, e := range m.buckets[bucket] {
-		if bytes.Compare(e.key, start) >= 0 && in(e.key) {
-			out = append(out, e)
+	keys, b := m.keys(bucket), m.buckets[bucket]
+	i, _ := slices.BinarySearchFunc(keys, start, bytes.Compare)
+	for ; i < len(keys) && len(out) < limit && in(keys[i]); i++ {
+		out = append(out, b[string(keys[i])])
+	}
+	return out
+}
+
+// keys returns the bucket's keys in order, first sorting in those written since the last call.
+func (m *memtable) keys(bucket uint8) [][]byte {
+	m.idx.Lock()
+	defer m.idx.Unlock()
+	if fresh := m.fresh[bucket]; len(fresh) > 0 {
+		slices.SortFunc(fresh, bytes.Compare)
+		fresh = slices.CompactFunc(fresh, bytes.Equal)
+		m.ordered[bucket] = mergeKeys(m.ordered[bucket], fresh)
+		m.fresh[bucket] = nil
+	}
+	return m.ordered[bucket]
+}
+
+// mergeKeys returns the union of two ordered runs of distinct keys, in a new slice.
+func mergeKeys(a, b [][]byte) [][]byte {
+	out := make([][]byte, 0, len(a)+len(b))
+	for len(a) > 0 && len(b) > 0 {
+		switch c := bytes.Compare(a[0], b[0]); {
+		case c < 0:
+			out, a = append(out, a[0]), a[1:]
+		case c > 0:
+			out, b = append(out, b[0]), b[1:]
+		default:
+			out, a, b = append(out, a[0]), a[1:], b[1:]
 		}
 	}
-	return sortByKey(out)
+	return append(append(out, a...), b...)
 }
 
 // sorted returns all of the bucket's entries in key order, for the flusher.
@@ -121,7 +160,7 @@ func sortByKey(es []entry) []entry {
 // writes.
 type layer interface {
 	get(bucket uint8, key []byte) (entry, bool)
-	from(bucket uint8, start []byte, in func([]byte) bool) []entry
+	from(bucket uint8, start []byte, in func([]byte) bool, limit int) []entry
 }
 
 // layers are read newest first, then the B-tree.
@@ -136,18 +175,27 @@ func (ls layers) get(bucket uint8, key []byte) (entry, bool) {
 	return entry{}, false
 }
 
-// from merges the layers' ranges, newer entries replacing older ones under the same key.
-func (ls layers) from(bucket uint8, start []byte, in func([]byte) bool) []entry {
+// from merges the layers' ranges, newer entries replacing older ones under the same key, and
+// returns the first limit. Each of those is among the first limit of every layer that has it,
+// so the layers need give no more.
+func (ls layers) from(bucket uint8, start []byte, in func([]byte) bool, limit int) []entry {
 	var out []entry
 	for i := len(ls) - 1; i >= 0; i-- { // oldest first
-		newer := ls[i].from(bucket, start, in)
+		newer := ls[i].from(bucket, start, in, limit)
 		if len(out) == 0 {
 			out = newer
 			continue
 		}
-		out = mergeEntries(out, newer)
+		out = firstN(mergeEntries(out, newer), limit)
 	}
 	return out
+}
+
+func firstN(es []entry, n int) []entry {
+	if len(es) > n {
+		return es[:n]
+	}
+	return es
 }
 
 // mergeEntries merges two sorted runs; b's entry wins a tie.

@@ -144,23 +144,39 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 
 // scan is the package scan with the writes bbolt does not hold yet merged in: their entries
 // replace bbolt's under the same key, and their deletions hide them.
+// scanWindow is how many of the writes bbolt does not hold yet a scan takes at a time.
+const scanWindow = 512
+
 func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
 	b := bucketIndex(bucket)
-	var over []entry
-	if t.ov != nil {
-		t.ov.mu.RLock()
-		over = t.ov.layers().from(b, start, in)
-		t.ov.mu.RUnlock()
+	// The writes bbolt does not hold yet are read scanWindow keys at a time: a range can span
+	// most of a memtable, and a garbage collection chunk reads only the next 2,000 keys.
+	window := func(from []byte) (es []entry, next []byte) {
+		if t.ov != nil {
+			t.ov.mu.RLock()
+			es = t.ov.layers().from(b, from, in, scanWindow)
+			t.ov.mu.RUnlock()
+		}
+		if mine := t.mem.from(b, from, in, scanWindow); len(mine) > 0 {
+			es = firstN(mergeEntries(es, mine), scanWindow)
+		}
+		// Fewer than a window: every layer has run out. A full one: there may be more, from
+		// the key just after its last.
+		if len(es) < scanWindow {
+			return es, nil
+		}
+		return es, append(bytes.Clone(es[len(es)-1].key), 0)
 	}
-	if mine := t.mem.from(b, start, in); len(mine) > 0 {
-		over = mergeEntries(over, mine)
-	}
+	over, next := window(start)
 	if len(over) == 0 {
 		return scan(t.btx, bucket, start, in, fn)
 	}
 	c := t.bucket(bucket).Cursor() // read-only (memtables exist only with group commit): the cursor stays valid
 	k, v := c.Seek(start)
 	for {
+		if len(over) == 0 && next != nil {
+			over, next = window(next)
+		}
 		fromTree := k != nil && in(k)
 		switch {
 		case len(over) > 0 && (!fromTree || bytes.Compare(over[0].key, k) <= 0):

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -476,30 +477,57 @@ func TestDamagedLogRefused(t *testing.T) {
 	}
 }
 
+// flushPause holds the next flush it is armed for after that flush's first bbolt transaction,
+// until resumed. Arm it only with a store opened with its hook, and call releaseAtEnd after
+// opening, so that a failing test does not leave the flusher waiting while the store closes.
+type flushPause struct {
+	armed  atomic.Bool
+	mid    chan struct{}
+	resume chan struct{}
+	once   sync.Once
+}
+
+func newFlushPause() *flushPause {
+	return &flushPause{mid: make(chan struct{}), resume: make(chan struct{})}
+}
+
+func (p *flushPause) hook(txs int) {
+	if txs != 1 || !p.armed.CompareAndSwap(true, false) {
+		return
+	}
+	select {
+	case p.mid <- struct{}{}:
+	case <-p.resume:
+		return
+	}
+	<-p.resume
+}
+
+func (p *flushPause) release() { p.once.Do(func() { close(p.resume) }) }
+
+// releaseAtEnd releases the flusher before the store's own cleanup (Cleanup runs last in,
+// first out) closes it.
+func (p *flushPause) releaseAtEnd(t *testing.T) { t.Cleanup(p.release) }
+
 // TestCrashBetweenFlushTransactions: a flush split into several bbolt transactions is cut
 // off after the first; the file then holds part of the flushed writes under the previous
 // log position, and Open must replay the log over them to the full state.
 func TestCrashBetweenFlushTransactions(t *testing.T) {
-	mid, resume := make(chan struct{}), make(chan struct{})
-	var armed atomic.Bool
-	armed.Store(true)
-	db := openTemp(t, store.WithFlushTx(noTreeCommit, 2, func(txs int) {
-		if txs == 1 && armed.CompareAndSwap(true, false) {
-			mid <- struct{}{}
-			<-resume
-		}
-	}))
+	pause := newFlushPause()
+	pause.armed.Store(true)
+	db := openTemp(t, store.WithFlushTx(noTreeCommit, 2, pause.hook))
+	pause.releaseAtEnd(t)
 	putPairs(t, db, "u1")
 	writeTestData(t, db) // seven writes in five buckets
 	putPairs(t, db, "u2", "u3")
 	flushed := make(chan error, 1)
 	go func() { flushed <- db.Flush(t.Context()) }()
-	<-mid
+	<-pause.mid
 	if !db.Flushing() {
 		t.Error("Flushing() = false between two transactions of a flush: Backup and Check could begin on a partial B-tree")
 	}
 	path := crashCopy(t, db)
-	close(resume)
+	pause.release()
 	if err := <-flushed; err != nil {
 		t.Fatal(err)
 	}
@@ -552,4 +580,114 @@ func TestReplayInChunks(t *testing.T) {
 	}
 	checkTestData(t, resumed)
 	checkPairs(t, "after the resumed replay", resumed, "u1", "u2", "u3", "u4")
+}
+
+// TestScansAcrossWindows: scans read the writes bbolt does not hold yet a window at a time.
+// Here a range spans several windows of an active memtable, a frozen one whose flush is paused
+// after its first transaction (so the B-tree holds part of it), and the B-tree, with updates,
+// deletions and new keys interleaved; Views and Updates, from the start and from the middle,
+// must see exactly the latest state.
+func TestScansAcrossWindows(t *testing.T) {
+	pause := newFlushPause()
+	db := openTemp(t, store.WithFlushTx(store.Options{CommitInterval: time.Hour, MaxPending: 900}, 300, pause.hook))
+	pause.releaseAtEnd(t)
+	want := map[string]int64{}
+	user := func(i int) string { return fmt.Sprintf("u%05d", i) }
+	update := func(fn func(tx store.Tx) error) {
+		t.Helper()
+		if err := db.Update(t.Context(), fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(tx store.Tx, u string, v int64) error {
+		want[u] = v
+		return tx.PutPair(&storagev1.Pair{BusinessId: "b1", UserId: u, Activity: []int64{v}})
+	}
+	// In the B-tree: 1,500 pairs (even users).
+	update(func(tx store.Tx) error {
+		for i := range 1500 {
+			if err := put(tx, user(2*i), 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	// The memtable that will be frozen (900 writes: the flush starts after this batch):
+	// 500 updates and 400 new users between the old ones.
+	pause.armed.Store(true)
+	update(func(tx store.Tx) error {
+		for i := 0; i < 1500; i += 3 {
+			if err := put(tx, user(2*i), 2); err != nil {
+				return err
+			}
+		}
+		for i := range 400 {
+			if err := put(tx, user(2*i+1), 2); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	<-pause.mid // the flusher has committed 300 of those 900 writes
+	// The active memtable: 300 deletions and 300 new users.
+	update(func(tx store.Tx) error {
+		for i := 1; i < 1500; i += 5 {
+			delete(want, user(2*i))
+			if err := tx.DeletePair("b1", user(2*i)); err != nil {
+				return err
+			}
+		}
+		for i := 400; i < 700; i++ {
+			if err := put(tx, user(2*i+1), 3); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+
+	check := func(when string) {
+		t.Helper()
+		users := make([]string, 0, len(want))
+		for u := range want {
+			users = append(users, u)
+		}
+		slices.Sort(users)
+		for _, after := range []string{"", users[len(users)/3]} {
+			wantRange := users
+			if after != "" {
+				wantRange = users[len(users)/3+1:]
+			}
+			scan := func(r store.ReadTx) ([]string, error) {
+				var got []string
+				err := r.Pairs("b1", after, func(p *storagev1.Pair) error {
+					if v := p.GetActivity()[0]; v != want[p.GetUserId()] {
+						return fmt.Errorf("pair %s: activity %d, want %d", p.GetUserId(), v, want[p.GetUserId()])
+					}
+					got = append(got, p.GetUserId())
+					return nil
+				})
+				return got, err
+			}
+			var inView, inUpdate []string
+			if err := db.View(t.Context(), func(r store.ReadTx) (err error) { inView, err = scan(r); return err }); err != nil {
+				t.Fatalf("%s, View from %q: %v", when, after, err)
+			}
+			update(func(tx store.Tx) (err error) { inUpdate, err = scan(tx); return err })
+			if d := cmp.Diff(wantRange, inView); d != "" {
+				t.Errorf("%s, View from %q: users (-want +got):\n%s", when, after, d)
+			}
+			if d := cmp.Diff(wantRange, inUpdate); d != "" {
+				t.Errorf("%s, Update from %q: users (-want +got):\n%s", when, after, d)
+			}
+		}
+	}
+	check("during a flush")
+	pause.release()
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	check("after the flushes")
 }
