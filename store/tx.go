@@ -142,11 +142,11 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 	return nil
 }
 
-// scan is the package scan with the writes bbolt does not hold yet merged in: their entries
-// replace bbolt's under the same key, and their deletions hide them.
 // scanWindow is how many of the writes bbolt does not hold yet a scan takes at a time.
 const scanWindow = 512
 
+// scan is the package scan with the writes bbolt does not hold yet merged in: their entries
+// replace bbolt's under the same key, and their deletions hide them.
 func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
 	b := bucketIndex(bucket)
 	// The writes bbolt does not hold yet are read scanWindow keys at a time: a range can span
