@@ -36,34 +36,44 @@ func (l *Ledger) Decide(ctx context.Context, q Question) (*convstatev1.DecideRes
 	return resp, err
 }
 
-// DecideBatch decides for many users of one business in one read transaction.
+// decideChunk is how many users DecideBatch decides in one read transaction. A View holds
+// the store's overlay lock, which the log writer needs to publish writes and so to acknowledge
+// them: a 10,000-user batch in one View would hold every write, and every View queued behind
+// it, for tens of milliseconds.
+const decideChunk = 256
+
+// DecideBatch decides for many users of one business, decideChunk users per read
+// transaction (each decision is on its own; they need not share a snapshot).
 func (l *Ledger) DecideBatch(ctx context.Context, q Question, users []string) ([]*convstatev1.DecideBatchResult, error) {
-	var out []*convstatev1.DecideBatchResult
-	err := l.view(ctx, func(tx store.ReadTx) error {
-		out = make([]*convstatev1.DecideBatchResult, len(users))
-		profiles := map[string]*profile{}
-		for i, u := range users {
-			if i%256 == 0 {
-				if err := ctx.Err(); err != nil { // honour the caller's deadline on big batches
-					return err
-				}
-			}
-			qu := q
-			qu.User = u
-			r := &convstatev1.DecideBatchResult{UserId: u}
-			d, err := l.decide(tx, qu, profiles)
-			if e, ok := AsError(err); ok {
-				r.Result = &convstatev1.DecideBatchResult_Error{Error: errorResult(e).GetError()}
-			} else if err != nil {
-				return err
-			} else {
-				r.Result = &convstatev1.DecideBatchResult_Decision{Decision: d}
-			}
-			out[i] = r
+	out := make([]*convstatev1.DecideBatchResult, len(users))
+	profiles := map[string]*profile{}
+	for lo := 0; lo < len(users); lo += decideChunk {
+		if err := ctx.Err(); err != nil { // honour the caller's deadline on big batches
+			return nil, err
 		}
-		return nil
-	})
-	return out, err
+		chunk := users[lo:min(lo+decideChunk, len(users))]
+		err := l.view(ctx, func(tx store.ReadTx) error {
+			for i, u := range chunk {
+				qu := q
+				qu.User = u
+				r := &convstatev1.DecideBatchResult{UserId: u}
+				d, err := l.decide(tx, qu, profiles)
+				if e, ok := AsError(err); ok {
+					r.Result = &convstatev1.DecideBatchResult_Error{Error: errorResult(e).GetError()}
+				} else if err != nil {
+					return err
+				} else {
+					r.Result = &convstatev1.DecideBatchResult_Decision{Decision: d}
+				}
+				out[lo+i] = r
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profile) (*convstatev1.DecideResponse, error) {
