@@ -82,7 +82,7 @@ func parseServe(e env, args []string) (*serveConfig, error) {
 	fs.env("lock-timeout", "CONVSTATE_LOCK_TIMEOUT")
 	fs.Var(positiveDuration{&c.commitInterval}, "commit-interval", "how often the database file is committed; writes are durable before, in its write-ahead\nlog (<db>-wal), which Open replays after a crash")
 	fs.env("commit-interval", "CONVSTATE_COMMIT_INTERVAL")
-	fs.Var(nonNegInt(&c.pairCache), "pair-cache", "decoded pair records kept in memory for decisions (0: none): pays when the pairs decided on\nfit in it (docs/BENCHMARKS.md)")
+	fs.Var(nonNegInt(&c.pairCache), "pair-cache", "decoded pair records kept in memory for decisions (0: none): measured both faster and\nslower end to end (docs/BENCHMARKS.md)")
 	fs.env("pair-cache", "CONVSTATE_PAIR_CACHE")
 	fs.StringVar(&c.authTokens, "auth-tokens", "", "token file: every call but health and reflection needs a bearer token,\nlimited to its scopes and businesses (format: README \"Security\")")
 	fs.env("auth-tokens", "CONVSTATE_AUTH_TOKENS")
