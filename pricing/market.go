@@ -56,20 +56,19 @@ func Region(user, phone string) (string, error) {
 // Recipient validates a user id (and the optional phone number of a BSUID user)
 // once, returning the normalized id (as NormalizeUser) and the region (as Region).
 func Recipient(user, phone string) (normalized, region string, err error) {
+	if phone == "" && !IsBSUID(user) { // a wa_id: one parse gives both
+		return normalizeNumber(user)
+	}
 	if normalized, err = NormalizeUser(user); err != nil {
 		return "", "", err
 	}
-	switch {
-	case phone != "":
-		if _, region, err = parseNumber(phone); err != nil {
-			return "", "", &UserIDError{User: phone, Reason: fmt.Sprintf("phone %q is not the digits of a possible E.164 number: %s", phone, err)}
-		}
-	case IsBSUID(normalized):
-		region = normalized[:2]
-	default:
-		_, region, err = parseNumber(normalized)
+	if phone == "" { // a BSUID, whose letters name its country
+		return normalized, normalized[:2], nil
 	}
-	return normalized, region, err
+	if _, region, err = parseNumber(phone); err != nil {
+		return "", "", &UserIDError{User: phone, Reason: fmt.Sprintf("phone %q is not the digits of a possible E.164 number: %s", phone, err)}
+	}
+	return normalized, region, nil
 }
 
 // NormalizeUser returns the canonical form of a user id: the digits of a
@@ -82,11 +81,17 @@ func NormalizeUser(user string) (string, error) {
 		}
 		return user, nil
 	}
-	digits, _, err := parseNumber(user)
+	digits, _, err := normalizeNumber(user)
+	return digits, err
+}
+
+// normalizeNumber is NormalizeUser for a user id that is not a BSUID, with its region.
+func normalizeNumber(user string) (digits, region string, err error) {
+	digits, region, err = parseNumber(user)
 	if err != nil {
-		return "", &UserIDError{User: user, Reason: fmt.Sprintf("user id %q is neither a phone number (digits of an E.164 number) nor a BSUID (CC.digits): %s", user, err)}
+		return "", "", &UserIDError{User: user, Reason: fmt.Sprintf("user id %q is neither a phone number (digits of an E.164 number) nor a BSUID (CC.digits): %s", user, err)}
 	}
-	return digits, nil
+	return digits, region, nil
 }
 
 // IsBSUID reports whether s has the shape of a business-scoped user id: two
