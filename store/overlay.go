@@ -116,26 +116,10 @@ func (m *memtable) keys(bucket uint8) [][]byte {
 	if fresh := m.fresh[bucket]; len(fresh) > 0 {
 		slices.SortFunc(fresh, bytes.Compare)
 		fresh = slices.CompactFunc(fresh, bytes.Equal)
-		m.ordered[bucket] = mergeKeys(m.ordered[bucket], fresh)
+		m.ordered[bucket] = merge(m.ordered[bucket], fresh, bytes.Compare)
 		m.fresh[bucket] = nil
 	}
 	return m.ordered[bucket]
-}
-
-// mergeKeys returns the union of two ordered runs of distinct keys, in a new slice.
-func mergeKeys(a, b [][]byte) [][]byte {
-	out := make([][]byte, 0, len(a)+len(b))
-	for len(a) > 0 && len(b) > 0 {
-		switch c := bytes.Compare(a[0], b[0]); {
-		case c < 0:
-			out, a = append(out, a[0]), a[1:]
-		case c > 0:
-			out, b = append(out, b[0]), b[1:]
-		default:
-			out, a, b = append(out, a[0]), a[1:], b[1:]
-		}
-	}
-	return append(append(out, a...), b...)
 }
 
 // sorted returns all of the bucket's entries in key order, for the flusher.
@@ -200,9 +184,15 @@ func firstN(es []entry, n int) []entry {
 
 // mergeEntries merges two sorted runs; b's entry wins a tie.
 func mergeEntries(a, b []entry) []entry {
-	out := make([]entry, 0, len(a)+len(b))
+	return merge(a, b, func(x, y entry) int { return bytes.Compare(x.key, y.key) })
+}
+
+// merge merges two runs ordered by cmp, each without repeats, into a new slice; b's item wins
+// a tie.
+func merge[T any](a, b []T, cmp func(x, y T) int) []T {
+	out := make([]T, 0, len(a)+len(b))
 	for len(a) > 0 && len(b) > 0 {
-		switch c := bytes.Compare(a[0].key, b[0].key); {
+		switch c := cmp(a[0], b[0]); {
 		case c < 0:
 			out, a = append(out, a[0]), a[1:]
 		case c > 0:
@@ -211,8 +201,7 @@ func mergeEntries(a, b []entry) []entry {
 			out, a, b = append(out, b[0]), a[1:], b[1:]
 		}
 	}
-	out = append(out, a...)
-	return append(out, b...)
+	return append(append(out, a...), b...)
 }
 
 // overlay is what readers see on top of the B-tree: the active memtable, which the log
