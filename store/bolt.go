@@ -73,6 +73,10 @@ type Stats struct {
 	Updates  uint64 // Updates committed (so Updates/Commits is the batch size)
 	Flushes  uint64 // bbolt commits of logged writes (flushes)
 	Replayed int    // log batches Open replayed into the B-tree
+	// FlushTime is how long the flushes took, and FlushWait how long the committer waited for
+	// one to end before it could hand over the next memtable (or answer a Flush, Check or
+	// Close): no Update runs meanwhile, so a growing FlushWait says the file is not keeping up.
+	FlushTime, FlushWait time.Duration
 }
 
 // DB is the bbolt implementation of Store: one file, a write-ahead log next to it, one
@@ -101,6 +105,7 @@ type DB struct {
 	flushing sync.RWMutex
 
 	commits, updates, flushes atomic.Uint64
+	flushTime, flushWait      atomic.Int64 // nanoseconds
 	replayed                  int
 }
 
@@ -254,7 +259,8 @@ func (d *DB) Path() string { return d.path }
 
 // Stats returns the commit counters.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed}
+	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed,
+		FlushTime: time.Duration(d.flushTime.Load()), FlushWait: time.Duration(d.flushWait.Load())}
 }
 
 // View runs fn in a read-only bbolt transaction. fn must not wait for an Update: when a commit

@@ -362,7 +362,9 @@ func (c *committer) reap(wait bool) error {
 	}
 	var r flushResult
 	if wait {
+		start := time.Now()
 		r = <-c.flushDone
+		c.d.flushWait.Add(int64(time.Since(start)))
 	} else {
 		select {
 		case r = <-c.flushDone:
@@ -450,6 +452,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	}
 	c.d.flushing.Lock()
 	defer c.d.flushing.Unlock()
+	start := time.Now()
 	var txid uint64
 	for txs := 1; ; txs++ {
 		err := c.d.bolt.Update(func(btx *bolt.Tx) error {
@@ -486,6 +489,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 		}
 	}
 	c.d.flushes.Add(1)
+	c.d.flushTime.Add(int64(time.Since(start)))
 	return txid, nil
 }
 

@@ -534,6 +534,10 @@ func TestCrashBetweenFlushTransactions(t *testing.T) {
 	if db.Flushing() {
 		t.Error("Flushing() = true after the flush returned")
 	}
+	// Flush waited for the paused flush: the metrics of a file not keeping up count it.
+	if st := db.Stats(); st.FlushTime <= 0 || st.FlushWait <= 0 {
+		t.Errorf("Stats after a paused flush: FlushTime %v, FlushWait %v; want both counted", st.FlushTime, st.FlushWait)
+	}
 	checkTestData(t, db)
 	checkPairs(t, "after the flush", db, "u1", "u2", "u3")
 

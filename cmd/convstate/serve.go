@@ -282,11 +282,15 @@ func serveMetrics(ctx context.Context, lis net.Listener, reg *prometheus.Registr
 }
 
 // registerStoreMetrics exports the store's write counters: their ratio is the group commit's
-// batch size, and flushes show the file keeping up with the log.
+// batch size, and the flush counters show the file keeping up with the log.
 func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
 	counter := func(name, help string, v func(store.Stats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
 			func() float64 { return float64(v(st.Stats())) })
+	}
+	seconds := func(name, help string, v func(store.Stats) time.Duration) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
+			func() float64 { return v(st.Stats()).Seconds() })
 	}
 	reg.MustRegister(
 		counter("convstate_store_log_syncs_total", "fdatasyncs of the write-ahead log that made Updates durable",
@@ -295,5 +299,10 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
 			func(s store.Stats) uint64 { return s.Updates }),
 		counter("convstate_store_flushes_total", "flushes of acknowledged writes into the database file",
 			func(s store.Stats) uint64 { return s.Flushes }),
+		seconds("convstate_store_flush_seconds_total", "time spent flushing acknowledged writes into the database file",
+			func(s store.Stats) time.Duration { return s.FlushTime }),
+		seconds("convstate_store_flush_wait_seconds_total", "time writes waited for a flush to end before the next could start "+
+			"(growing: the file is not keeping up with the log)",
+			func(s store.Stats) time.Duration { return s.FlushWait }),
 	)
 }
