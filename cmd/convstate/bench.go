@@ -237,6 +237,9 @@ type benchResult struct {
 	res     *loadgen.Result
 	facts   int     // facts per call
 	updates float64 // store Updates per commit during the workload (writes only)
+	// flushWait is the share of the workload's time (warm-up included) the committer spent
+	// waiting for a flush to end: write workloads only.
+	flushWait float64
 }
 
 func (r *benchResult) rps() float64 { return r.res.Throughput() }
@@ -309,10 +312,13 @@ func runBench(ctx context.Context, e env, args []string) error {
 		}
 		return nil
 	}
-	finish := func(name string, res *loadgen.Result, facts int, before, after store.Stats) {
+	finish := func(name string, res *loadgen.Result, facts int, before, after store.Stats, wall time.Duration) {
 		r := &benchResult{name: name, res: res, facts: facts}
 		if commits := after.Commits - before.Commits; commits > 0 {
 			r.updates = float64(after.Updates-before.Updates) / float64(commits)
+		}
+		if wall > 0 {
+			r.flushWait = (after.FlushWait - before.FlushWait).Seconds() / wall.Seconds()
 		}
 		results = append(results, r)
 		logf("  %-10s done: %.0f calls/s, p50 %s, p99 %s, %d errors, %.1fµs CPU/call, %.0f%% CPU use",
@@ -322,12 +328,12 @@ func runBench(ctx context.Context, e env, args []string) error {
 		}
 	}
 	run := func(name string, s *benchServer, conc, facts int, newCall func(w *loadgen.Worker) loadgen.Call) error {
-		before := s.db.Stats()
+		before, start := s.db.Stats(), time.Now()
 		var res *loadgen.Result
 		if err := slice(name, s, conc, c.duration, warmup, newCall, &res); err != nil {
 			return err
 		}
-		finish(name, res, facts, before, s.db.Stats())
+		finish(name, res, facts, before, s.db.Stats(), time.Since(start))
 		return nil
 	}
 	// runAlternating runs two read-only workloads in alternating slices, so that both see
@@ -352,8 +358,8 @@ func runBench(ctx context.Context, e env, args []string) error {
 			}
 		}
 		after := s.db.Stats()
-		finish(a, resA, 0, before, after)
-		finish(b, resB, 0, before, after)
+		finish(a, resA, 0, before, after, 0)
+		finish(b, resB, 0, before, after, 0)
 		return nil
 	}
 
@@ -687,10 +693,12 @@ func report(c *benchConfig, results []*benchResult, pop *popStats, loaded *memSt
 	}
 	if r := by[wlRecord]; r != nil {
 		out.add("record_updates_per_commit", round(r.updates, 1))
+		out.add("record_flush_wait_share", round(r.flushWait, 3))
 	}
 	if r := by[wlBatch]; r != nil {
 		out.add("batch_rps", round(r.rps(), 1))
 		out.add("batch_updates_per_commit", round(r.updates, 2))
+		out.add("batch_flush_wait_share", round(r.flushWait, 3))
 	}
 	for _, r := range results {
 		key := strings.ReplaceAll(r.name, "-", "_")
