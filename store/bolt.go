@@ -53,7 +53,7 @@ type Options struct {
 	// without group commit.
 	PairCache int
 
-	// For tests (export_test.go): writes per flush or replay transaction (0: flushTxOps),
+	// For tests (export_test.go): writes per flush or replay transaction (default flushTxOps),
 	// and a hook called after each of a flush's or a replay's transactions but the last.
 	flushTxOps   int
 	afterFlushTx func(txs int)
@@ -128,6 +128,9 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.SyncDelay == 0 {
 		opts.SyncDelay = defaultSyncDelay
 	}
+	if opts.flushTxOps <= 0 {
+		opts.flushTxOps = flushTxOps
+	}
 	// bbolt would report a missing directory as "open x.db: no such file or directory", which
 	// reads as if the file were missing; say what is wrong instead of creating it.
 	dir := filepath.Dir(path)
@@ -174,11 +177,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	txOps := opts.flushTxOps
-	if txOps <= 0 {
-		txOps = flushTxOps
-	}
-	seq, replayed, err := replay(bdb, records, txOps, opts.afterFlushTx)
+	seq, replayed, err := replay(bdb, records, opts.flushTxOps, opts.afterFlushTx)
 	if err != nil {
 		w.abandon()
 		_ = bdb.Close()
@@ -406,15 +405,10 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // the memtable being flushed stays in front of the B-tree until the flush has finished.
 func (d *DB) snapshot(fn func(*bolt.Tx) error) error {
 	d.flushing.RLock()
-	locked := true
-	defer func() {
-		if locked {
-			d.flushing.RUnlock()
-		}
-	}()
+	unlock := sync.OnceFunc(d.flushing.RUnlock)
+	defer unlock() // if the transaction never began
 	return d.view(func(btx *bolt.Tx) error {
-		d.flushing.RUnlock() // the transaction has begun: later flushes are not in it
-		locked = false
+		unlock() // the transaction has begun: later flushes are not in it
 		return fn(btx)
 	})
 }

@@ -447,9 +447,6 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 		}
 	}
 	maxOps := c.d.opts.flushTxOps
-	if maxOps <= 0 {
-		maxOps = flushTxOps
-	}
 	c.d.flushing.Lock()
 	defer c.d.flushing.Unlock()
 	start := time.Now()
