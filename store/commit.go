@@ -71,11 +71,12 @@ func (p *pending) add(w op) {
 		m = make(map[string]int)
 		p.idx[w.bucket] = m
 	}
-	prev, ok := m[string(w.key)]
+	k := keyString(w.key)
+	prev, ok := m[k]
 	if !ok {
 		prev = -1
 	}
-	m[string(w.key)] = len(p.ops)
+	m[k] = len(p.ops)
 	p.ops = append(p.ops, w)
 	p.prev = append(p.prev, prev)
 }
@@ -90,7 +91,7 @@ func (p *pending) rollback() {
 		if p.prev[i] < 0 {
 			delete(p.idx[w.bucket], string(w.key))
 		} else {
-			p.idx[w.bucket][string(w.key)] = p.prev[i]
+			p.idx[w.bucket][keyString(w.key)] = p.prev[i]
 		}
 	}
 	p.ops, p.prev = p.ops[:p.mark], p.prev[:p.mark]

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 )
@@ -64,7 +65,7 @@ func (m *memtable) apply(ops []op) {
 			b = make(map[string]entry)
 			m.buckets[w.bucket] = b
 		}
-		b[string(w.key)] = e
+		b[keyString(w.key)] = e
 		if w.bucket == expiryBucket {
 			m.expiry.ReplaceOrInsert(e)
 		} else {
@@ -73,6 +74,12 @@ func (m *memtable) apply(ops []op) {
 	}
 	m.n += len(ops)
 }
+
+// keyString is key as a map key without copying it. A logged write's key and value are never
+// modified once made (bbolt, which the writes end in, requires the same of them until its
+// commit), so the map may share the key's bytes: one allocation and copy less per write, in
+// the batch's pending writes and in the memtable both.
+func keyString(key []byte) string { return unsafe.String(unsafe.SliceData(key), len(key)) }
 
 func (m *memtable) get(bucket uint8, key []byte) (entry, bool) {
 	b := m.buckets[bucket]
@@ -114,7 +121,7 @@ func (m *memtable) keys(bucket uint8) [][]byte {
 	m.idx.Lock()
 	defer m.idx.Unlock()
 	if fresh := m.fresh[bucket]; len(fresh) > 0 {
-		slices.SortFunc(fresh, bytes.Compare)
+		fresh = sortKeyed(fresh, func(k []byte) []byte { return k })
 		fresh = slices.CompactFunc(fresh, bytes.Equal)
 		m.ordered[bucket] = merge(m.ordered[bucket], fresh, bytes.Compare)
 		m.fresh[bucket] = nil
@@ -129,6 +136,13 @@ func (m *memtable) sorted(bucket uint8) []entry {
 		return nil
 	}
 	out := make([]entry, 0, len(b))
+	if bucket == expiryBucket { // already in order
+		m.expiry.Ascend(func(e entry) bool {
+			out = append(out, e)
+			return true
+		})
+		return out
+	}
 	for _, e := range b {
 		out = append(out, e)
 	}
@@ -136,8 +150,7 @@ func (m *memtable) sorted(bucket uint8) []entry {
 }
 
 func sortByKey(es []entry) []entry {
-	slices.SortFunc(es, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
-	return es
+	return sortKeyed(es, func(e entry) []byte { return e.key })
 }
 
 // layer is a set of writes the B-tree does not hold yet: a memtable, or a batch's pending
