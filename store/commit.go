@@ -150,14 +150,15 @@ type committer struct {
 	wal *wal
 	id  []byte // the store id, which seeds the log's checksums
 
-	rtx         *bolt.Tx         // the bbolt read transaction of the batch being run
-	pend        *pending         // the writes of the batch being run
-	unsynced    []unsynced       // batches handed to the log writer and not published yet, oldest first
-	spare       []*pending       // retired ones, for reuse
-	sinceFreeze int              // ops since the last freeze, for Options.MaxPending
-	flushDone   chan flushResult // while a flush runs
-	seq         uint64           // last log record handed to the log writer
-	published   atomic.Uint64    // last log record the log writer has published to the overlay
+	rtx         *bolt.Tx                           // the bbolt read transaction of the batch being run
+	cursors     [len(allBucketsArray)]*bolt.Cursor // rtx's, for the batch's lookups
+	pend        *pending                           // the writes of the batch being run
+	unsynced    []unsynced                         // batches handed to the log writer and not published yet, oldest first
+	spare       []*pending                         // retired ones, for reuse
+	sinceFreeze int                                // ops since the last freeze, for Options.MaxPending
+	flushDone   chan flushResult                   // while a flush runs
+	seq         uint64                             // last log record handed to the log writer
+	published   atomic.Uint64                      // last log record the log writer has published to the overlay
 
 	log     chan *logBatch
 	logDone chan struct{}
@@ -269,7 +270,7 @@ func (c *committer) run(batch []*request) {
 			r.done <- err
 			continue
 		}
-		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay}, c.pend}
+		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, cursors: &c.cursors}, c.pend}
 		c.pend.begin()
 		if err := runFn(r.fn, tx); err != nil {
 			c.pend.rollback() // nothing of it is kept
@@ -328,6 +329,7 @@ func (c *committer) endRead() {
 	if c.rtx != nil {
 		_ = c.rtx.Rollback()
 		c.rtx = nil
+		clear(c.cursors[:])
 	}
 }
 
