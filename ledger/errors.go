@@ -27,6 +27,9 @@ func (e *Error) Error() string { return e.Msg }
 
 // AsError returns the *Error in err's chain, if any.
 func AsError(err error) (*Error, bool) {
+	if err == nil { // errors.As's target escapes: an allocation per call, most of them for nil
+		return nil, false
+	}
 	var e *Error
 	ok := errors.As(err, &e)
 	return e, ok
