@@ -168,7 +168,8 @@ type applier struct {
 	tx       store.Tx
 	ev       *events
 	profiles map[string]*profile
-	now      int64 // the server's clock when the facts were received
+	now      int64  // the server's clock when the facts were received
+	st       stamps // the results' timestamps, allocated a few at a time
 }
 
 func (a *applier) profile(business string) (*profile, error) {
@@ -217,13 +218,13 @@ func (a *applier) apply(p *prepared) (*convstatev1.FactResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserMessage{UserMessage: a.l.userMessageResponse(r)}}, nil
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserMessage{UserMessage: a.l.userMessageResponse(r, &a.st)}}, nil
 	case *convstatev1.Fact_UserCall:
 		r, err := a.userActivity(p, true, 0)
 		if err != nil {
 			return nil, err
 		}
-		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserCall{UserCall: a.l.userCallResponse(r)}}, nil
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserCall{UserCall: a.l.userCallResponse(r, &a.st)}}, nil
 	case *convstatev1.Fact_BusinessMessage:
 		r, err := a.businessMessage(p, k.BusinessMessage)
 		if err != nil {
@@ -252,20 +253,20 @@ type userResult struct {
 	duplicate bool
 }
 
-func (l *Ledger) userMessageResponse(r userResult) *convstatev1.RecordUserMessageResponse {
+func (l *Ledger) userMessageResponse(r userResult, st *stamps) *convstatev1.RecordUserMessageResponse {
 	return &convstatev1.RecordUserMessageResponse{
 		Duplicate:        r.duplicate,
-		WindowExpiresAt:  ts(r.rec.WindowExpiresAt),
-		SendBefore:       ts(r.rec.WindowExpiresAt - int64(l.cfg.Margin)),
-		FepEligibleUntil: ts(r.rec.FepEligibleUntil),
+		WindowExpiresAt:  st.ts(r.rec.WindowExpiresAt),
+		SendBefore:       st.ts(r.rec.WindowExpiresAt - int64(l.cfg.Margin)),
+		FepEligibleUntil: st.ts(r.rec.FepEligibleUntil),
 	}
 }
 
-func (l *Ledger) userCallResponse(r userResult) *convstatev1.RecordUserCallResponse {
+func (l *Ledger) userCallResponse(r userResult, st *stamps) *convstatev1.RecordUserCallResponse {
 	return &convstatev1.RecordUserCallResponse{
 		Duplicate:       r.duplicate,
-		WindowExpiresAt: ts(r.rec.WindowExpiresAt),
-		SendBefore:      ts(r.rec.WindowExpiresAt - int64(l.cfg.Margin)),
+		WindowExpiresAt: st.ts(r.rec.WindowExpiresAt),
+		SendBefore:      st.ts(r.rec.WindowExpiresAt - int64(l.cfg.Margin)),
 	}
 }
 
@@ -326,7 +327,7 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 		if out == nil || f.UserId != p.user {
 			return nil, idConflict(p.id, kindName(f)+" of user "+f.UserId, "a business message to user "+p.user)
 		}
-		return outboundResponse(out, true), nil
+		return outboundResponse(out, true, &a.st), nil
 	}
 	if !notFound(err) {
 		return nil, err
@@ -365,14 +366,14 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
 		return nil, err
 	}
-	return outboundResponse(out, false), nil
+	return outboundResponse(out, false, &a.st), nil
 }
 
-func outboundResponse(out *storagev1.Outbound, dup bool) *convstatev1.RecordBusinessMessageResponse {
+func outboundResponse(out *storagev1.Outbound, dup bool, st *stamps) *convstatev1.RecordBusinessMessageResponse {
 	return &convstatev1.RecordBusinessMessageResponse{
 		Duplicate:       dup,
 		InWindow:        out.InWindow,
-		WindowExpiresAt: ts(out.WindowExpiresAt),
+		WindowExpiresAt: st.ts(out.WindowExpiresAt),
 		Warnings:        warningsToAPI(out.Warnings),
 	}
 }
