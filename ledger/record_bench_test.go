@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -15,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
-	"github.com/convstate/convstate/ledger"
 	"github.com/convstate/convstate/store"
 )
 
@@ -25,45 +23,17 @@ import (
 // process's CPU time per fact (cpu-µs/fact), which counts the log writer and the flusher
 // too: on a 2-core machine that, not the wall time, is what bounds ingestion.
 func BenchmarkRecordBatch(b *testing.B) {
-	const businesses, users, batch = 100, 1000, 1000
-	db, err := store.Open(filepath.Join(b.TempDir(), "bench.db"), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	now := time.Now()
-	l := ledger.New(db, ledger.Config{Now: func() time.Time { return now }})
-	bid := func(i int) string { return strconv.Itoa(105_550_000_000_000 + i) }
-	uid := func(j int) string { return strconv.Itoa(919_800_000_000 + j) }
-	at := timestamppb.New(now.Add(-3 * time.Hour))
+	const batch = 1000
 	var seq atomic.Int64
 	wamid := func(r *rand.Rand, user string) string {
 		id := binary.BigEndian.AppendUint64([]byte(user), r.Uint64())
 		id = strconv.AppendInt(id, seq.Add(1), 10)
 		return "wamid." + base64.RawURLEncoding.EncodeToString(id)
 	}
-	record := func(facts []*convstatev1.Fact) {
-		res, err := l.Record(context.Background(), facts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range res {
-			if e := r.GetError(); e != nil {
-				b.Fatal(e)
-			}
-		}
-	}
+	now := time.Now()
+	at := timestamppb.New(now.Add(-3 * time.Hour))
 	fixture := rand.New(rand.NewPCG(1, 1))
-	for i := range businesses {
-		facts := make([]*convstatev1.Fact, users)
-		for j := range users {
-			facts[j] = userMessage(bid(i), uid(j), wamid(fixture, uid(j)), at)
-		}
-		record(facts)
-	}
-	if err := db.Flush(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	db, l := openBenchLedger(b, store.Options{}, now, at, func(_, j int) string { return wamid(fixture, benchUser(j)) })
 	var worker atomic.Uint64
 	b.SetParallelism(2) // 4 goroutines on 2 CPUs, as bench's --batch-concurrency
 	cpu0 := cpuTime()
@@ -73,10 +43,13 @@ func BenchmarkRecordBatch(b *testing.B) {
 		facts := make([]*convstatev1.Fact, batch)
 		for pb.Next() {
 			for k := range facts {
-				i, j := r.IntN(businesses), r.IntN(users)
-				facts[k] = userMessage(bid(i), uid(j), wamid(r, uid(j)), at)
+				user := benchUser(r.IntN(benchUsers))
+				facts[k] = userMessage(benchBusiness(r.IntN(benchBusinesses)), user, wamid(r, user), at)
 			}
-			record(facts)
+			if err := recordAll(l, facts); err != nil {
+				b.Error(err)
+				return
+			}
 		}
 	})
 	// What is still to be flushed is part of the cost.
@@ -87,12 +60,6 @@ func BenchmarkRecordBatch(b *testing.B) {
 	cpu := cpuTime() - cpu0
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*batch), "cpu-µs/fact")
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "facts/s")
-}
-
-func userMessage(business, user, id string, at *timestamppb.Timestamp) *convstatev1.Fact {
-	return &convstatev1.Fact{Kind: &convstatev1.Fact_UserMessage{UserMessage: &convstatev1.UserMessage{
-		BusinessId: business, UserId: user, MessageId: id, Timestamp: at,
-	}}}
 }
 
 // cpuTime is the process's user and system CPU time so far.
