@@ -218,13 +218,13 @@ func (a *applier) apply(p *prepared) (*convstatev1.FactResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserMessage{UserMessage: a.l.userMessageResponse(r, &a.st)}}, nil
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserMessage{UserMessage: a.userMessageResponse(r)}}, nil
 	case *convstatev1.Fact_UserCall:
 		r, err := a.userActivity(p, true, 0)
 		if err != nil {
 			return nil, err
 		}
-		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserCall{UserCall: a.l.userCallResponse(r, &a.st)}}, nil
+		return &convstatev1.FactResult{Result: &convstatev1.FactResult_UserCall{UserCall: a.userCallResponse(r)}}, nil
 	case *convstatev1.Fact_BusinessMessage:
 		r, err := a.businessMessage(p, k.BusinessMessage)
 		if err != nil {
@@ -253,20 +253,20 @@ type userResult struct {
 	duplicate bool
 }
 
-func (l *Ledger) userMessageResponse(r userResult, st *stamps) *convstatev1.RecordUserMessageResponse {
+func (a *applier) userMessageResponse(r userResult) *convstatev1.RecordUserMessageResponse {
 	return &convstatev1.RecordUserMessageResponse{
 		Duplicate:        r.duplicate,
-		WindowExpiresAt:  st.ts(r.rec.WindowExpiresAt),
-		SendBefore:       st.ts(r.rec.WindowExpiresAt - int64(l.cfg.Margin)),
-		FepEligibleUntil: st.ts(r.rec.FepEligibleUntil),
+		WindowExpiresAt:  a.st.ts(r.rec.WindowExpiresAt),
+		SendBefore:       a.st.ts(r.rec.WindowExpiresAt - int64(a.l.cfg.Margin)),
+		FepEligibleUntil: a.st.ts(r.rec.FepEligibleUntil),
 	}
 }
 
-func (l *Ledger) userCallResponse(r userResult, st *stamps) *convstatev1.RecordUserCallResponse {
+func (a *applier) userCallResponse(r userResult) *convstatev1.RecordUserCallResponse {
 	return &convstatev1.RecordUserCallResponse{
 		Duplicate:       r.duplicate,
-		WindowExpiresAt: st.ts(r.rec.WindowExpiresAt),
-		SendBefore:      st.ts(r.rec.WindowExpiresAt - int64(l.cfg.Margin)),
+		WindowExpiresAt: a.st.ts(r.rec.WindowExpiresAt),
+		SendBefore:      a.st.ts(r.rec.WindowExpiresAt - int64(a.l.cfg.Margin)),
 	}
 }
 
@@ -327,7 +327,7 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 		if out == nil || f.UserId != p.user {
 			return nil, idConflict(p.id, kindName(f)+" of user "+f.UserId, "a business message to user "+p.user)
 		}
-		return outboundResponse(out, true, &a.st), nil
+		return a.outboundResponse(out, true), nil
 	}
 	if !notFound(err) {
 		return nil, err
@@ -366,14 +366,14 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
 		return nil, err
 	}
-	return outboundResponse(out, false, &a.st), nil
+	return a.outboundResponse(out, false), nil
 }
 
-func outboundResponse(out *storagev1.Outbound, dup bool, st *stamps) *convstatev1.RecordBusinessMessageResponse {
+func (a *applier) outboundResponse(out *storagev1.Outbound, dup bool) *convstatev1.RecordBusinessMessageResponse {
 	return &convstatev1.RecordBusinessMessageResponse{
 		Duplicate:       dup,
 		InWindow:        out.InWindow,
-		WindowExpiresAt: st.ts(out.WindowExpiresAt),
+		WindowExpiresAt: a.st.ts(out.WindowExpiresAt),
 		Warnings:        warningsToAPI(out.Warnings),
 	}
 }
