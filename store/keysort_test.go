@@ -2,8 +2,11 @@ package store
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -57,5 +60,47 @@ func TestSortKeyed(t *testing.T) {
 				t.Errorf("%s, %d keys: (-want +got)\n%s", name, n, diff)
 			}
 		}
+	}
+}
+
+// BenchmarkMemtableSorted sorts a flush's worth of keys shaped like production's, as the
+// flusher does (sorted), and with a plain comparison sort for reference: fact keys
+// (business\x00wamid.<base64 of the user's number and a random part>) and pair keys
+// (business\x00user, 100 businesses × 100,000 users).
+func BenchmarkMemtableSorted(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	business := func() string { return strconv.Itoa(105_550_000_000_000 + r.IntN(100)) }
+	user := func() string { return strconv.Itoa(919_800_000_000 + r.IntN(100_000)) }
+	for _, c := range []struct {
+		bucket []byte
+		key    func(i int) string
+	}{
+		{bucketFacts, func(i int) string {
+			u := user()
+			id := strconv.AppendInt(binary.BigEndian.AppendUint64([]byte(u), r.Uint64()), int64(i), 10)
+			return business() + "\x00wamid." + base64.RawURLEncoding.EncodeToString(id)
+		}},
+		{bucketPairs, func(int) string { return business() + "\x00" + user() }},
+	} {
+		m := newMemtable(nil)
+		var ops []op
+		for i := range 50_000 {
+			ops = append(ops, op{bucket: bucketIndex(c.bucket), key: []byte(c.key(i)), val: make([]byte, 40)})
+		}
+		m.apply(ops)
+		b.Run(string(c.bucket), func(b *testing.B) {
+			for b.Loop() {
+				m.sorted(bucketIndex(c.bucket))
+			}
+		})
+		b.Run(string(c.bucket)+"/plain", func(b *testing.B) {
+			for b.Loop() {
+				es := make([]entry, 0, len(ops))
+				for _, e := range m.buckets[bucketIndex(c.bucket)] {
+					es = append(es, e)
+				}
+				slices.SortFunc(es, func(x, y entry) int { return bytes.Compare(x.key, y.key) })
+			}
+		})
 	}
 }
