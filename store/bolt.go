@@ -57,6 +57,8 @@ type Options struct {
 	// and a hook called after each of a flush's or a replay's transactions but the last.
 	flushTxOps   int
 	afterFlushTx func(txs int)
+	// For tests: the fewest keys a fact filter is sized for (default minFilterKeys).
+	filterKeys int
 }
 
 const (
@@ -104,6 +106,10 @@ type DB struct {
 	// shared by snapshot while it begins one: between two of them the B-tree holds part of a
 	// memtable, which is no state any sequence of Updates produced.
 	flushing sync.RWMutex
+
+	// facts filters the duplicate checks' searches of the facts index (factfilter.go); nil
+	// with NoGroupCommit.
+	facts *factFilter
 
 	commits, updates, flushes atomic.Uint64
 	flushTime, flushWait      atomic.Int64 // nanoseconds
@@ -211,6 +217,8 @@ func Open(path string, opts Options) (*DB, error) {
 		pairs = newPairCache(opts.PairCache)
 	}
 	d.overlay = newOverlay(pairs)
+	d.facts = newFactFilter(opts.filterKeys)
+	d.facts.start(bdb, &d.flushing, d.closed.Load)
 	c := &committer{d: d, wal: w, id: id, seq: seq, pend: new(pending), log: make(chan *logBatch, 64), logDone: make(chan struct{})}
 	go d.commitLoop(c)
 	return d, nil
@@ -292,7 +300,7 @@ func (d *DB) View(ctx context.Context, fn func(ReadTx) error) error {
 				retry = true
 				return nil
 			}
-			return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs})
+			return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs, facts: d.facts})
 		})
 		if !retry {
 			return err
@@ -514,6 +522,9 @@ func (d *DB) Close() error {
 	d.mu.Unlock()
 	if d.stopped != nil {
 		<-d.stopped
+	}
+	if d.facts != nil {
+		<-d.facts.idle() // a build stops at its next chunk
 	}
 	return errors.Join(d.closeErr, d.bolt.Close()) // bolt.Close waits for running Views
 }

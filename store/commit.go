@@ -270,7 +270,7 @@ func (c *committer) run(batch []*request) {
 			r.done <- err
 			continue
 		}
-		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, cursors: &c.cursors}, c.pend}
+		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, facts: c.d.facts, cursors: &c.cursors}, c.pend}
 		c.pend.begin()
 		if err := runFn(r.fn, tx); err != nil {
 			c.pend.rollback() // nothing of it is kept
@@ -453,6 +453,12 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	c.d.flushing.Lock()
 	defer c.d.flushing.Unlock()
 	start := time.Now()
+	for _, r := range runs {
+		if bucketIndex(r.bucket) == factsBucket && c.d.facts.flushing(r.entries) {
+			// Full: build the next filter; it waits for this flush to end before it begins.
+			c.d.facts.start(c.d.bolt, &c.d.flushing, c.d.closed.Load)
+		}
+	}
 	var txid uint64
 	for txs := 1; ; txs++ {
 		err := c.d.bolt.Update(func(btx *bolt.Tx) error {

@@ -52,3 +52,26 @@ func (d *DB) SetExpiryEntry(at int64, businessID, userID string, present bool) e
 		return tx.Bucket(bucketExpiry).Delete(k)
 	})
 }
+
+// WithFactFilterKeys returns o with fact filters sized for as few as n keys, so that a
+// test's flushes fill them and start new builds.
+func WithFactFilterKeys(o Options, n int) Options {
+	o.filterKeys = n
+	return o
+}
+
+// WaitFactFilter waits until no fact filter build is running.
+func (d *DB) WaitFactFilter() { <-d.facts.idle() }
+
+// FactFilterBuilt reports whether lookups use a fact filter yet.
+func (d *DB) FactFilterBuilt() bool { return d.facts.cur.Load() != nil }
+
+// FactFilterAbsent reports whether the fact filter says the B-tree lacks the fact: if so,
+// a lookup does not search it.
+func (d *DB) FactFilterAbsent(businessID, messageID string) bool {
+	k, err := factKey(businessID, messageID)
+	if err != nil {
+		panic(err)
+	}
+	return !d.facts.mayContain(k)
+}

@@ -48,6 +48,9 @@ var (
 	keyWALApplied = []byte("wal_applied")
 )
 
+// factsBucket is bucketFacts' index in allBuckets.
+var factsBucket = bucketIndex(bucketFacts)
+
 // bucketIndex is name's index in allBuckets, the bucket number the log and the overlay use.
 // Callers pass the bucket variables themselves, so comparing addresses is enough.
 func bucketIndex(name []byte) uint8 {

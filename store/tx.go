@@ -24,6 +24,8 @@ type readTx struct {
 	ov *overlay
 	// pairs is the cache PairView reads through; nil if none (and in Updates).
 	pairs *pairCache
+	// facts, if not nil, says which fact keys the B-tree certainly lacks.
+	facts *factFilter
 	// buckets caches the transaction's bucket handles: bbolt re-opens a bucket (a
 	// seek in the root) on every Tx.Bucket of a read-only transaction.
 	buckets [len(allBucketsArray)]*bolt.Bucket
@@ -80,6 +82,9 @@ func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 		if ok {
 			return e.val, !e.deleted
 		}
+	}
+	if b == factsBucket && t.facts != nil && !t.facts.mayContain(key) {
+		return nil, false
 	}
 	if t.cursors == nil {
 		return lookup(t.bucket(bucket), key)

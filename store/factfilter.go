@@ -1,0 +1,232 @@
+package store
+
+import (
+	"bytes"
+	"hash/maphash"
+	"math/bits"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Most facts recorded carry a message id the store has never seen, and the duplicate check
+// has to prove that: a search of the facts index, in the committer, which every write waits
+// for. The search costs a few cache misses while the index fits in memory and a disk read
+// once it does not. factFilter answers "not in the B-tree" for almost all of those ids from
+// one cache line, with a Bloom filter over the facts bucket's keys (RocksDB and LevelDB keep
+// one per table for the same reason).
+//
+// The filter must never say "absent" for a key the B-tree holds; everything below serves
+// that. A key is added before it can reach the B-tree: the flusher adds a memtable's fact
+// keys before it writes them, holding DB.flushing, and a build scans what the file holds.
+// Keys are never removed, so a deleted fact only costs a search. A build installs its filter
+// as the one flushes also add to while DB.flushing is held, so no flush is half done: each
+// earlier flush has committed (the scan, which begins after, sees its keys), each later one
+// adds its keys to the new filter. Lookups use the filter only once a build has finished.
+// As garbage collection deletes old facts, a filter fills with keys that are gone; once more
+// keys have been added than it was sized for, the flusher starts a new build.
+type factFilter struct {
+	cur  atomic.Pointer[bloom] // the filter lookups use; nil until the first build ends
+	next atomic.Pointer[bloom] // the filter being built; flushes add to it too
+
+	building atomic.Bool
+	deleted  atomic.Int64 // fact deletions flushed since the current filter's build began
+	min      int          // the fewest keys a filter is sized for
+	seed     maphash.Seed
+
+	mu   sync.Mutex
+	done chan struct{} // closed when the last build started has ended
+}
+
+// minFilterKeys is the smallest filter built: 2^20 keys, 1.25 MiB.
+const minFilterKeys = 1 << 20
+
+// filterScanKeys is how many keys a build reads per bbolt read transaction, so that no
+// transaction stays open for long (a long one delays the reuse of freed pages).
+const filterScanKeys = 1 << 16
+
+func newFactFilter(min int) *factFilter {
+	if min <= 0 {
+		min = minFilterKeys
+	}
+	done := make(chan struct{})
+	close(done)
+	return &factFilter{min: min, seed: maphash.MakeSeed(), done: done}
+}
+
+func (f *factFilter) hash(key []byte) uint64 { return maphash.Bytes(f.seed, key) }
+
+// mayContain reports whether the B-tree may hold key: false is certain, true may be wrong
+// (about 1% of absent keys). Before the first build ends, everything may be there.
+func (f *factFilter) mayContain(key []byte) bool {
+	b := f.cur.Load()
+	return b == nil || b.mayContain(f.hash(key))
+}
+
+// flushing notes the fact writes of a memtable about to be written to the B-tree. The flusher
+// calls it holding DB.flushing, before its first transaction. It reports whether the
+// current filter is full, so that a new one should be built.
+func (f *factFilter) flushing(es []entry) (full bool) {
+	cur, next := f.cur.Load(), f.next.Load()
+	var deleted int64
+	for _, e := range es {
+		if e.deleted {
+			deleted++
+			continue
+		}
+		h := f.hash(e.key)
+		if cur != nil {
+			cur.add(h)
+		}
+		if next != nil {
+			next.add(h)
+		}
+	}
+	f.deleted.Add(deleted)
+	return cur != nil && cur.added.Load() > cur.capacity
+}
+
+// build builds a filter of what db's facts bucket holds and makes it the one lookups use.
+// It runs on its own goroutine; lock is DB.flushing, closed reports the store closed (the
+// build then stops where it is), and done is closed at the end. At most one build runs at a
+// time (f.building).
+func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, done chan struct{}) {
+	defer close(done)
+	defer f.building.Store(false)
+	// Sized for twice the keys the current filter holds, less the deleted ones, which
+	// overestimates (a rewritten fact counts twice) rather than fills up early. The first
+	// build does not know how many keys the file holds: when a scan finds more than its
+	// filter was sized for, it counts the rest and starts again with the right size.
+	want := int64(f.min)
+	if cur := f.cur.Load(); cur != nil {
+		want = max(want, 2*(cur.added.Load()-f.deleted.Load()))
+	}
+	for {
+		b := newBloom(want)
+		lock.Lock()
+		f.next.Store(b)
+		f.deleted.Store(0)
+		lock.Unlock()
+		keys, ok := f.scan(db, b, closed)
+		if !ok {
+			return
+		}
+		if keys <= b.capacity {
+			lock.Lock() // so that a flush adds to b once, as cur or as next
+			f.cur.Store(b)
+			f.next.Store(nil)
+			lock.Unlock()
+			return
+		}
+		want = 2 * keys
+	}
+}
+
+// scan adds the keys of db's facts bucket to b, in bbolt read transactions of up to
+// filterScanKeys keys, until b holds as many as it was sized for; it counts the rest. It
+// returns how many keys there were, and false if the store closed meanwhile.
+func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64, ok bool) {
+	var after []byte
+	for {
+		if closed() {
+			return 0, false
+		}
+		n := 0
+		err := db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketFacts).Cursor()
+			k, _ := c.First()
+			if after != nil {
+				k, _ = c.Seek(after)
+				if bytes.Equal(k, after) {
+					k, _ = c.Next()
+				}
+			}
+			var last []byte
+			for ; k != nil && n < filterScanKeys; k, _ = c.Next() {
+				if keys < b.capacity {
+					b.add(f.hash(k))
+				}
+				keys++
+				last = k
+				n++
+			}
+			after = append(after[:0], last...) // bbolt's bytes are only valid in the transaction
+			return nil
+		})
+		if err != nil { // the store closed under the build: nothing reads the filter now
+			return 0, false
+		}
+		if n < filterScanKeys {
+			return keys, true
+		}
+	}
+}
+
+// start starts a build unless one is running.
+func (f *factFilter) start(db *bolt.DB, lock sync.Locker, closed func() bool) {
+	if !f.building.CompareAndSwap(false, true) {
+		return
+	}
+	done := make(chan struct{})
+	f.mu.Lock()
+	f.done = done
+	f.mu.Unlock()
+	go f.build(db, lock, closed, done)
+}
+
+// idle returns a channel closed once the last build started has ended.
+func (f *factFilter) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.done
+}
+
+// bloom is a blocked Bloom filter: a key's bitsPerKeySet bits all fall in one 512-bit
+// block, one cache line, so a lookup costs one cache miss instead of one per bit; at 10 bits
+// a key this gives about 1% false positives. Bits are set and read atomically: flushes and
+// a build add while lookups read.
+type bloom struct {
+	blocks   [][8]uint64
+	capacity int64        // the keys it was sized for
+	added    atomic.Int64 // keys added (a key added twice counts twice)
+}
+
+const (
+	bloomBitsPerKey = 10
+	bloomBitsPerSet = 7
+)
+
+func newBloom(capacity int64) *bloom {
+	n := (capacity*bloomBitsPerKey + 511) / 512
+	return &bloom{blocks: make([][8]uint64, n), capacity: capacity}
+}
+
+// block picks the key's block from the hash's high half and returns the low half, which
+// picks the bits within it.
+func (b *bloom) block(h uint64) (*[8]uint64, uint32) {
+	i := (h >> 32) * uint64(len(b.blocks)) >> 32 // (h>>32)*n/2^32: in [0, n) without a division
+	return &b.blocks[i], uint32(h)
+}
+
+func (b *bloom) add(h uint64) {
+	blk, g := b.block(h)
+	delta := bits.RotateLeft32(g, 15) | 1
+	for range bloomBitsPerSet {
+		atomic.OrUint64(&blk[(g>>6)&7], 1<<(g&63))
+		g += delta
+	}
+	b.added.Add(1)
+}
+
+func (b *bloom) mayContain(h uint64) bool {
+	blk, g := b.block(h)
+	delta := bits.RotateLeft32(g, 15) | 1
+	for range bloomBitsPerSet {
+		if atomic.LoadUint64(&blk[(g>>6)&7])&(1<<(g&63)) == 0 {
+			return false
+		}
+		g += delta
+	}
+	return true
+}
