@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -275,6 +276,40 @@ func TestIdempotent(t *testing.T) {
 	_, err = hs.recordOne(userMsg("b1", brUser, 3*h))
 	if status.Code(err) != codes.AlreadyExists {
 		t.Errorf("user message reusing a business message id: %v, want AlreadyExists", err)
+	}
+}
+
+// TestIdempotentFromTheFile: duplicates are found once their first recording has left
+// memory for the file, where the duplicate check consults the store's filter of the facts
+// index before searching it; and new ids among them are still new.
+func TestIdempotentFromTheFile(t *testing.T) {
+	hs := newHarness(t)
+	hs.clock.Set(t0.Add(100 * h))
+	const n = 300
+	facts := func(from int) []*convstatev1.Fact {
+		var fs []*convstatev1.Fact
+		for i := from; i < from+n; i++ {
+			fs = append(fs, userMsg(fmt.Sprintf("wamid.%s.%04d", brUser, i), brUser, time.Duration(i)*time.Second))
+		}
+		return fs
+	}
+	dups := func(rs []*convstatev1.FactResult) (d int) {
+		for _, r := range rs {
+			if r.GetUserMessage().GetDuplicate() {
+				d++
+			}
+		}
+		return d
+	}
+	if got := dups(hs.record(facts(0)...)); got != 0 {
+		t.Fatalf("first recording: %d duplicates, want 0", got)
+	}
+	if err := hs.db.Flush(hs.ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Half recorded before, half new.
+	if got := dups(hs.record(facts(n / 2)...)); got != n/2 {
+		t.Errorf("recording again after a flush: %d duplicates, want %d", got, n/2)
 	}
 }
 

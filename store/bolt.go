@@ -57,8 +57,9 @@ type Options struct {
 	// and a hook called after each of a flush's or a replay's transactions but the last.
 	flushTxOps   int
 	afterFlushTx func(txs int)
-	// For tests: the fewest keys a fact filter is sized for (default minFilterKeys).
-	filterKeys int
+	// For tests: the fewest keys a fact filter is sized for (default minFilterKeys), and the
+	// keys its builds read per transaction (default filterScanKeys).
+	filterKeys, filterChunk int
 }
 
 const (
@@ -217,8 +218,12 @@ func Open(path string, opts Options) (*DB, error) {
 		pairs = newPairCache(opts.PairCache)
 	}
 	d.overlay = newOverlay(pairs)
-	d.facts = newFactFilter(opts.filterKeys)
-	d.facts.start(bdb, &d.flushing, d.closed.Load)
+	d.facts = newFactFilter(opts.filterKeys, opts.filterChunk)
+	if err := d.facts.open(bdb, &d.flushing, d.closed.Load); err != nil {
+		w.abandon()
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: reading the facts index: %w", path, err)
+	}
 	c := &committer{d: d, wal: w, id: id, seq: seq, pend: new(pending), log: make(chan *logBatch, 64), logDone: make(chan struct{})}
 	go d.commitLoop(c)
 	return d, nil

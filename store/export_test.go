@@ -53,10 +53,11 @@ func (d *DB) SetExpiryEntry(at int64, businessID, userID string, present bool) e
 	})
 }
 
-// WithFactFilterKeys returns o with fact filters sized for as few as n keys, so that a
-// test's flushes fill them and start new builds.
-func WithFactFilterKeys(o Options, n int) Options {
-	o.filterKeys = n
+// WithFactFilter returns o with fact filters sized for as few as keys keys, so that a test's
+// flushes fill them and start new builds, and builds that read chunk keys per transaction
+// (and build at Open only a file of at most chunk facts; a larger one's, in the background).
+func WithFactFilter(o Options, keys, chunk int) Options {
+	o.filterKeys, o.filterChunk = keys, chunk
 	return o
 }
 

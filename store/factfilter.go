@@ -33,6 +33,7 @@ type factFilter struct {
 	building atomic.Bool
 	deleted  atomic.Int64 // fact deletions flushed since the current filter's build began
 	min      int          // the fewest keys a filter is sized for
+	chunk    int          // keys a build reads per bbolt read transaction
 	seed     maphash.Seed
 
 	mu   sync.Mutex
@@ -46,13 +47,50 @@ const minFilterKeys = 1 << 20
 // transaction stays open for long (a long one delays the reuse of freed pages).
 const filterScanKeys = 1 << 16
 
-func newFactFilter(min int) *factFilter {
+// newFactFilter returns a filter sized for at least min keys (0: minFilterKeys) whose builds
+// read chunk keys per transaction (0: filterScanKeys).
+func newFactFilter(min, chunk int) *factFilter {
 	if min <= 0 {
 		min = minFilterKeys
 	}
+	if chunk <= 0 {
+		chunk = filterScanKeys
+	}
 	done := make(chan struct{})
 	close(done)
-	return &factFilter{min: min, seed: maphash.MakeSeed(), done: done}
+	return &factFilter{min: min, chunk: chunk, seed: maphash.MakeSeed(), done: done}
+}
+
+// open makes the filter of what db's facts bucket holds when Open has it open: at once if
+// the bucket holds at most one chunk of keys (a new or small store; a few milliseconds),
+// and otherwise on a goroutine, during which lookups search the B-tree as before.
+func (f *factFilter) open(db *bolt.DB, lock sync.Locker, closed func() bool) error {
+	var hs []uint64
+	small := true
+	err := db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketFacts).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(hs) == f.chunk {
+				small = false
+				return nil
+			}
+			hs = append(hs, f.hash(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !small {
+		f.start(db, lock, closed)
+		return nil
+	}
+	b := newBloom(max(int64(f.min), 2*int64(len(hs))))
+	for _, h := range hs {
+		b.add(h)
+	}
+	f.cur.Store(b) // no flush runs yet
+	return nil
 }
 
 func (f *factFilter) hash(key []byte) uint64 { return maphash.Bytes(f.seed, key) }
@@ -123,8 +161,8 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	}
 }
 
-// scan adds the keys of db's facts bucket to b, in bbolt read transactions of up to
-// filterScanKeys keys, until b holds as many as it was sized for; it counts the rest. It
+// scan adds the keys of db's facts bucket to b, in bbolt read transactions of up to f.chunk
+// keys, until b holds as many as it was sized for; it counts the rest. It
 // returns how many keys there were, and false if the store closed meanwhile.
 func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64, ok bool) {
 	var after []byte
@@ -143,7 +181,7 @@ func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64
 				}
 			}
 			var last []byte
-			for ; k != nil && n < filterScanKeys; k, _ = c.Next() {
+			for ; k != nil && n < f.chunk; k, _ = c.Next() {
 				if keys < b.capacity {
 					b.add(f.hash(k))
 				}
@@ -157,7 +195,7 @@ func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64
 		if err != nil { // the store closed under the build: nothing reads the filter now
 			return 0, false
 		}
-		if n < filterScanKeys {
+		if n < f.chunk {
 			return keys, true
 		}
 	}

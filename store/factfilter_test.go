@@ -16,7 +16,7 @@ import (
 // flush fills the one in use and starts a new build, against small flushes.
 func TestConformanceSmallFactFilter(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return openTemp(t, store.WithFactFilterKeys(store.WithFlushTx(store.Options{MaxPending: 5}, 2, nil), 4))
+		return openTemp(t, store.WithFactFilter(store.WithFlushTx(store.Options{MaxPending: 5}, 2, nil), 4, 3))
 	})
 }
 
@@ -25,7 +25,7 @@ func TestConformanceSmallFactFilter(t *testing.T) {
 // start, and a reopen, and that it does skip them.
 func TestFactFilter(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "convstate.db")
-	opts := store.WithFactFilterKeys(store.Options{}, 64)
+	opts := store.WithFactFilter(store.Options{}, 64, 100) // reopened, the file holds 1,500
 	db := openAt(t, path, opts)
 	db.WaitFactFilter()
 	if !db.FactFilterBuilt() {
@@ -119,7 +119,7 @@ func checkFacts(t *testing.T, db *store.DB, live map[string]bool, n int, when st
 // TestFactFilterUnderWrites builds filters while Updates and flushes go on, which is when a
 // fact could slip between a build's scan and the filter flushes add to.
 func TestFactFilterUnderWrites(t *testing.T) {
-	db := openTemp(t, store.WithFactFilterKeys(store.WithFlushTx(store.Options{MaxPending: 50}, 16, nil), 8))
+	db := openTemp(t, store.WithFactFilter(store.WithFlushTx(store.Options{MaxPending: 50}, 16, nil), 8, 7))
 	const writers, each = 4, 400
 	var wg sync.WaitGroup
 	for w := range writers {
