@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -114,44 +112,6 @@ func IsBSUID(s string) bool {
 // engine reports as a warning. Canada and the Caribbean share +1 but are not
 // affected, which is why this takes a region, not a calling code.
 func IsUSNumber(region string) bool { return region == "US" }
-
-// parsedNumber is a memoized parseNumber result.
-type parsedNumber struct {
-	digits, region string
-	err            error
-}
-
-// numbers memoizes parseNumber: libphonenumber's parse costs about 8 µs (regular
-// expressions), and every fact and decision needs its recipient's region. The
-// result depends only on the input, so a cache is safe; it is bounded by
-// starting afresh once it holds numberCacheSize entries.
-var (
-	numbers      atomic.Pointer[sync.Map]
-	numbersCount atomic.Int64
-)
-
-const numberCacheSize = 1 << 17
-
-func init() { numbers.Store(new(sync.Map)) }
-
-// parseNumber validates s as the digits of an E.164 number (one leading "+"
-// tolerated) and returns the bare digits and the region. The error says why
-// the number is rejected, without repeating the input.
-func parseNumber(s string) (digits, region string, err error) {
-	m := numbers.Load()
-	if v, ok := m.Load(s); ok {
-		p := v.(parsedNumber)
-		return p.digits, p.region, p.err
-	}
-	digits, region, err = parseNumberUncached(s)
-	if numbersCount.Add(1) > numberCacheSize {
-		numbersCount.Store(0)
-		m = new(sync.Map)
-		numbers.Store(m)
-	}
-	m.Store(s, parsedNumber{digits, region, err})
-	return digits, region, err
-}
 
 func parseNumberUncached(s string) (digits, region string, err error) {
 	digits = strings.TrimPrefix(s, "+")
