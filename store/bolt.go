@@ -81,6 +81,11 @@ type Stats struct {
 	// one to end before it could hand over the next memtable (or answer a Flush, Check or
 	// Close): no Update runs meanwhile, so a growing FlushWait says the file is not keeping up.
 	FlushTime, FlushWait time.Duration
+	// FactFilterBuilds counts the fact filters built (factfilter.go), and FactFilterKeys is how
+	// many keys the one in use holds, deleted facts' included (0: none built yet, so duplicate
+	// checks search the facts index).
+	FactFilterBuilds uint64
+	FactFilterKeys   int64
 }
 
 // DB is the bbolt implementation of Store: one file, a write-ahead log next to it, one
@@ -278,8 +283,15 @@ func (d *DB) Path() string { return d.path }
 
 // Stats returns the commit counters.
 func (d *DB) Stats() Stats {
-	return Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed,
+	s := Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed,
 		FlushTime: time.Duration(d.flushTime.Load()), FlushWait: time.Duration(d.flushWait.Load())}
+	if d.facts != nil {
+		s.FactFilterBuilds = d.facts.builds.Load()
+		if b := d.facts.cur.Load(); b != nil {
+			s.FactFilterKeys = b.added.Load()
+		}
+	}
+	return s
 }
 
 // View runs fn in a read-only bbolt transaction. fn must not wait for an Update: when a commit

@@ -31,6 +31,7 @@ type factFilter struct {
 	next atomic.Pointer[bloom] // the filter being built; flushes add to it too
 
 	building atomic.Bool
+	builds   atomic.Uint64 // filters built, for Stats
 	deleted  atomic.Int64 // fact deletions flushed since the current filter's build began
 	min      int          // the fewest keys a filter is sized for
 	chunk    int          // keys a build reads per bbolt read transaction
@@ -90,6 +91,7 @@ func (f *factFilter) open(db *bolt.DB, lock sync.Locker, closed func() bool) err
 		b.add(h)
 	}
 	f.cur.Store(b) // no flush runs yet
+	f.builds.Add(1)
 	return nil
 }
 
@@ -155,6 +157,7 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 			f.cur.Store(b)
 			f.next.Store(nil)
 			lock.Unlock()
+			f.builds.Add(1)
 			return
 		}
 		want = 2 * keys

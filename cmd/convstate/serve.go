@@ -282,7 +282,8 @@ func serveMetrics(ctx context.Context, lis net.Listener, reg *prometheus.Registr
 }
 
 // registerStoreMetrics exports the store's write counters: their ratio is the group commit's
-// batch size, and the flush counters show the file keeping up with the log.
+// batch size, the flush counters show the file keeping up with the log, and the fact filter's
+// show whether duplicate checks are spared their index searches.
 func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
 	counter := func(name, help string, v func(store.Stats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help},
@@ -304,5 +305,11 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
 		seconds("convstate_store_flush_wait_seconds_total", "time writes waited for a flush to end before the next could start "+
 			"(growing: the file is not keeping up with the log)",
 			func(s store.Stats) time.Duration { return s.FlushWait }),
+		counter("convstate_store_fact_filter_builds_total", "Bloom filters of the facts index built (at start, and again "+
+			"once garbage collection has left one fuller than it was sized for)",
+			func(s store.Stats) uint64 { return s.FactFilterBuilds }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "convstate_store_fact_filter_keys",
+			Help: "keys in the Bloom filter the duplicate checks use (0: none built yet, so every check searches the facts index)"},
+			func() float64 { return float64(st.Stats().FactFilterKeys) }),
 	)
 }
