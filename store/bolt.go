@@ -436,22 +436,33 @@ func (d *DB) Backup(ctx context.Context, w io.Writer) (int64, error) {
 // that it sees the state after some sequence of Updates. The overlay's readers need not wait:
 // the memtable being flushed stays in front of the B-tree until the flush has finished.
 func (d *DB) snapshot(fn func(*bolt.Tx) error) error {
+	return d.snapshotFiltered(func(btx *bolt.Tx, _ *bloom) error { return fn(btx) })
+}
+
+// snapshotFiltered is snapshot that also hands fn the fact filter lookups used when the
+// transaction began (nil if none), which holds every fact key the transaction sees: a filter
+// built later may lack the keys of facts deleted since.
+func (d *DB) snapshotFiltered(fn func(*bolt.Tx, *bloom) error) error {
 	d.flushing.RLock()
 	unlock := sync.OnceFunc(d.flushing.RUnlock)
 	defer unlock() // if the transaction never began
 	return d.view(func(btx *bolt.Tx) error {
+		var facts *bloom
+		if d.facts != nil {
+			facts = d.facts.cur.Load() // filters are installed holding flushing
+		}
 		unlock() // the transaction has begun: later flushes are not in it
-		return fn(btx)
+		return fn(btx, facts)
 	})
 }
 
-// Check runs bbolt's consistency check and verifies the expiry index's keys; it returns the
-// first problem found (nil if none).
+// Check runs bbolt's consistency check, verifies the expiry index's keys and that the fact
+// filter hides no fact the file holds; it returns the first problem found (nil if none).
 func (d *DB) Check() error {
 	if err := d.flush(context.Background(), nil); err != nil {
 		return err
 	}
-	return d.snapshot(func(btx *bolt.Tx) error {
+	return d.snapshotFiltered(func(btx *bolt.Tx, facts *bloom) error {
 		var first error
 		problems := 0
 		for err := range btx.Check() { // drain it: the checker goroutine blocks until read
@@ -466,9 +477,18 @@ func (d *DB) Check() error {
 		case problems == 1:
 			return fmt.Errorf("store: consistency check: %w", first)
 		}
-		return btx.Bucket(bucketExpiry).ForEach(func(k, _ []byte) error {
+		err := btx.Bucket(bucketExpiry).ForEach(func(k, _ []byte) error {
 			if _, ok := parseExpiryKey(k); !ok {
 				return fmt.Errorf("store: consistency check: malformed expiry key %q", k)
+			}
+			return nil
+		})
+		if err != nil || facts == nil {
+			return err
+		}
+		return btx.Bucket(bucketFacts).ForEach(func(k, _ []byte) error {
+			if !facts.mayContain(d.facts.hash(k)) {
+				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)
 			}
 			return nil
 		})

@@ -223,7 +223,7 @@ func (f *factFilter) idle() <-chan struct{} {
 	return f.done
 }
 
-// bloom is a blocked Bloom filter: a key's bitsPerKeySet bits all fall in one 512-bit
+// bloom is a blocked Bloom filter: a key's bloomBitsPerSet bits all fall in one 512-bit
 // block, one cache line, so a lookup costs one cache miss instead of one per bit; at 10 bits
 // a key this gives about 1% false positives. Bits are set and read atomically: flushes and
 // a build add while lookups read.
