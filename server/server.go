@@ -100,10 +100,11 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 	if d.MaxBatch <= 0 || d.MaxBatch > MaxBatchLimit {
 		d.MaxBatch = MaxBatchLimit
 	}
-	v, err := protovalidate.New()
+	pv, err := protovalidate.New()
 	if err != nil {
 		return nil, nil, err
 	}
+	v := newFastValidator(pv)
 	m := newMetrics()
 	if err := m.register(d.Metrics); err != nil {
 		return nil, nil, err
