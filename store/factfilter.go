@@ -32,9 +32,9 @@ type factFilter struct {
 
 	building atomic.Bool
 	builds   atomic.Uint64 // filters built, for Stats
-	deleted  atomic.Int64 // fact deletions flushed since the current filter's build began
-	min      int          // the fewest keys a filter is sized for
-	chunk    int          // keys a build reads per bbolt read transaction
+	deleted  atomic.Int64  // fact deletions flushed since the current filter's build began
+	min      int           // the fewest keys a filter is sized for
+	chunk    int           // keys a build reads per bbolt read transaction
 	seed     maphash.Seed
 
 	mu   sync.Mutex
