@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 )
@@ -55,6 +57,24 @@ func TestBadInput(t *testing.T) {
 		{"no timestamp", func() *convstatev1.Fact { f := userMsg("u1", brUser, 0); f.GetUserMessage().Timestamp = nil; return f }(),
 			codes.InvalidArgument, "message.timestamp", "ERROR_REASON_INVALID_ARGUMENT"},
 		{"timestamp a day in the future", userMsg("u1", brUser, 24*time.Hour), codes.InvalidArgument, "message.timestamp", "ERROR_REASON_TIMESTAMP_IN_FUTURE"},
+		// The rules validation's fast check knows (server/fastvalid.go): it must not accept these.
+		{"business id with a space", func() *convstatev1.Fact {
+			f := userMsg("u1", brUser, 0)
+			f.GetUserMessage().BusinessId = "b 1"
+			return f
+		}(),
+			codes.InvalidArgument, "message.business_id", "ERROR_REASON_INVALID_ARGUMENT"},
+		{"business id of 65 characters", func() *convstatev1.Fact {
+			f := userMsg("u1", brUser, 0)
+			f.GetUserMessage().BusinessId = strings.Repeat("b", 65)
+			return f
+		}(), codes.InvalidArgument, "message.business_id", "ERROR_REASON_INVALID_ARGUMENT"},
+		{"message id with a space", userMsg("wamid 1", brUser, 0), codes.InvalidArgument, "message.message_id", "ERROR_REASON_INVALID_ARGUMENT"},
+		{"undefined entry point", func() *convstatev1.Fact {
+			f := userMsg("u1", brUser, 0)
+			f.GetUserMessage().EntryPoint = 99
+			return f
+		}(), codes.InvalidArgument, "message.entry_point", "ERROR_REASON_INVALID_ARGUMENT"},
 		{"call with empty call id", userCall("", brUser, 0), codes.InvalidArgument, "call.call_id", "ERROR_REASON_INVALID_ARGUMENT"},
 		{"status without status", statusFact("b1", 0, 0, 0), codes.InvalidArgument, "status.status", "ERROR_REASON_INVALID_ARGUMENT"},
 		{"status of an unknown message", statusFact("nope", delivered, 0, 0), codes.NotFound, "status.message_id", "ERROR_REASON_UNKNOWN_MESSAGE"},
@@ -80,6 +100,37 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("GetPair after a rejected fact: %v, want NotFound", err)
 			}
 		})
+	}
+}
+
+// TestBadDecideInput: decisions refuse what their rules refuse, through the fast check and
+// protovalidate alike, with the field named.
+func TestBadDecideInput(t *testing.T) {
+	hs := newHarness(t)
+	for _, tt := range []struct {
+		name  string
+		req   *convstatev1.DecideRequest
+		field string
+	}{
+		{"safety margin over a day", &convstatev1.DecideRequest{BusinessId: biz, UserId: brUser, SafetyMargin: durationpb.New(25 * time.Hour)}, "safety_margin"},
+		{"negative safety margin", &convstatev1.DecideRequest{BusinessId: biz, UserId: brUser, SafetyMargin: durationpb.New(-time.Second)}, "safety_margin"},
+		{"undefined template category", &convstatev1.DecideRequest{BusinessId: biz, UserId: brUser, Template: 99}, "template"},
+		{"business id with a slash", &convstatev1.DecideRequest{BusinessId: "b/1", UserId: brUser}, "business_id"},
+		{"user id of 65 characters", &convstatev1.DecideRequest{BusinessId: biz, UserId: strings.Repeat("é", 65)}, "user_id"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := hs.win.Decide(hs.ctx, tt.req)
+			if status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("code = %v, want InvalidArgument", err)
+			}
+			if fv := fieldViolations(err); len(fv) == 0 || fv[0] != tt.field {
+				t.Errorf("field violations = %v, want %q first", fv, tt.field)
+			}
+		})
+	}
+	// At the bounds, accepted.
+	if _, err := hs.win.Decide(hs.ctx, &convstatev1.DecideRequest{BusinessId: biz, UserId: brUser, SafetyMargin: durationpb.New(24 * time.Hour)}); err != nil {
+		t.Errorf("a safety margin of exactly a day: %v", err)
 	}
 }
 
