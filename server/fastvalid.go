@@ -18,8 +18,9 @@ import (
 // the same descriptors, and supports a small subset of them: string min_len, max_len and the
 // patterns of patternMatchers, enum defined_only and not_in, int32 gte, duration gte and
 // lte, required message fields, required oneofs. A message that uses anything else, or a
-// nested message that does, has no fast check. A fast check only ever accepts: anything it does not accept goes to
-// protovalidate, so every violation reported, and its wording, is protovalidate's.
+// nested message that does, has no fast check. A fast check only ever accepts: anything it
+// does not accept goes to protovalidate, so every violation reported, and its wording, is
+// protovalidate's.
 // fastvalid_test.go checks both against each other on generated messages of every type the
 // API has, and each pattern matcher against the regular expression it replaces.
 type fastRules struct {
@@ -67,19 +68,23 @@ type oneofRules struct {
 	members  []fieldRules
 }
 
+// fieldRules are one field's rules; which kind of field it is says which of them apply.
 type fieldRules struct {
 	fd       protoreflect.FieldDescriptor
 	required bool
-	nested   *msgRules // for a message field: its type's rules
+	nested   *msgRules // a message field: its type's rules
 
-	str            bool
-	minLen, maxLen int // runes; maxLen -1: none
+	str            bool // a string field
+	minLen, maxLen int  // in runes; maxLen -1: none
 	pattern        func(string) bool
-	enumDefined    bool
-	enumNotIn      []int32
-	int32Gte       *int32
-	enumValues     protoreflect.EnumValueDescriptors
-	durGte, durLte *durationpb.Duration // for a Duration field; nil: no bound
+
+	enumValues  protoreflect.EnumValueDescriptors // an enum field
+	enumDefined bool
+	enumNotIn   []int32
+
+	int32Gte *int32 // an int32 field
+
+	durGte, durLte *durationpb.Duration // a Duration field; nil: no bound
 }
 
 const durationName = "google.protobuf.Duration"
