@@ -440,13 +440,13 @@ const flushTxOps = 32768
 // in front of the B-tree, until the last transaction has committed (reap).
 func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	type run struct {
-		bucket  []byte
+		bucket  uint8
 		entries []entry
 	}
 	var runs []run
-	for i, name := range allBuckets {
+	for i := range allBuckets {
 		if es := m.sorted(uint8(i)); len(es) > 0 {
-			runs = append(runs, run{name, es})
+			runs = append(runs, run{uint8(i), es})
 		}
 	}
 	maxOps := c.d.opts.flushTxOps
@@ -454,7 +454,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	defer c.d.flushing.Unlock()
 	start := time.Now()
 	for _, r := range runs {
-		if bucketIndex(r.bucket) == factsBucket && c.d.facts.flushing(r.entries) {
+		if r.bucket == factsBucket && c.d.facts.flushing(r.entries) {
 			// Full: build the next filter; it waits for this flush to end before it begins.
 			c.d.facts.start(c.d.bolt, &c.d.flushing, c.d.closed.Load)
 		}
@@ -465,7 +465,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 			txid = uint64(btx.ID())
 			for n := 0; len(runs) > 0 && n < maxOps; {
 				r := &runs[0]
-				b := btx.Bucket(r.bucket)
+				b := btx.Bucket(allBuckets[r.bucket])
 				k := min(len(r.entries), maxOps-n)
 				for _, e := range r.entries[:k] {
 					if err := apply(b, e.key, e.val, e.deleted); err != nil {

@@ -44,8 +44,8 @@ type factFilter struct {
 // minFilterKeys is the smallest filter built: 2^20 keys, 1.25 MiB.
 const minFilterKeys = 1 << 20
 
-// filterScanKeys is how many keys a build reads per bbolt read transaction, so that no
-// transaction stays open for long (a long one delays the reuse of freed pages).
+// filterScanKeys is how many keys a build reads per bbolt read transaction (scanChunk): a long
+// transaction delays the reuse of freed pages.
 const filterScanKeys = 1 << 16
 
 // newFactFilter returns a filter sized for at least min keys (0: minFilterKeys) whose builds
@@ -63,26 +63,15 @@ func newFactFilter(min, chunk int) *factFilter {
 }
 
 // open makes the filter of what db's facts bucket holds when Open has it open: at once if
-// the bucket holds at most one chunk of keys (a new or small store; a few milliseconds),
+// the bucket holds fewer keys than a chunk (a new or small store; a few milliseconds),
 // and otherwise on a goroutine, during which lookups search the B-tree as before.
 func (f *factFilter) open(db *bolt.DB, lock sync.Locker, closed func() bool) error {
 	var hs []uint64
-	small := true
-	err := db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketFacts).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if len(hs) == f.chunk {
-				small = false
-				return nil
-			}
-			hs = append(hs, f.hash(k))
-		}
-		return nil
-	})
+	n, _, err := f.scanChunk(db, nil, func(k []byte) { hs = append(hs, f.hash(k)) })
 	if err != nil {
 		return err
 	}
-	if !small {
+	if n == f.chunk { // there may be more
 		f.start(db, lock, closed)
 		return nil
 	}
@@ -164,36 +153,20 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	}
 }
 
-// scan adds the keys of db's facts bucket to b, in bbolt read transactions of up to f.chunk
-// keys, until b holds as many as it was sized for; it counts the rest. It
-// returns how many keys there were, and false if the store closed meanwhile.
+// scan adds the keys of db's facts bucket to b, a chunk per bbolt read transaction, until b
+// holds as many as it was sized for; it counts the rest. It returns how many keys there were,
+// and false if the store closed meanwhile.
 func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64, ok bool) {
 	var after []byte
 	for {
 		if closed() {
 			return 0, false
 		}
-		n := 0
-		err := db.View(func(tx *bolt.Tx) error {
-			c := tx.Bucket(bucketFacts).Cursor()
-			k, _ := c.First()
-			if after != nil {
-				k, _ = c.Seek(after)
-				if bytes.Equal(k, after) {
-					k, _ = c.Next()
-				}
+		n, last, err := f.scanChunk(db, after, func(k []byte) {
+			if keys < b.capacity {
+				b.add(f.hash(k))
 			}
-			var last []byte
-			for ; k != nil && n < f.chunk; k, _ = c.Next() {
-				if keys < b.capacity {
-					b.add(f.hash(k))
-				}
-				keys++
-				last = k
-				n++
-			}
-			after = append(after[:0], last...) // bbolt's bytes are only valid in the transaction
-			return nil
+			keys++
 		})
 		if err != nil { // the store closed under the build: nothing reads the filter now
 			return 0, false
@@ -201,7 +174,32 @@ func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64
 		if n < f.chunk {
 			return keys, true
 		}
+		after = last
 	}
+}
+
+// scanChunk calls fn with up to f.chunk keys of the facts bucket, the first ones after after
+// (from the first key if nil), in one bbolt read transaction, so that none stays open for
+// long. It returns how many there were and a copy of the last.
+func (f *factFilter) scanChunk(db *bolt.DB, after []byte, fn func(k []byte)) (n int, last []byte, err error) {
+	err = db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketFacts).Cursor()
+		k, _ := c.First()
+		if after != nil {
+			if k, _ = c.Seek(after); bytes.Equal(k, after) {
+				k, _ = c.Next()
+			}
+		}
+		var prev []byte
+		for ; k != nil && n < f.chunk; k, _ = c.Next() {
+			fn(k)
+			prev = k
+			n++
+		}
+		last = bytes.Clone(prev) // bbolt's bytes are only valid in the transaction
+		return nil
+	})
+	return n, last, err
 }
 
 // start starts a build unless one is running.
