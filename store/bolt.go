@@ -57,6 +57,8 @@ type Options struct {
 	// and a hook called after each of a flush's or a replay's transactions but the last.
 	flushTxOps   int
 	afterFlushTx func(txs int)
+	// For tests: called on the log writer between the fact filter's two publishing steps.
+	betweenPublishing func()
 	// For tests: the fewest keys a fact filter is sized for (default minFilterKeys), and the
 	// keys its builds read per transaction (default filterScanKeys).
 	filterKeys, filterChunk int
@@ -223,7 +225,8 @@ func Open(path string, opts Options) (*DB, error) {
 		pairs = newPairCache(opts.PairCache)
 	}
 	d.overlay = newOverlay(pairs)
-	d.facts = newFactFilter(opts.filterKeys, opts.filterChunk)
+	d.facts = newFactFilter(d.overlay, opts.filterKeys, opts.filterChunk)
+	d.overlay.facts, d.overlay.betweenPublishing = d.facts, opts.betweenPublishing
 	if err := d.facts.open(bdb, &d.flushing, d.closed.Load); err != nil {
 		w.abandon()
 		_ = bdb.Close()
@@ -462,6 +465,9 @@ func (d *DB) Check() error {
 	if err := d.flush(context.Background(), nil); err != nil {
 		return err
 	}
+	if err := d.checkOverlayFacts(); err != nil {
+		return err
+	}
 	return d.snapshotFiltered(func(btx *bolt.Tx, facts *bloom) error {
 		var first error
 		problems := 0
@@ -493,6 +499,26 @@ func (d *DB) Check() error {
 			return nil
 		})
 	})
+}
+
+// checkOverlayFacts verifies that the fact filter hides no fact in the overlay's memtables.
+func (d *DB) checkOverlayFacts() error {
+	if d.overlay == nil || d.facts == nil {
+		return nil
+	}
+	d.overlay.mu.RLock()
+	defer d.overlay.mu.RUnlock()
+	for _, m := range []*memtable{d.overlay.active, d.overlay.frozen} {
+		if m == nil {
+			continue
+		}
+		for k, e := range m.buckets[factsBucket] {
+			if !e.deleted && !d.facts.mayContain([]byte(k)) {
+				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the memtables hold", k)
+			}
+		}
+	}
+	return nil
 }
 
 // CheckIndex verifies the ledger's invariant over the expiry index: every entry

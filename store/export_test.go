@@ -76,3 +76,16 @@ func (d *DB) FactFilterAbsent(businessID, messageID string) bool {
 	}
 	return !d.facts.mayContain(k)
 }
+
+// WithPublishHook returns o with fn called on the log writer each time it publishes a group
+// of batches, after adding their fact keys to the fact filter and before the overlay's lock.
+func WithPublishHook(o Options, fn func()) Options {
+	o.betweenPublishing = fn
+	return o
+}
+
+// BuildFactFilter starts a fact filter build (unless one is running) and waits for it to end.
+func (d *DB) BuildFactFilter() {
+	d.facts.start(d.bolt, &d.flushing, d.closed.Load)
+	<-d.facts.idle()
+}

@@ -11,21 +11,24 @@ import (
 )
 
 // Most facts recorded carry a message id the store has never seen, and the duplicate check
-// has to prove that: a search of the facts index, in the committer, which every write waits
-// for. The search costs a few cache misses while the index fits in memory and a disk read
-// once it does not. factFilter answers "not in the B-tree" for almost all of those ids from
-// one cache line, with a Bloom filter over the facts bucket's keys (RocksDB and LevelDB keep
-// one per table for the same reason).
+// has to prove that: a search of every layer the key could be in, in the committer, which
+// every write waits for. The memtables are maps of up to Options.MaxPending keys and the
+// B-tree is larger still, so each of those searches is a cache miss or more, and a disk read
+// once the index no longer fits in memory. factFilter answers "in neither the memtables nor
+// the B-tree" for almost all of those ids from one cache line, with a Bloom filter over the
+// fact keys (RocksDB and LevelDB keep one per table for the same reason).
 //
-// The filter must never say "absent" for a key the B-tree holds; everything below serves
-// that. A key is added before it can reach the B-tree: the flusher adds a memtable's fact
-// keys before it writes them, holding DB.flushing, and a build scans what the file holds.
-// Keys are never removed, so a deleted fact only costs a search. A build installs its filter
-// as the one flushes also add to while DB.flushing is held, so no flush is half done: each
-// earlier flush has committed (the scan, which begins after, sees its keys), each later one
-// adds its keys to the new filter. Lookups use the filter only once a build has finished.
-// As garbage collection deletes old facts, a filter fills with keys that are gone; once more
-// keys have been added than it was sized for, the flusher starts a new build.
+// The filter must never say "absent" for a key the overlay's memtables or the B-tree hold;
+// everything below serves that. A key is added before it can be found there: the log writer
+// adds a batch's fact keys before it publishes them to the active memtable (published), and
+// the memtables are the only way into the B-tree but for Open's replay, which a build then
+// scans. Keys are never removed, so a deleted fact only costs a search. A build installs its
+// filter (next) holding DB.flushing, so that no flush is half done, and the overlay's lock,
+// so that no publish is: it adds the keys the memtables hold; each earlier flush has
+// committed (the scan, which begins after, sees its keys); each later publish adds its keys
+// to the new filter too. Lookups use the filter only once a build has finished. As garbage
+// collection deletes old facts, a filter fills with keys that are gone; once more keys have
+// been added than it was sized for, the flusher starts a new build.
 type factFilter struct {
 	cur  atomic.Pointer[bloom] // the filter lookups use; nil until the first build ends
 	next atomic.Pointer[bloom] // the filter being built; flushes add to it too
@@ -36,6 +39,9 @@ type factFilter struct {
 	min      int           // the fewest keys a filter is sized for
 	chunk    int           // keys a build reads per bbolt read transaction
 	seed     maphash.Seed
+	ov       *overlay  // whose memtables a build's filter starts with
+	hashes   []uint64  // the keys publishing added, for published
+	addedTo  [2]*bloom // the filters publishing added them to
 
 	mu   sync.Mutex
 	done chan struct{} // closed when the last build started has ended
@@ -48,9 +54,9 @@ const minFilterKeys = 1 << 20
 // transaction delays the reuse of freed pages.
 const filterScanKeys = 1 << 16
 
-// newFactFilter returns a filter sized for at least min keys (0: minFilterKeys) whose builds
-// read chunk keys per transaction (0: filterScanKeys).
-func newFactFilter(min, chunk int) *factFilter {
+// newFactFilter returns a filter of the fact keys of ov and of a B-tree, sized for at least
+// min keys (0: minFilterKeys), whose builds read chunk keys per transaction (0: filterScanKeys).
+func newFactFilter(ov *overlay, min, chunk int) *factFilter {
 	if min <= 0 {
 		min = minFilterKeys
 	}
@@ -59,7 +65,7 @@ func newFactFilter(min, chunk int) *factFilter {
 	}
 	done := make(chan struct{})
 	close(done)
-	return &factFilter{min: min, chunk: chunk, seed: maphash.MakeSeed(), done: done}
+	return &factFilter{min: min, chunk: chunk, seed: maphash.MakeSeed(), ov: ov, done: done}
 }
 
 // open makes the filter of what db's facts bucket holds when Open has it open: at once if
@@ -79,40 +85,60 @@ func (f *factFilter) open(db *bolt.DB, lock sync.Locker, closed func() bool) err
 	for _, h := range hs {
 		b.add(h)
 	}
-	f.cur.Store(b) // no flush runs yet
+	f.cur.Store(b) // no flush or publish runs yet
 	f.builds.Add(1)
 	return nil
 }
 
 func (f *factFilter) hash(key []byte) uint64 { return maphash.Bytes(f.seed, key) }
 
-// mayContain reports whether the B-tree may hold key: false is certain, true may be wrong
-// (about 1% of absent keys). Before the first build ends, everything may be there.
+// mayContain reports whether the overlay's memtables or the B-tree may hold key: false is
+// certain, true may be wrong (about 1% of absent keys). Before the first build ends,
+// everything may be there.
 func (f *factFilter) mayContain(key []byte) bool {
 	b := f.cur.Load()
 	return b == nil || b.mayContain(f.hash(key))
 }
 
-// flushing notes the fact writes of a memtable about to be written to the B-tree. The flusher
-// calls it holding DB.flushing, before its first transaction. It reports whether the
-// current filter is full, so that a new one should be built.
+// publishing adds the fact keys of a group of batches that the log writer is about to publish
+// to the active memtable, before it takes the overlay's lock; published adds them again,
+// under the lock, to a filter a build installed in between. Both run on the log writer only.
+func (f *factFilter) publishing(group []*logBatch) {
+	f.hashes = f.hashes[:0]
+	for _, b := range group {
+		for _, w := range b.ops {
+			if w.bucket == factsBucket && !w.deleted { // a deleted key need not be found
+				f.hashes = append(f.hashes, f.hash(w.key))
+			}
+		}
+	}
+	f.addedTo = [2]*bloom{f.cur.Load(), f.next.Load()}
+	for _, b := range f.addedTo {
+		b.addAll(f.hashes)
+	}
+}
+
+func (f *factFilter) published() {
+	for _, b := range [2]*bloom{f.cur.Load(), f.next.Load()} {
+		if b != f.addedTo[0] && b != f.addedTo[1] {
+			b.addAll(f.hashes)
+		}
+	}
+}
+
+// flushing notes the fact writes of a memtable about to be written to the B-tree (their keys
+// were added when published). The flusher calls it holding DB.flushing, before its first
+// transaction. It reports whether the current filter is full, so that a new one should be
+// built.
 func (f *factFilter) flushing(es []entry) (full bool) {
-	cur, next := f.cur.Load(), f.next.Load()
 	var deleted int64
 	for _, e := range es {
 		if e.deleted {
 			deleted++
-			continue
-		}
-		h := f.hash(e.key)
-		if cur != nil {
-			cur.add(h)
-		}
-		if next != nil {
-			next.add(h)
 		}
 	}
 	f.deleted.Add(deleted)
+	cur := f.cur.Load()
 	return cur != nil && cur.added.Load() > cur.capacity
 }
 
@@ -134,7 +160,10 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	for {
 		b := newBloom(want)
 		lock.Lock()
+		f.ov.mu.Lock()
 		f.next.Store(b)
+		f.ov.addFactKeys(b, func(k string) uint64 { return maphash.String(f.seed, k) })
+		f.ov.mu.Unlock()
 		f.deleted.Store(0)
 		lock.Unlock()
 		keys, ok := f.scan(db, b, closed)
@@ -246,6 +275,19 @@ func newBloom(capacity int64) *bloom {
 func (b *bloom) block(h uint64) (*[8]uint64, uint32) {
 	i := (h >> 32) * uint64(len(b.blocks)) >> 32 // (h>>32)*n/2^32: in [0, n) without a division
 	return &b.blocks[i], uint32(h)
+}
+
+// addAll adds hs (nothing if b is nil). A key whose bits are all set already is not counted
+// again: a fact rewritten by later statuses would otherwise fill the filter early.
+func (b *bloom) addAll(hs []uint64) {
+	if b == nil {
+		return
+	}
+	for _, h := range hs {
+		if !b.mayContain(h) {
+			b.add(h)
+		}
+	}
 }
 
 func (b *bloom) add(h uint64) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
@@ -154,5 +155,54 @@ func TestFactFilterUnderWrites(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFactFilterBuiltWhilePublishing builds a filter between the two steps by which the log
+// writer adds a batch's fact keys to the filters: after the first (which added them to the
+// filters of the time) and before the batch reaches the memtable (which the build copies).
+// Only the second step puts them in the new filter, and a View, which asks the filter before
+// the memtables, must still find the facts, before any flush and after one.
+func TestFactFilterBuiltWhilePublishing(t *testing.T) {
+	var db *store.DB
+	var build atomic.Bool
+	opts := store.WithPublishHook(store.WithFactFilter(store.Options{}, 64, 100), func() {
+		if build.Swap(false) {
+			db.BuildFactFilter()
+		}
+	})
+	db = openTemp(t, opts)
+	db.WaitFactFilter()
+	ids := []string{"wamid.a", "wamid.b", "wamid.c"}
+	build.Store(true)
+	err := db.Update(t.Context(), func(tx store.Tx) error {
+		for _, id := range ids {
+			if err := tx.PutFact("b1", id, &storagev1.Fact{UserId: "u1"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if build.Load() {
+		t.Fatal("the log writer published without calling the hook")
+	}
+	for _, when := range []string{"in the memtable", "flushed"} {
+		err := db.View(t.Context(), func(tx store.ReadTx) error {
+			for _, id := range ids {
+				if _, err := tx.Fact("b1", id); err != nil {
+					return fmt.Errorf("%s: Fact(%s): %w", when, id, err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

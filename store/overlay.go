@@ -227,10 +227,13 @@ func merge[T any](a, b []T, cmp func(x, y T) int) []T {
 // then sees the same values) or after it, in which case the frozen memtable is still here
 // (minTx tells a View that began its transaction before a flush whose memtable is gone).
 type overlay struct {
-	mu     sync.RWMutex
-	active *memtable
-	frozen *memtable  // nil when no flush is running
-	pairs  *pairCache // nil if disabled
+	mu    sync.RWMutex
+	facts *factFilter // nil without one (tests)
+	// betweenPublishing, for tests, runs in publish between the filter's two steps.
+	betweenPublishing func()
+	active            *memtable
+	frozen            *memtable  // nil when no flush is running
+	pairs             *pairCache // nil if disabled
 	// minTx is the id of the last flush's bbolt transaction: a reader whose bbolt
 	// transaction is older began before that flush committed, and no longer finds the
 	// flushed writes in the overlay.
@@ -241,13 +244,37 @@ func newOverlay(pairs *pairCache) *overlay {
 	return &overlay{active: newMemtable(nil), pairs: pairs}
 }
 
-// publish adds the writes of a group of durable batches.
+// publish adds the writes of a group of durable batches, their fact keys to the fact filter
+// first.
 func (o *overlay) publish(group []*logBatch) {
+	if o.facts != nil {
+		o.facts.publishing(group)
+	}
+	if o.betweenPublishing != nil {
+		o.betweenPublishing()
+	}
 	o.mu.Lock()
+	if o.facts != nil {
+		o.facts.published()
+	}
 	for _, b := range group {
 		o.active.apply(b.ops)
 	}
 	o.mu.Unlock()
+}
+
+// addFactKeys adds the fact keys of the memtables to b, for a build; the caller holds mu.
+func (o *overlay) addFactKeys(b *bloom, hash func(string) uint64) {
+	for _, m := range []*memtable{o.active, o.frozen} {
+		if m == nil {
+			continue
+		}
+		for k, e := range m.buckets[factsBucket] {
+			if !e.deleted {
+				b.add(hash(k))
+			}
+		}
+	}
 }
 
 // freeze makes active, which holds every batch since the last freeze once all are published,

@@ -70,21 +70,28 @@ func seek(c *bolt.Cursor, key []byte) ([]byte, bool) {
 }
 
 // lookup is the package lookup with the writes bbolt does not hold yet in front.
+//
+// The fact filter covers the overlay's memtables and the B-tree, not an Update's batch nor the
+// batches not yet published: so a View asks it first, an Update after its own layers.
 func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 	b := bucketIndex(bucket)
+	absent := func() bool { return b == factsBucket && t.facts != nil && !t.facts.mayContain(key) }
+	if t.ov == nil && absent() {
+		return nil, false
+	}
 	if e, ok := t.mem.get(b, key); ok {
 		return e.val, !e.deleted
 	}
 	if t.ov != nil {
+		if absent() {
+			return nil, false
+		}
 		t.ov.mu.RLock()
 		e, ok := t.ov.layers().get(b, key)
 		t.ov.mu.RUnlock()
 		if ok {
 			return e.val, !e.deleted
 		}
-	}
-	if b == factsBucket && t.facts != nil && !t.facts.mayContain(key) {
-		return nil, false
 	}
 	if t.cursors == nil {
 		return lookup(t.bucket(bucket), key)
