@@ -20,18 +20,17 @@ import (
 //
 // The filter must never say "absent" for a key the overlay's memtables or the B-tree hold;
 // everything below serves that. A key is added before it can be found there: the log writer
-// adds a batch's fact keys before it publishes them to the active memtable (published), and
+// adds a batch's fact keys before it publishes them to the active memtable (publishing), and
 // the memtables are the only way into the B-tree but for Open's replay, which a build then
 // scans. Keys are never removed, so a deleted fact only costs a search. A build installs its
-// filter (next) holding DB.flushing, so that no flush is half done, and the overlay's lock,
-// so that no publish is: it adds the keys the memtables hold; each earlier flush has
-// committed (the scan, which begins after, sees its keys); each later publish adds its keys
-// to the new filter too. Lookups use the filter only once a build has finished. As garbage
-// collection deletes old facts, a filter fills with keys that are gone; once more keys have
-// been added than it was sized for, the flusher starts a new build.
+// filter (next) holding the overlay's lock, so that no publish is half done, then adds the
+// keys the memtables hold (which leave them only for the B-tree), then scans the B-tree; each
+// later publish adds its keys to the new filter too. Lookups use the filter only once a build
+// has finished. As garbage collection deletes old facts, a filter fills with keys that are
+// gone; once more keys have been added than it was sized for, the flusher starts a new build.
 type factFilter struct {
 	cur  atomic.Pointer[bloom] // the filter lookups use; nil until the first build ends
-	next atomic.Pointer[bloom] // the filter being built; flushes add to it too
+	next atomic.Pointer[bloom] // the filter being built; publishes add to it too
 
 	building atomic.Bool
 	builds   atomic.Uint64 // filters built, for Stats
@@ -150,7 +149,7 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	defer close(done)
 	defer f.building.Store(false)
 	// Sized for twice the keys the current filter holds, less the deleted ones, which
-	// overestimates (a rewritten fact counts twice) rather than fills up early. The first
+	// overestimates rather than fills up early. The first
 	// build does not know how many keys the file holds: when a scan finds more than its
 	// filter was sized for, it counts the rest and starts again with the right size.
 	want := int64(f.min)
@@ -159,19 +158,23 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	}
 	for {
 		b := newBloom(want)
-		lock.Lock()
-		f.ov.mu.Lock()
+		lock.Lock()    // the flusher counts deletions holding it
+		f.ov.mu.Lock() // no publish is half done
 		f.next.Store(b)
-		f.ov.addFactKeys(b, func(k string) uint64 { return maphash.String(f.seed, k) })
 		f.ov.mu.Unlock()
 		f.deleted.Store(0)
 		lock.Unlock()
+		// The memtables' keys: those published before b was installed are among them, and
+		// they leave the memtables only for the B-tree, whose scan begins after. Only their
+		// hashing holds the overlay's lock, shared (full memtables take tens of milliseconds,
+		// during which publishes wait, Views not); nothing reads b before the build ends.
+		b.addAll(f.ov.factKeyHashes(func(k string) uint64 { return maphash.String(f.seed, k) }))
 		keys, ok := f.scan(db, b, closed)
 		if !ok {
 			return
 		}
 		if keys <= b.capacity {
-			lock.Lock() // so that a flush adds to b once, as cur or as next
+			lock.Lock() // Check's snapshots take the filter holding it, shared
 			f.cur.Store(b)
 			f.next.Store(nil)
 			lock.Unlock()

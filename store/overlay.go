@@ -263,18 +263,22 @@ func (o *overlay) publish(group []*logBatch) {
 	o.mu.Unlock()
 }
 
-// addFactKeys adds the fact keys of the memtables to b, for a build; the caller holds mu.
-func (o *overlay) addFactKeys(b *bloom, hash func(string) uint64) {
+// factKeyHashes returns the hashes of the memtables' fact keys, for a build.
+func (o *overlay) factKeyHashes(hash func(string) uint64) []uint64 {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	var hs []uint64
 	for _, m := range []*memtable{o.active, o.frozen} {
 		if m == nil {
 			continue
 		}
 		for k, e := range m.buckets[factsBucket] {
 			if !e.deleted {
-				b.add(hash(k))
+				hs = append(hs, hash(k))
 			}
 		}
 	}
+	return hs
 }
 
 // freeze makes active, which holds every batch since the last freeze once all are published,
