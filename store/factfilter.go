@@ -149,9 +149,9 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	defer close(done)
 	defer f.building.Store(false)
 	// Sized for twice the keys the current filter holds, less the deleted ones, which
-	// overestimates rather than fills up early. The first
-	// build does not know how many keys the file holds: when a scan finds more than its
-	// filter was sized for, it counts the rest and starts again with the right size.
+	// overestimates rather than fills up early. The first build does not know how many keys
+	// the file holds: when a scan finds more than its filter was sized for, it counts the
+	// rest and starts again with the right size.
 	want := int64(f.min)
 	if cur := f.cur.Load(); cur != nil {
 		want = max(want, 2*(cur.added.Load()-f.deleted.Load()))

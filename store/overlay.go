@@ -227,17 +227,17 @@ func merge[T any](a, b []T, cmp func(x, y T) int) []T {
 // then sees the same values) or after it, in which case the frozen memtable is still here
 // (minTx tells a View that began its transaction before a flush whose memtable is gone).
 type overlay struct {
-	mu    sync.RWMutex
-	facts *factFilter // nil without one (tests)
-	// betweenPublishing, for tests, runs in publish between the filter's two steps.
-	betweenPublishing func()
-	active            *memtable
-	frozen            *memtable  // nil when no flush is running
-	pairs             *pairCache // nil if disabled
+	mu     sync.RWMutex
+	active *memtable
+	frozen *memtable   // nil when no flush is running
+	pairs  *pairCache  // nil if disabled
+	facts  *factFilter // told of the fact keys before they are published
 	// minTx is the id of the last flush's bbolt transaction: a reader whose bbolt
 	// transaction is older began before that flush committed, and no longer finds the
 	// flushed writes in the overlay.
 	minTx uint64
+	// betweenPublishing, for tests, runs in publish between the filter's two steps.
+	betweenPublishing func()
 }
 
 func newOverlay(pairs *pairCache) *overlay {
