@@ -292,11 +292,20 @@ func runBench(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
+		// Each line gives the rate so far and over the last interval: a write workload slows
+		// as the store grows, which the average hides.
+		// A run shorter than a second still shows a few.
+		var last loadgen.Progress
 		res, err := loadgen.Run(ctx, loadgen.Config{
 			Name: name, Conns: s.conns, Concurrency: conc, Duration: d, Warmup: w,
-			NewCall: newCall,
+			NewCall: newCall, ProgressEvery: min(time.Second, d/4),
 			Progress: func(p loadgen.Progress) {
-				logf("  %-10s %5.1fs %10d calls %10.0f/s %6d errors", p.Name, p.Elapsed.Seconds(), p.Calls, p.Rate(), p.Errors)
+				now := 0.0
+				if dt := (p.Elapsed - last.Elapsed).Seconds(); dt > 0 {
+					now = float64(p.Calls-last.Calls) / dt
+				}
+				logf("  %-10s %5.1fs %10d calls %10.0f/s (now %.0f/s) %6d errors", p.Name, p.Elapsed.Seconds(), p.Calls, p.Rate(), now, p.Errors)
+				last = p
 			},
 		})
 		if perr := stop(); err == nil {

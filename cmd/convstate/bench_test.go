@@ -51,6 +51,9 @@ func TestBench(t *testing.T) {
 	if !strings.Contains(stdout.String(), "decide_vs_empty") || len(lines) < 8 {
 		t.Errorf("no table before the JSON line:\n%s", stdout.String())
 	}
+	if !strings.Contains(stderr.String(), "/s (now ") {
+		t.Errorf("no progress line gives the last interval's rate:\n%s", stderr.String())
+	}
 	for _, w := range allWorkloads {
 		if !strings.Contains(stderr.String(), "  "+w) {
 			t.Errorf("no progress line for %s in stderr:\n%s", w, stderr.String())
