@@ -101,7 +101,10 @@ func (f *factFilter) mayContain(key []byte) bool {
 
 // publishing adds the fact keys of a group of batches that the log writer is about to publish
 // to the active memtable, before it takes the overlay's lock; published adds them again,
-// under the lock, to a filter a build installed in between. Both run on the log writer only.
+// under the lock, to a filter a build installed or finished in between. Both run on the log
+// writer only. A build changes cur and next only holding the overlay's lock too, so the pair
+// published reads is one that held; publishing's two loads may straddle a build's end (cur
+// still the old filter, next already nil), which published then makes up for.
 func (f *factFilter) publishing(group []*logBatch) {
 	f.hashes = f.hashes[:0]
 	for _, b := range group {
@@ -173,15 +176,20 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 		if !ok {
 			return
 		}
-		if keys <= b.capacity {
-			lock.Lock() // Check's snapshots take the filter holding it, shared
+		// The memtables' and the publishes' keys count too: a filter full from the start
+		// would only start the next build at the next flush.
+		added := b.added.Load()
+		if keys <= b.capacity && added <= b.capacity {
+			lock.Lock()    // Check's snapshots take the filter holding it, shared
+			f.ov.mu.Lock() // so a publish, holding it, sees cur and next change together
 			f.cur.Store(b)
 			f.next.Store(nil)
+			f.ov.mu.Unlock()
 			lock.Unlock()
 			f.builds.Add(1)
 			return
 		}
-		want = 2 * keys
+		want = 2 * max(keys, added)
 	}
 }
 
