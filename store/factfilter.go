@@ -24,10 +24,11 @@ import (
 // the memtables are the only way into the B-tree but for Open's replay, which a build then
 // scans. Keys are never removed, so a deleted fact only costs a search. A build installs its
 // filter (next) holding the overlay's lock, so that no publish is half done, then adds the
-// keys the memtables hold (which leave them only for the B-tree), then scans the B-tree; each
-// later publish adds its keys to the new filter too. Lookups use the filter only once a build
-// has finished. As garbage collection deletes old facts, a filter fills with keys that are
-// gone; once more keys have been added than it was sized for, the flusher starts a new build.
+// keys the memtables hold (each keeps their hashes; they leave it only for the B-tree), then
+// scans the B-tree; each later publish adds its keys to the new filter too. Lookups use the
+// filter only once a build has finished. As garbage collection deletes old facts, a filter
+// fills with keys that are gone; once more keys have been added than it was sized for, the
+// flusher starts a new build.
 type factFilter struct {
 	cur  atomic.Pointer[bloom] // the filter lookups use; nil until the first build ends
 	next atomic.Pointer[bloom] // the filter being built; publishes add to it too
@@ -161,17 +162,15 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 	}
 	for {
 		b := newBloom(want)
-		lock.Lock()    // the flusher counts deletions holding it
-		f.ov.mu.Lock() // no publish is half done
-		f.next.Store(b)
-		f.ov.mu.Unlock()
+		lock.Lock() // the flusher counts deletions holding it
+		active, frozen := f.ov.installing(&f.next, b)
 		f.deleted.Store(0)
 		lock.Unlock()
 		// The memtables' keys: those published before b was installed are among them, and
-		// they leave the memtables only for the B-tree, whose scan begins after. Only their
-		// hashing holds the overlay's lock, shared (full memtables take tens of milliseconds,
-		// during which publishes wait, Views not); nothing reads b before the build ends.
-		b.addAll(f.ov.factKeyHashes(func(k string) uint64 { return maphash.String(f.seed, k) }))
+		// they leave the memtables only for the B-tree, whose scan begins after. Nothing
+		// reads b before the build ends, so no lock is held while they are added.
+		b.addAll(active)
+		b.addAll(frozen)
 		keys, ok := f.scan(db, b, closed)
 		if !ok {
 			return

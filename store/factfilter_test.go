@@ -206,3 +206,30 @@ func TestFactFilterBuiltWhilePublishing(t *testing.T) {
 		}
 	}
 }
+
+// TestFactFilterBuiltOverMemtable builds a filter while facts published before it began are
+// still in the active memtable: only the memtable's record of their keys puts them in it.
+func TestFactFilterBuiltOverMemtable(t *testing.T) {
+	db := openTemp(t, store.WithFactFilter(store.Options{}, 64, 100))
+	db.WaitFactFilter()
+	ids := []string{"wamid.a", "wamid.b", "wamid.c"}
+	for _, id := range ids {
+		err := db.Update(t.Context(), func(tx store.Tx) error {
+			return tx.PutFact("b1", id, &storagev1.Fact{UserId: "u1"})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.BuildFactFilter()
+	for _, when := range []string{"in the memtable", "flushed"} {
+		for _, id := range ids {
+			if db.FactFilterAbsent("b1", id) {
+				t.Errorf("%s: the new filter hides %s", when, id)
+			}
+		}
+		if err := db.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

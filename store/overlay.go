@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/google/btree"
@@ -21,6 +22,10 @@ type memtable struct {
 	buckets [len(allBucketsArray)]map[string]entry
 	expiry  *btree.BTreeG[entry] // the expiry bucket's entries, in key order
 	n       int                  // ops applied, for Options.MaxPending
+
+	// factHashes are the fact filter's hashes of the fact keys published into the memtable
+	// (repeats included, deletions not), for a filter build; only ever appended to.
+	factHashes []uint64
 
 	// The other buckets' keys are ordered lazily, for range scans: apply appends each key it
 	// writes to fresh (a slice append, where an ordered insert would cost the hot path five
@@ -47,6 +52,7 @@ func entryLess(a, b entry) bool { return bytes.Compare(a.key, b.key) < 0 }
 func newMemtable(like *memtable) *memtable {
 	m := &memtable{expiry: btree.NewG(32, entryLess)}
 	if like != nil {
+		m.factHashes = make([]uint64, 0, len(like.factHashes))
 		for i, b := range like.buckets {
 			if len(b) > 0 {
 				m.buckets[i] = make(map[string]entry, len(b))
@@ -256,6 +262,7 @@ func (o *overlay) publish(group []*logBatch) {
 	o.mu.Lock()
 	if o.facts != nil {
 		o.facts.published()
+		o.active.factHashes = append(o.active.factHashes, o.facts.hashes...)
 	}
 	for _, b := range group {
 		o.active.apply(b.ops)
@@ -263,22 +270,18 @@ func (o *overlay) publish(group []*logBatch) {
 	o.mu.Unlock()
 }
 
-// factKeyHashes returns the hashes of the memtables' fact keys, for a build.
-func (o *overlay) factKeyHashes(hash func(string) uint64) []uint64 {
-	o.mu.RLock()
-	defer o.mu.RUnlock()
-	var hs []uint64
-	for _, m := range []*memtable{o.active, o.frozen} {
-		if m == nil {
-			continue
-		}
-		for k, e := range m.buckets[factsBucket] {
-			if !e.deleted {
-				hs = append(hs, hash(k))
-			}
-		}
+// installing makes b the filter being built, next, and returns the hashes of the fact keys
+// the memtables hold: b lacks them, having been installed after their publishing. Holding mu,
+// no publish is half done. The hashes are the memtables' own append-only lists, safe to read
+// after mu is released: later publishes only append.
+func (o *overlay) installing(next *atomic.Pointer[bloom], b *bloom) (active, frozen []uint64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	next.Store(b)
+	if o.frozen != nil {
+		frozen = o.frozen.factHashes
 	}
-	return hs
+	return o.active.factHashes, frozen
 }
 
 // freeze makes active, which holds every batch since the last freeze once all are published,
