@@ -121,12 +121,14 @@ func (f *factFilter) publishing(group []*logBatch) {
 	}
 }
 
-func (f *factFilter) published() {
+// published also returns the hashes, which the active memtable keeps for later builds.
+func (f *factFilter) published() []uint64 {
 	for _, b := range [2]*bloom{f.cur.Load(), f.next.Load()} {
 		if b != f.addedTo[0] && b != f.addedTo[1] {
 			b.addAll(f.hashes)
 		}
 	}
+	return f.hashes
 }
 
 // flushing notes the fact writes of a memtable about to be written to the B-tree (their keys

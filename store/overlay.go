@@ -261,8 +261,7 @@ func (o *overlay) publish(group []*logBatch) {
 	}
 	o.mu.Lock()
 	if o.facts != nil {
-		o.facts.published()
-		o.active.factHashes = append(o.active.factHashes, o.facts.hashes...)
+		o.active.factHashes = append(o.active.factHashes, o.facts.published()...)
 	}
 	for _, b := range group {
 		o.active.apply(b.ops)

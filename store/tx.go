@@ -24,7 +24,8 @@ type readTx struct {
 	ov *overlay
 	// pairs is the cache PairView reads through; nil if none (and in Updates).
 	pairs *pairCache
-	// facts, if not nil, says which fact keys the B-tree certainly lacks.
+	// facts, if not nil, says which fact keys the overlay's memtables and the B-tree
+	// certainly lack.
 	facts *factFilter
 	// buckets caches the transaction's bucket handles: bbolt re-opens a bucket (a
 	// seek in the root) on every Tx.Bucket of a read-only transaction.

@@ -293,8 +293,8 @@ func runBench(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		// Each line gives the rate so far and over the last interval: a write workload slows
-		// as the store grows, which the average hides.
-		// A run shorter than a second still shows a few.
+		// as the store grows, which the average hides. A run shorter than a second still
+		// shows a few lines.
 		var last loadgen.Progress
 		res, err := loadgen.Run(ctx, loadgen.Config{
 			Name: name, Conns: s.conns, Concurrency: conc, Duration: d, Warmup: w,
