@@ -111,7 +111,13 @@ func withMaxBatch(n int) option { return func(s *server.Deps) { s.MaxBatch = n }
 
 func newHarness(t *testing.T, opts ...option) *harness {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "convstate.db"), store.Options{})
+	return newHarnessOn(t, store.Options{}, opts...)
+}
+
+// newHarnessOn is newHarness on a store opened with so.
+func newHarnessOn(t *testing.T, so store.Options, opts ...option) *harness {
+	t.Helper()
+	db, err := store.Open(filepath.Join(t.TempDir(), "convstate.db"), so)
 	if err != nil {
 		t.Fatal(err)
 	}

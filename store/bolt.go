@@ -52,6 +52,10 @@ type Options struct {
 	// another, and fewer at a million pairs with 131,072 cached (docs/BENCHMARKS.md). Ignored
 	// without group commit.
 	PairCache int
+	// FactGeneration is how many new facts a generation of the facts index takes before it is
+	// sealed and a new one begins (default 262,144; factgens.go). Smaller generations make a
+	// flush's B-tree writes cheaper and a lookup of an older fact probe more filters.
+	FactGeneration int
 
 	// For tests (export_test.go): writes per flush or replay transaction (default flushTxOps),
 	// and a hook called after each of a flush's or a replay's transactions but the last.
@@ -88,6 +92,8 @@ type Stats struct {
 	// checks search the facts index).
 	FactFilterBuilds uint64
 	FactFilterKeys   int64
+	// FactGenerations is how many generations the facts index has (factgens.go).
+	FactGenerations int
 }
 
 // DB is the bbolt implementation of Store: one file, a write-ahead log next to it, one
@@ -118,6 +124,8 @@ type DB struct {
 	// facts filters the duplicate checks' searches of the facts index (factfilter.go); nil
 	// with NoGroupCommit.
 	facts *factFilter
+	// gens are the facts index's generations (factgens.go).
+	gens *factGens
 
 	commits, updates, flushes atomic.Uint64
 	flushTime, flushWait      atomic.Int64 // nanoseconds
@@ -145,6 +153,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.flushTxOps <= 0 {
 		opts.flushTxOps = flushTxOps
+	}
+	if opts.FactGeneration <= 0 {
+		opts.FactGeneration = defaultFactGeneration
 	}
 	// bbolt would report a missing directory as "open x.db: no such file or directory", which
 	// reads as if the file were missing; say what is wrong instead of creating it.
@@ -179,18 +190,19 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	var id []byte // the store id, which seeds the log's checksums
+	gens := &factGens{size: opts.FactGeneration}
 	if err := bdb.Update(func(tx *bolt.Tx) error {
 		if err := initFile(tx); err != nil {
 			return err
 		}
 		id = bytes.Clone(tx.Bucket(bucketMeta).Get(keyStoreID))
-		return nil
+		return gens.load(tx)
 	}); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 
-	d := &DB{bolt: bdb, path: bdb.Path(), opts: opts}
+	d := &DB{bolt: bdb, path: bdb.Path(), opts: opts, gens: gens}
 	// The log is replayed whatever the options: it may hold acknowledged writes of a run
 	// that crashed.
 	w, records, err := openWAL(d.path, id)
@@ -198,7 +210,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	seq, replayed, err := replay(bdb, records, opts.flushTxOps, opts.afterFlushTx)
+	seq, replayed, err := replay(bdb, gens, records, opts.flushTxOps, opts.afterFlushTx)
 	if err != nil {
 		w.abandon()
 		_ = bdb.Close()
@@ -273,7 +285,7 @@ func initFile(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, name := range allBuckets {
+	for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketFactGens, bucketFactGenFilters) {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}
@@ -287,7 +299,8 @@ func (d *DB) Path() string { return d.path }
 // Stats returns the commit counters.
 func (d *DB) Stats() Stats {
 	s := Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed,
-		FlushTime: time.Duration(d.flushTime.Load()), FlushWait: time.Duration(d.flushWait.Load())}
+		FlushTime: time.Duration(d.flushTime.Load()), FlushWait: time.Duration(d.flushWait.Load()),
+		FactGenerations: d.gens.generations()}
 	if d.facts != nil {
 		s.FactFilterBuilds = d.facts.builds.Load()
 		if b := d.facts.cur.Load(); b != nil {
@@ -305,7 +318,7 @@ func (d *DB) View(ctx context.Context, fn func(ReadTx) error) error {
 		return err
 	}
 	if d.overlay == nil {
-		return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx}) })
+		return d.view(func(btx *bolt.Tx) error { return fn(&readTx{btx: btx, gens: d.gens}) })
 	}
 	// The bbolt transaction begins before the overlay's lock is taken, never while it is held:
 	// beginning waits while a flush grows the file's mapping, which waits for every open
@@ -320,7 +333,7 @@ func (d *DB) View(ctx context.Context, fn func(ReadTx) error) error {
 				retry = true
 				return nil
 			}
-			return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs, facts: d.facts})
+			return fn(&readTx{btx: btx, mem: d.overlay.layers(), pairs: d.overlay.pairs, facts: d.facts, gens: d.gens})
 		})
 		if !retry {
 			return err
@@ -380,7 +393,7 @@ func (d *DB) updateAlone(fn func(Tx) error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
-	err := d.bolt.Update(func(btx *bolt.Tx) error { return runFn(fn, &writeTx{readTx: readTx{btx: btx}}) })
+	err := d.bolt.Update(func(btx *bolt.Tx) error { return runFn(fn, &writeTx{readTx: readTx{btx: btx, gens: d.gens}}) })
 	if err == nil {
 		d.commits.Add(1)
 		d.updates.Add(1)
@@ -489,16 +502,41 @@ func (d *DB) Check() error {
 			}
 			return nil
 		})
-		if err != nil || facts == nil {
+		if err != nil {
 			return err
 		}
-		return btx.Bucket(bucketFacts).ForEach(func(k, _ []byte) error {
-			if !facts.mayContain(d.facts.hash(k)) {
+		return d.checkFacts(btx, facts)
+	})
+}
+
+// checkFacts verifies that no fact is in two generations, and that neither the fact filter
+// (facts, if not nil) nor its generation's filter hides a fact the file holds.
+func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
+	gt := &genTx{btx: btx}
+	if m, ok := gt.cursor().(*factCursor); ok {
+		for k, _ := m.Seek(nil); k != nil; k, _ = m.Next() {
+		}
+		if m.dups > 0 {
+			return fmt.Errorf("store: consistency check: %d facts are in more than one generation", m.dups)
+		}
+	}
+	fs := d.gens.filterMap()
+	for _, g := range gt.list() {
+		err := g.b.ForEach(func(k, _ []byte) error {
+			h := factHash(k)
+			if facts != nil && !facts.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)
+			}
+			if f := fs[g.id]; f != nil && !f.mayContain(h) {
+				return fmt.Errorf("store: consistency check: the filter of fact generation %d hides fact %q, which it holds", g.id, k)
 			}
 			return nil
 		})
-	})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkOverlayFacts verifies that the fact filter hides no fact in the overlay's memtables.

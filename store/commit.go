@@ -152,6 +152,7 @@ type committer struct {
 
 	rtx         *bolt.Tx                           // the bbolt read transaction of the batch being run
 	cursors     [len(allBucketsArray)]*bolt.Cursor // rtx's, for the batch's lookups
+	gt          *genTx                             // rtx's fact generations, for the same
 	pend        *pending                           // the writes of the batch being run
 	unsynced    []unsynced                         // batches handed to the log writer and not published yet, oldest first
 	spare       []*pending                         // retired ones, for reuse
@@ -270,7 +271,7 @@ func (c *committer) run(batch []*request) {
 			r.done <- err
 			continue
 		}
-		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, facts: c.d.facts, cursors: &c.cursors}, c.pend}
+		tx := &writeTx{readTx{btx: c.rtx, mem: c.layers(), ov: c.d.overlay, facts: c.d.facts, cursors: &c.cursors, gens: c.d.gens, gt: c.gt}, c.pend}
 		c.pend.begin()
 		if err := runFn(r.fn, tx); err != nil {
 			c.pend.rollback() // nothing of it is kept
@@ -321,14 +322,14 @@ func (c *committer) beginRead() error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	c.rtx = tx
+	c.rtx, c.gt = tx, &genTx{btx: tx}
 	return nil
 }
 
 func (c *committer) endRead() {
 	if c.rtx != nil {
 		_ = c.rtx.Rollback()
-		c.rtx = nil
+		c.rtx, c.gt = nil, nil
 		clear(c.cursors[:])
 	}
 }
@@ -463,12 +464,19 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	for txs := 1; ; txs++ {
 		err := c.d.bolt.Update(func(btx *bolt.Tx) error {
 			txid = uint64(btx.ID())
+			gt := &genTx{btx: btx}
 			for n := 0; len(runs) > 0 && n < maxOps; {
 				r := &runs[0]
 				b := btx.Bucket(allBuckets[r.bucket])
 				k := min(len(r.entries), maxOps-n)
 				for _, e := range r.entries[:k] {
-					if err := apply(b, e.key, e.val, e.deleted); err != nil {
+					var err error
+					if r.bucket == factsBucket {
+						err = c.d.gens.apply(gt, e.key, e.val, e.deleted)
+					} else {
+						err = apply(b, e.key, e.val, e.deleted)
+					}
+					if err != nil {
 						return err
 					}
 				}
@@ -602,7 +610,7 @@ func (c *committer) gather(group []*logBatch, lastSync time.Time) []*logBatch {
 // batch as applied: a crash log of two memtables in one transaction would hold all their pages
 // and nodes in memory at once, and a crash during the replay resumes where it stopped. after,
 // if not nil, is called once each of its transactions but the last has committed (for tests).
-func replay(bdb *bolt.DB, records []walRecord, maxOps int, after func(txs int)) (last uint64, replayed int, err error) {
+func replay(bdb *bolt.DB, gens *factGens, records []walRecord, maxOps int, after func(txs int)) (last uint64, replayed int, err error) {
 	err = bdb.View(func(btx *bolt.Tx) error {
 		if v := btx.Bucket(bucketMeta).Get(keyWALApplied); len(v) == 8 {
 			last = binary.BigEndian.Uint64(v)
@@ -643,10 +651,17 @@ func replay(bdb *bolt.DB, records []walRecord, maxOps int, after func(txs int)) 
 		n := 0 // batches this transaction applies
 		err := bdb.Update(func(btx *bolt.Tx) error {
 			ops := 0
+			gt := &genTx{btx: btx}
 			for n < len(todo) && (n == 0 || ops < maxOps) {
 				r := todo[n]
 				for _, w := range r.ops {
-					if err := apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted); err != nil {
+					var err error
+					if w.bucket == factsBucket {
+						err = gens.apply(gt, w.key, w.val, w.deleted)
+					} else {
+						err = apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted)
+					}
+					if err != nil {
 						return fmt.Errorf("replaying batch %d: %w", r.seq, err)
 					}
 				}

@@ -89,3 +89,7 @@ func (d *DB) BuildFactFilter() {
 	d.facts.start(d.bolt, &d.flushing, d.closed.Load)
 	<-d.facts.idle()
 }
+
+// FactGenerationsScanned is how many fact generations Open scanned for their filters instead
+// of reading them from the file.
+func (d *DB) FactGenerationsScanned() int { return d.gens.scanned }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"hash/maphash"
 	"math/bits"
 	"sync"
 	"sync/atomic"
@@ -38,10 +37,9 @@ type factFilter struct {
 	deleted  atomic.Int64  // fact deletions flushed since the current filter's build began
 	min      int           // the fewest keys a filter is sized for
 	chunk    int           // keys a build reads per bbolt read transaction
-	seed     maphash.Seed
-	ov       *overlay  // whose memtables a build's filter starts with
-	hashes   []uint64  // the keys publishing added, for published
-	addedTo  [2]*bloom // the filters publishing added them to
+	ov       *overlay      // whose memtables a build's filter starts with
+	hashes   []uint64      // the keys publishing added, for published
+	addedTo  [2]*bloom     // the filters publishing added them to
 
 	mu   sync.Mutex
 	done chan struct{} // closed when the last build started has ended
@@ -65,7 +63,7 @@ func newFactFilter(ov *overlay, min, chunk int) *factFilter {
 	}
 	done := make(chan struct{})
 	close(done)
-	return &factFilter{min: min, chunk: chunk, seed: maphash.MakeSeed(), ov: ov, done: done}
+	return &factFilter{min: min, chunk: chunk, ov: ov, done: done}
 }
 
 // open makes the filter of what db's facts bucket holds when Open has it open: at once if
@@ -73,7 +71,7 @@ func newFactFilter(ov *overlay, min, chunk int) *factFilter {
 // and otherwise on a goroutine, during which lookups search the B-tree as before.
 func (f *factFilter) open(db *bolt.DB, lock sync.Locker, closed func() bool) error {
 	var hs []uint64
-	n, _, err := f.scanChunk(db, nil, func(k []byte) { hs = append(hs, f.hash(k)) })
+	n, _, err := f.scanChunk(db, filterPos{}, func(k []byte) { hs = append(hs, factHash(k)) })
 	if err != nil {
 		return err
 	}
@@ -90,14 +88,15 @@ func (f *factFilter) open(db *bolt.DB, lock sync.Locker, closed func() bool) err
 	return nil
 }
 
-func (f *factFilter) hash(key []byte) uint64 { return maphash.Bytes(f.seed, key) }
-
 // mayContain reports whether the overlay's memtables or the B-tree may hold key: false is
 // certain, true may be wrong (about 1% of absent keys). Before the first build ends,
 // everything may be there.
-func (f *factFilter) mayContain(key []byte) bool {
+func (f *factFilter) mayContain(key []byte) bool { return f.mayContainHash(factHash(key)) }
+
+// mayContainHash is mayContain for a key whose factHash is h.
+func (f *factFilter) mayContainHash(h uint64) bool {
 	b := f.cur.Load()
-	return b == nil || b.mayContain(f.hash(key))
+	return b == nil || b.mayContain(h)
 }
 
 // publishing adds the fact keys of a group of batches that the log writer is about to publish
@@ -111,7 +110,7 @@ func (f *factFilter) publishing(group []*logBatch) {
 	for _, b := range group {
 		for _, w := range b.ops {
 			if w.bucket == factsBucket && !w.deleted { // a deleted key need not be found
-				f.hashes = append(f.hashes, f.hash(w.key))
+				f.hashes = append(f.hashes, factHash(w.key))
 			}
 		}
 	}
@@ -198,14 +197,14 @@ func (f *factFilter) build(db *bolt.DB, lock sync.Locker, closed func() bool, do
 // holds as many as it was sized for; it counts the rest. It returns how many keys there were,
 // and false if the store closed meanwhile.
 func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64, ok bool) {
-	var after []byte
+	var pos filterPos
 	for {
 		if closed() {
 			return 0, false
 		}
-		n, last, err := f.scanChunk(db, after, func(k []byte) {
+		n, next, err := f.scanChunk(db, pos, func(k []byte) {
 			if keys < b.capacity {
-				b.add(f.hash(k))
+				b.add(factHash(k))
 			}
 			keys++
 		})
@@ -215,32 +214,50 @@ func (f *factFilter) scan(db *bolt.DB, b *bloom, closed func() bool) (keys int64
 		if n < f.chunk {
 			return keys, true
 		}
-		after = last
+		pos = next
 	}
 }
 
-// scanChunk calls fn with up to f.chunk keys of the facts bucket, the first ones after after
-// (from the first key if nil), in one bbolt read transaction, so that none stays open for
-// long. It returns how many there were and a copy of the last.
-func (f *factFilter) scanChunk(db *bolt.DB, after []byte, fn func(k []byte)) (n int, last []byte, err error) {
+// filterPos is where a build's scan of the facts stopped: after key after of generation gen
+// (at its first key if nil). Generations are scanned oldest first; a new one is newer than any
+// the scan has begun, and a dropped one is passed over.
+type filterPos struct {
+	gen   uint32
+	after []byte
+}
+
+// scanChunk calls fn with up to f.chunk fact keys, the first ones after pos, in one bbolt read
+// transaction, so that none stays open for long. It returns how many there were and where
+// they end.
+func (f *factFilter) scanChunk(db *bolt.DB, pos filterPos, fn func(k []byte)) (n int, next filterPos, err error) {
+	next = pos
 	err = db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketFacts).Cursor()
-		k, _ := c.First()
-		if after != nil {
-			if k, _ = c.Seek(after); bytes.Equal(k, after) {
-				k, _ = c.Next()
+		gens := generations(tx)
+		for i := len(gens) - 1; i >= 0 && n < f.chunk; i-- {
+			g := gens[i]
+			if g.id < pos.gen {
+				continue
+			}
+			c := g.b.Cursor()
+			k, _ := c.First()
+			if g.id == pos.gen && pos.after != nil {
+				if k, _ = c.Seek(pos.after); bytes.Equal(k, pos.after) {
+					k, _ = c.Next()
+				}
+			}
+			var prev []byte
+			for ; k != nil && n < f.chunk; k, _ = c.Next() {
+				fn(k)
+				prev = k
+				n++
+			}
+			if prev != nil {
+				next = filterPos{gen: g.id, after: bytes.Clone(prev)} // bbolt's bytes are only valid in the transaction
 			}
 		}
-		var prev []byte
-		for ; k != nil && n < f.chunk; k, _ = c.Next() {
-			fn(k)
-			prev = k
-			n++
-		}
-		last = bytes.Clone(prev) // bbolt's bytes are only valid in the transaction
 		return nil
 	})
-	return n, last, err
+	return n, next, err
 }
 
 // start starts a build unless one is running.

@@ -16,7 +16,8 @@ var (
 	bucketBusinesses = []byte("businesses")
 	// bucketPairs: business\x00user → Pair.
 	bucketPairs = []byte("pairs")
-	// bucketFacts: business\x00message_id → Fact.
+	// bucketFacts: business\x00message_id → Fact; generation 0 of the facts (factgens.go),
+	// whose later generations are in bucketFactGens.
 	bucketFacts = []byte("facts")
 	// bucketExpiry: be64(at) kind business\x00user → empty. An index over bucketPairs,
 	// maintained by the ledger (AddExpiry, RemoveExpiry); the watch stream reads it.
@@ -65,8 +66,9 @@ func bucketIndex(name []byte) uint8 {
 // formatVersion is the layout above. Open refuses files with a larger one, because an older
 // build would misread (and then corrupt) a layout it does not know. Version 2 added the
 // write-ahead log: a version 1 build would ignore the log and lose acknowledged writes, so
-// Open raises older files to 2.
-const formatVersion uint32 = 2
+// Open raises older files to 2. Version 3 keeps facts in generations (factgens.go), which a
+// version 2 build would not search; a version 2 file is generation 0 of version 3 as it is.
+const formatVersion uint32 = 3
 
 // sep separates the string parts of a key. Ids never contain it (the API rejects them), and
 // checkPart makes sure of it, so prefixes cannot collide ("b1" vs "b10": "b1\x00" is not a

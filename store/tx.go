@@ -35,6 +35,17 @@ type readTx struct {
 	// transaction). A cursor keeps its search stack from one seek to the next, where a fresh
 	// one allocates it again, level by level: three allocations per lookup. nil: fresh ones.
 	cursors *[len(allBucketsArray)]*bolt.Cursor
+	// gens are the facts index's generations, and gt this transaction's (nil until the first
+	// fact is searched for; for an Update with group commit, its batch's).
+	gens *factGens
+	gt   *genTx
+}
+
+func (t *readTx) genTx() *genTx {
+	if t.gt == nil {
+		t.gt = &genTx{btx: t.btx}
+	}
+	return t.gt
 }
 
 // bucket returns the handle of one of allBuckets.
@@ -76,7 +87,11 @@ func seek(c *bolt.Cursor, key []byte) ([]byte, bool) {
 // batches not yet published: so a View asks it first, an Update after its own layers.
 func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 	b := bucketIndex(bucket)
-	absent := func() bool { return b == factsBucket && t.facts != nil && !t.facts.mayContain(key) }
+	var h uint64
+	if b == factsBucket {
+		h = factHash(key)
+	}
+	absent := func() bool { return b == factsBucket && t.facts != nil && !t.facts.mayContainHash(h) }
 	if t.ov == nil && absent() {
 		return nil, false
 	}
@@ -93,6 +108,9 @@ func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 		if ok {
 			return e.val, !e.deleted
 		}
+	}
+	if b == factsBucket {
+		return t.gens.lookup(t.genTx(), key, h)
 	}
 	if t.cursors == nil {
 		return lookup(t.bucket(bucket), key)
@@ -132,6 +150,9 @@ func (t *writeTx) set(bucket, key, val []byte) error {
 		t.pend.add(op{bucket: bucketIndex(bucket), key: key, val: val})
 		return nil
 	}
+	if bucketIndex(bucket) == factsBucket {
+		return t.gens.apply(t.genTx(), key, val, false)
+	}
 	return t.bucket(bucket).Put(key, val)
 }
 
@@ -142,15 +163,18 @@ func (t *writeTx) del(bucket, key []byte) error {
 		t.pend.add(op{bucket: bucketIndex(bucket), deleted: true, key: key})
 		return nil
 	}
+	if bucketIndex(bucket) == factsBucket {
+		return t.gens.apply(t.genTx(), key, nil, true)
+	}
 	return t.bucket(bucket).Delete(key)
 }
 
-// scan calls fn for each key from start on while in(key) holds. In a writable transaction fn
-// may have written to the bucket, which leaves a bbolt cursor pointing at stale nodes, so the
-// cursor is re-positioned after the last key seen instead of just advanced.
-func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
-	c := btx.Bucket(bucket).Cursor()
-	writable := btx.Writable()
+// scan calls fn for each key from start on while in(key) holds, reading through the cursor
+// cursor returns. In a writable transaction fn may have written to the bucket, which leaves a
+// bbolt cursor pointing at stale nodes (and may have sealed or dropped a fact generation), so
+// a new cursor is positioned after the last key seen instead of the old one advanced.
+func scan(cursor func() kvCursor, writable bool, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
+	c := cursor()
 	for k, v := c.Seek(start); k != nil && in(k); {
 		var last []byte
 		if writable {
@@ -163,11 +187,20 @@ func scan(btx *bolt.Tx, bucket, start []byte, in func(k []byte) bool, fn func(k,
 			k, v = c.Next()
 			continue
 		}
+		c = cursor()
 		if k, v = c.Seek(last); k != nil && bytes.Equal(k, last) {
 			k, v = c.Next()
 		}
 	}
 	return nil
+}
+
+// cursor returns a cursor over a bucket; the facts' merges their generations.
+func (t *readTx) cursor(bucket []byte) kvCursor {
+	if bucketIndex(bucket) == factsBucket {
+		return t.genTx().cursor()
+	}
+	return t.bucket(bucket).Cursor()
 }
 
 // scanWindow is how many of the writes bbolt does not hold yet a scan takes at a time.
@@ -197,9 +230,9 @@ func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v
 	}
 	over, next := window(start)
 	if len(over) == 0 {
-		return scan(t.btx, bucket, start, in, fn)
+		return scan(func() kvCursor { return t.cursor(bucket) }, t.btx.Writable(), start, in, fn)
 	}
-	c := t.bucket(bucket).Cursor() // read-only (memtables exist only with group commit): the cursor stays valid
+	c := t.cursor(bucket) // read-only (memtables exist only with group commit): the cursor stays valid
 	k, v := c.Seek(start)
 	for {
 		if len(over) == 0 && next != nil {

@@ -1,0 +1,399 @@
+package store
+
+import (
+	"bytes"
+	"container/heap"
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cespare/xxhash/v2"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Facts are kept in generations: B-trees of at most Options.FactGeneration new keys each.
+//
+// Message ids are random, so the facts one flush writes land all over their index. A flush of F
+// facts into an index of L leaves rewrites about min(F, L) leaves, and once L passes F (~70,000
+// facts a flush under batch load) every new fact costs a whole 4 KiB leaf: read, rebuilt,
+// written, synced. Batch ingestion fell from 102,000 facts/s with 0.6 M facts to 34,000–44,000
+// with 3 M (docs/BENCHMARKS.md), and production keeps facts 35 days. So new facts go into the
+// current generation, a B-tree small enough that a flush rewrites each of its leaves for
+// several facts. Once it has taken FactGeneration keys it is sealed: its Bloom filter is
+// written to the file, and a new generation becomes current. A sealed generation only ever
+// loses keys (garbage collection) or has a fact rewritten in place (a later status), so the
+// filter written when it was sealed stays true, and Open reads it instead of scanning.
+//
+// A key is in at most one generation: a write goes to the generation that holds the key,
+// found newest first through the filters (a filter never says "absent" for a key its
+// generation holds, and says "maybe" for ~1% of the others), and only a key none holds goes
+// into the current one. So a lookup stops at the first generation holding the key, and a scan
+// merges the generations by key. A sealed generation left empty is dropped.
+//
+// Generation 0 is the facts bucket of format 2, so an older file is read as it is; the others
+// are buckets in bucketFactGens named be32(generation).
+var (
+	// bucketFactGens: be32(generation) → a bucket of business\x00message_id → Fact, for
+	// generations from 1 on.
+	bucketFactGens = []byte("fact_generations")
+	// bucketFactGenFilters: be32(generation) → the Bloom filter of a sealed generation
+	// (marshalBloom).
+	bucketFactGenFilters = []byte("fact_generation_filters")
+)
+
+// defaultFactGeneration is how many new keys a generation takes before it is sealed. At ~30
+// facts a leaf its B-tree has ~9,000 leaves, so a flush of 70,000 facts rewrites each leaf for
+// ~8 of them; at 10 bits a key its filter is 320 KiB, and a lookup of a fact that is present
+// probes one filter per generation newer than the fact's.
+const defaultFactGeneration = 1 << 18
+
+// factGens is the store's view of its generations that lives beyond a transaction: their
+// filters, and the writer's count of the current generation's keys.
+type factGens struct {
+	size int // keys a generation takes before it is sealed
+	// filters maps a generation to its filter; it is replaced, never modified (though the
+	// filters in it are added to). A generation without one is searched.
+	filters atomic.Pointer[map[uint32]*bloom]
+
+	// The writer's: there is one bbolt writer at a time (Open, the flusher, or an Update
+	// without group commit). A transaction rolled back after sealing (an Update without group
+	// commit that failed) leaves these ahead of the file; apply notices.
+	curID   uint32 // the generation curKeys counts
+	curKeys int    // keys put into it since it became current (or found there at Open)
+	scanned int    // generations Open scanned for their filter (for tests)
+}
+
+// factHash is the hash the filters use: a stable one, since sealed generations' filters are
+// kept in the file.
+func factHash(key []byte) uint64 { return xxhash.Sum64(key) }
+
+func genName(id uint32) []byte { return binary.BigEndian.AppendUint32(nil, id) }
+
+func (g *factGens) filterMap() map[uint32]*bloom { return *g.filters.Load() }
+
+// setFilter makes b generation id's filter (nil: none).
+func (g *factGens) setFilter(id uint32, b *bloom) {
+	old := g.filterMap()
+	fs := make(map[uint32]*bloom, len(old)+1)
+	for k, v := range old {
+		fs[k] = v
+	}
+	if b == nil {
+		delete(fs, id)
+	} else {
+		fs[id] = b
+	}
+	g.filters.Store(&fs)
+}
+
+// generations returns the number of generations with a filter, for Stats.
+func (g *factGens) generations() int { return len(g.filterMap()) }
+
+// genHandle is a generation in one transaction.
+type genHandle struct {
+	id uint32
+	b  *bolt.Bucket
+	c  *bolt.Cursor // for lookups; nil until the first
+}
+
+func (h *genHandle) seek(key []byte) ([]byte, bool) {
+	if h.c == nil {
+		h.c = h.b.Cursor()
+	}
+	return seek(h.c, key)
+}
+
+// genTx is one transaction's generations, listed from the file on first use, newest first.
+type genTx struct {
+	btx    *bolt.Tx
+	listed bool
+	gens   []genHandle
+}
+
+func (t *genTx) list() []genHandle {
+	if !t.listed {
+		t.gens, t.listed = generations(t.btx), true
+	}
+	return t.gens
+}
+
+// generations lists tx's generations newest first: bucketFactGens' buckets, then bucketFacts.
+func generations(tx *bolt.Tx) []genHandle {
+	var gs []genHandle
+	if parent := tx.Bucket(bucketFactGens); parent != nil {
+		c := parent.Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			if v == nil && len(k) == 4 { // a bucket
+				gs = append(gs, genHandle{id: binary.BigEndian.Uint32(k), b: parent.Bucket(k)})
+			}
+		}
+	}
+	return append(gs, genHandle{id: 0, b: tx.Bucket(bucketFacts)})
+}
+
+// load reads the generations' filters when Open has the file open in tx (writable): a sealed
+// generation's from the file, the current one's by scanning it (it holds at most size keys, a
+// file of format 2 excepted, whose facts it all is until the first new fact seals it). A
+// sealed generation whose filter is missing (its seal was rolled back) is scanned, and its
+// filter written.
+func (g *factGens) load(tx *bolt.Tx) error {
+	fs := make(map[uint32]*bloom)
+	stored := tx.Bucket(bucketFactGenFilters)
+	for i, h := range generations(tx) {
+		if i > 0 {
+			if b := unmarshalBloom(stored.Get(genName(h.id))); b != nil {
+				fs[h.id] = b
+				continue
+			}
+		}
+		g.scanned++
+		var hs []uint64
+		c := h.b.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			hs = append(hs, factHash(k))
+		}
+		b := newBloom(max(int64(g.size), int64(len(hs))))
+		for _, x := range hs {
+			b.add(x)
+		}
+		fs[h.id] = b
+		if i == 0 {
+			g.curID, g.curKeys = h.id, len(hs)
+			continue
+		}
+		if err := stored.Put(genName(h.id), b.marshal()); err != nil {
+			return fmt.Errorf("writing the filter of fact generation %d: %w", h.id, err)
+		}
+	}
+	g.filters.Store(&fs)
+	return nil
+}
+
+// lookup returns the value under key (whose factHash is h) in t's generations.
+func (g *factGens) lookup(t *genTx, key []byte, h uint64) ([]byte, bool) {
+	fs := g.filterMap()
+	gens := t.list()
+	for i := range gens {
+		if f := fs[gens[i].id]; f != nil && !f.mayContain(h) {
+			continue
+		}
+		if v, ok := gens[i].seek(key); ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// apply writes one fact write in t, a writable transaction: to the generation holding key,
+// or for a new key to the current one, sealing it first if full. A deletion removes the key
+// from every generation holding it (there is at most one) and drops a sealed generation it
+// leaves empty.
+func (g *factGens) apply(t *genTx, key, val []byte, deleted bool) error {
+	h := factHash(key)
+	fs := g.filterMap()
+	gens := t.list()
+	for i := 0; i < len(gens); i++ {
+		if f := fs[gens[i].id]; f != nil && !f.mayContain(h) {
+			continue
+		}
+		if _, ok := gens[i].seek(key); !ok {
+			continue
+		}
+		if !deleted {
+			return gens[i].b.Put(key, val)
+		}
+		if err := gens[i].b.Delete(key); err != nil {
+			return err
+		}
+		if i == 0 || gens[i].id == 0 { // the current generation, or the facts bucket, stays
+			continue
+		}
+		if k, _ := gens[i].b.Cursor().First(); k != nil {
+			continue
+		}
+		if err := g.drop(t, i); err != nil {
+			return err
+		}
+		gens = t.gens
+		i--
+	}
+	if deleted {
+		return nil
+	}
+	if g.curID != gens[0].id {
+		// The file's current generation is not the one counted: a seal was rolled back. It was
+		// full then, so it is sealed again.
+		g.curID, g.curKeys = gens[0].id, g.size
+	}
+	if g.curKeys >= g.size {
+		if err := g.seal(t); err != nil {
+			return err
+		}
+		fs, gens = g.filterMap(), t.gens
+	}
+	if f := fs[gens[0].id]; f != nil {
+		f.add(h)
+	}
+	g.curKeys++
+	return gens[0].b.Put(key, val)
+}
+
+// seal writes the current generation's filter to the file and makes a new generation current.
+func (g *factGens) seal(t *genTx) error {
+	cur := t.gens[0]
+	if f := g.filterMap()[cur.id]; f != nil { // always, but for a bug: Open would scan it then
+		if err := t.btx.Bucket(bucketFactGenFilters).Put(genName(cur.id), f.marshal()); err != nil {
+			return fmt.Errorf("writing the filter of fact generation %d: %w", cur.id, err)
+		}
+	}
+	id := cur.id + 1
+	b, err := t.btx.Bucket(bucketFactGens).CreateBucketIfNotExists(genName(id))
+	if err != nil {
+		return fmt.Errorf("creating fact generation %d: %w", id, err)
+	}
+	if g.filterMap()[id] == nil { // else left by a rolled back seal: it holds no key of the file's
+		g.setFilter(id, newBloom(int64(g.size)))
+	}
+	t.gens = append([]genHandle{{id: id, b: b}}, t.gens...)
+	g.curID, g.curKeys = id, 0
+	return nil
+}
+
+// drop deletes t's sealed generation at index i, which is empty. A reader whose transaction
+// began before still sees it, without its filter: it searches it.
+func (g *factGens) drop(t *genTx, i int) error {
+	id := t.gens[i].id
+	if err := t.btx.Bucket(bucketFactGens).DeleteBucket(genName(id)); err != nil {
+		return fmt.Errorf("dropping fact generation %d: %w", id, err)
+	}
+	if err := t.btx.Bucket(bucketFactGenFilters).Delete(genName(id)); err != nil {
+		return fmt.Errorf("dropping fact generation %d: %w", id, err)
+	}
+	g.setFilter(id, nil)
+	t.gens = append(t.gens[:i:i], t.gens[i+1:]...)
+	return nil
+}
+
+// kvCursor is what a scan reads: a bbolt cursor, or factCursor over the generations.
+type kvCursor interface {
+	Seek(key []byte) ([]byte, []byte)
+	Next() ([]byte, []byte)
+}
+
+// cursor returns a cursor over t's facts in key order.
+func (t *genTx) cursor() kvCursor {
+	gens := t.list()
+	if len(gens) == 1 {
+		return gens[0].b.Cursor()
+	}
+	m := &factCursor{cs: make([]*bolt.Cursor, len(gens)), heads: make([][2][]byte, len(gens))}
+	for i := range gens {
+		m.cs[i] = gens[i].b.Cursor()
+	}
+	return m
+}
+
+// factCursor merges the generations' cursors by key. A key in more than one generation (never,
+// but Check counts it in dups) is read from the newest.
+type factCursor struct {
+	cs    []*bolt.Cursor // newest generation first
+	heads [][2][]byte    // each cursor's current key and value
+	order []int          // the cursors with a current key, a heap by (key, generation newest first)
+	dups  int
+}
+
+func (m *factCursor) Len() int { return len(m.order) }
+func (m *factCursor) Less(a, b int) bool {
+	i, j := m.order[a], m.order[b]
+	c := bytes.Compare(m.heads[i][0], m.heads[j][0])
+	return c < 0 || c == 0 && i < j
+}
+func (m *factCursor) Swap(a, b int) { m.order[a], m.order[b] = m.order[b], m.order[a] }
+func (m *factCursor) Push(x any)    { m.order = append(m.order, x.(int)) }
+func (m *factCursor) Pop() any {
+	x := m.order[len(m.order)-1]
+	m.order = m.order[:len(m.order)-1]
+	return x
+}
+
+func (m *factCursor) Seek(key []byte) ([]byte, []byte) {
+	m.order = m.order[:0]
+	for i, c := range m.cs {
+		k, v := c.Seek(key)
+		m.heads[i] = [2][]byte{k, v}
+		if k != nil {
+			m.order = append(m.order, i)
+		}
+	}
+	heap.Init(m)
+	return m.top()
+}
+
+func (m *factCursor) Next() ([]byte, []byte) {
+	if len(m.order) == 0 {
+		return nil, nil
+	}
+	k := m.heads[m.order[0]][0]
+	m.advance()
+	for len(m.order) > 0 && bytes.Equal(m.heads[m.order[0]][0], k) {
+		m.dups++
+		m.advance()
+	}
+	return m.top()
+}
+
+// advance moves the cursor on top of the heap to its next key.
+func (m *factCursor) advance() {
+	i := m.order[0]
+	k, v := m.cs[i].Next()
+	m.heads[i] = [2][]byte{k, v}
+	if k == nil {
+		heap.Pop(m)
+		return
+	}
+	heap.Fix(m, 0)
+}
+
+func (m *factCursor) top() ([]byte, []byte) {
+	if len(m.order) == 0 {
+		return nil, nil
+	}
+	h := m.heads[m.order[0]]
+	return h[0], h[1]
+}
+
+// marshalBloom's layout: be64(capacity), then the blocks' words, little-endian.
+func (b *bloom) marshal() []byte {
+	out := make([]byte, 8, 8+len(b.blocks)*64)
+	binary.BigEndian.PutUint64(out, uint64(b.capacity))
+	for i := range b.blocks {
+		for j := range b.blocks[i] {
+			out = binary.LittleEndian.AppendUint64(out, atomic.LoadUint64(&b.blocks[i][j]))
+		}
+	}
+	return out
+}
+
+// unmarshalBloom returns the filter marshal wrote, or nil if v is not one.
+func unmarshalBloom(v []byte) *bloom {
+	if len(v) < 8 {
+		return nil
+	}
+	capacity := int64(binary.BigEndian.Uint64(v))
+	if capacity <= 0 || capacity > 1<<40 {
+		return nil
+	}
+	b := newBloom(capacity)
+	if len(v) != 8+len(b.blocks)*64 {
+		return nil
+	}
+	v = v[8:]
+	for i := range b.blocks {
+		for j := range b.blocks[i] {
+			b.blocks[i][j] = binary.LittleEndian.Uint64(v)
+			v = v[8:]
+		}
+	}
+	b.added.Store(capacity) // what it holds is unknown, but no more than it was sized for
+	return b
+}

@@ -1,0 +1,303 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
+	"github.com/convstate/convstate/store"
+	"github.com/convstate/convstate/store/storetest"
+)
+
+// TestConformanceFactGenerations runs the suite with generations of three facts, so that
+// its facts are spread over several, with small flushes and without group commit.
+func TestConformanceFactGenerations(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTemp(t, store.WithFlushTx(store.Options{MaxPending: 5, FactGeneration: 3}, 2, nil))
+	})
+}
+
+func TestConformanceFactGenerationsNoGroupCommit(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openTemp(t, store.Options{NoGroupCommit: true, FactGeneration: 3})
+	})
+}
+
+func factID(i int) string { return fmt.Sprintf("wamid.%07d", i) }
+
+// putFacts writes the facts ids[i] with user id mark in one Update, and returns an error if
+// fail (after writing them).
+func putFacts(t *testing.T, db *store.DB, from, to, step int, mark string, fail bool) error {
+	t.Helper()
+	return db.Update(t.Context(), func(tx store.Tx) error {
+		for i := from; i < to; i += step {
+			if err := tx.PutFact("b1", factID(i), &storagev1.Fact{UserId: mark}); err != nil {
+				return err
+			}
+		}
+		if fail {
+			return errFailed
+		}
+		return nil
+	})
+}
+
+var errFailed = errors.New("failed on purpose")
+
+// wantFacts checks that db holds exactly want (message id → user id) among the ids below n:
+// looked up in a View and in an Update (different paths), and scanned in key order.
+func wantFacts(t *testing.T, db *store.DB, want map[string]string, n int, when string) {
+	t.Helper()
+	got := map[string]string{}
+	lookups := func(tx store.ReadTx) error {
+		clear(got)
+		for i := range n {
+			f, err := tx.Fact("b1", factID(i))
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return err
+			default:
+				got[factID(i)] = f.GetUserId()
+			}
+		}
+		return nil
+	}
+	if err := db.View(t.Context(), lookups); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("%s: facts looked up in a View (-want +got):\n%s", when, diff)
+	}
+	if err := db.Update(t.Context(), func(tx store.Tx) error { return lookups(tx) }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("%s: facts looked up in an Update (-want +got):\n%s", when, diff)
+	}
+	var scanned []string
+	err := db.View(t.Context(), func(tx store.ReadTx) error {
+		return tx.Facts("", "", func(b, id string, f *storagev1.Fact) error {
+			scanned = append(scanned, id+"="+f.GetUserId())
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inOrder []string
+	for i := range n {
+		if m, ok := want[factID(i)]; ok {
+			inOrder = append(inOrder, factID(i)+"="+m)
+		}
+	}
+	if diff := cmp.Diff(inOrder, scanned); diff != "" {
+		t.Fatalf("%s: facts scanned (-want +got):\n%s", when, diff)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatalf("%s: %v", when, err)
+	}
+}
+
+func wantGenerations(t *testing.T, db *store.DB, want int, when string) {
+	t.Helper()
+	if got := db.Stats().FactGenerations; got != want {
+		t.Errorf("%s: %d fact generations, want %d", when, got, want)
+	}
+}
+
+// TestFactGenerations follows facts through their generations: new facts fill one generation
+// after another, rewritten ones stay where they are, a reopen reads the sealed generations'
+// filters, and deleting every fact of a sealed generation drops it.
+func TestFactGenerations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts store.Options
+	}{
+		{"group commit", store.Options{FactGeneration: 50}},
+		{"flushes in small transactions", store.WithFlushTx(store.Options{FactGeneration: 50, MaxPending: 64}, 7, nil)},
+		{"no group commit", store.Options{FactGeneration: 50, NoGroupCommit: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "convstate.db")
+			db := openAt(t, path, tc.opts)
+			const n = 600
+			want := map[string]string{}
+			for r := range 6 { // ids in key order: each generation takes the next 50
+				if err := putFacts(t, db, r*100, (r+1)*100, 1, "v1", false); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Flush(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range n {
+				want[factID(i)] = "v1"
+			}
+			wantGenerations(t, db, n/50, "after 600 facts")
+			wantFacts(t, db, want, 2*n, "after 600 facts")
+
+			// Statuses rewrite facts of every generation: each stays in its own.
+			if err := putFacts(t, db, 0, n, 7, "v2", false); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < n; i += 7 {
+				want[factID(i)] = "v2"
+			}
+			wantFacts(t, db, want, 2*n, "after rewrites")
+			wantGenerations(t, db, n/50, "after rewrites")
+
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = openAt(t, path, tc.opts)
+			if got := db.FactGenerationsScanned(); got != 1 {
+				t.Errorf("reopened, Open scanned %d generations, want 1 (the current one)", got)
+			}
+			wantGenerations(t, db, n/50, "reopened")
+			wantFacts(t, db, want, 2*n, "reopened")
+
+			// Deleting facts 0–299 empties generations 0–5: all but 0, the facts bucket, go.
+			err := db.Update(t.Context(), func(tx store.Tx) error {
+				for i := range n / 2 {
+					if err := tx.DeleteFact("b1", factID(i)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range n / 2 {
+				delete(want, factID(i))
+			}
+			if err := db.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wantGenerations(t, db, n/50-5, "after deleting the first half")
+			wantFacts(t, db, want, 2*n, "after deleting the first half")
+
+			// A deleted fact recorded again is new: it goes to the current generation, which
+			// is full, so it is sealed and a new one begins.
+			if err := putFacts(t, db, 0, 10, 1, "v3", false); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 10 {
+				want[factID(i)] = "v3"
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = openAt(t, path, tc.opts)
+			wantGenerations(t, db, n/50-5+1, "reopened after deletions")
+			wantFacts(t, db, want, 2*n, "reopened after deletions")
+		})
+	}
+}
+
+// TestFactGenerationsOfAnOlderFile opens a file of format 2, whose facts are all in one
+// bucket: it is generation 0 as it is, sealed by the first new fact.
+func TestFactGenerationsOfAnOlderFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "convstate.db")
+	db := openAt(t, path, store.Options{}) // 300 facts take one generation of the default size
+	if err := putFacts(t, db, 0, 300, 1, "v1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetFormatVersion(2); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opts := store.Options{FactGeneration: 100}
+	db = openAt(t, path, opts)
+	want := map[string]string{}
+	for i := range 300 {
+		want[factID(i)] = "v1"
+	}
+	wantGenerations(t, db, 1, "opened")
+	wantFacts(t, db, want, 400, "opened")
+	if err := putFacts(t, db, 300, 310, 1, "v1", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := putFacts(t, db, 0, 300, 30, "v2", false); err != nil { // rewrites stay in generation 0
+		t.Fatal(err)
+	}
+	for i := range 310 {
+		want[factID(i)] = "v1"
+	}
+	for i := 0; i < 300; i += 30 {
+		want[factID(i)] = "v2"
+	}
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantGenerations(t, db, 2, "after new facts")
+	wantFacts(t, db, want, 400, "after new facts")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, opts)
+	wantGenerations(t, db, 2, "reopened")
+	wantFacts(t, db, want, 400, "reopened")
+}
+
+// TestFactGenerationsRolledBack: without group commit an Update is a bbolt transaction, and
+// one that fails is rolled back after it may have sealed generations or emptied one. What it
+// did to the generations in memory must not make a later write or lookup miss a fact.
+func TestFactGenerationsRolledBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "convstate.db")
+	opts := store.Options{NoGroupCommit: true, FactGeneration: 4}
+	db := openAt(t, path, opts)
+	want := map[string]string{}
+	for i := range 8 { // generations 0 and 1, full
+		if err := putFacts(t, db, i, i+1, 1, "v1", false); err != nil {
+			t.Fatal(err)
+		}
+		want[factID(i)] = "v1"
+	}
+	// Seals generation 1 and fills two more, which the file never gets: generation 1 is still
+	// the file's current one, though in memory it is sealed.
+	if err := putFacts(t, db, 100, 110, 1, "lost", true); !errors.Is(err, errFailed) {
+		t.Fatalf("failing Update: %v", err)
+	}
+	wantFacts(t, db, want, 200, "after a failed Update that sealed generations")
+	for i := 8; i < 14; i++ { // generation 1 is sealed again; 2 and 3 take these
+		if err := putFacts(t, db, i, i+1, 1, "v1", false); err != nil {
+			t.Fatal(err)
+		}
+		want[factID(i)] = "v1"
+	}
+	wantFacts(t, db, want, 200, "after later Updates")
+	// Empties generation 1, which is dropped in memory but not in the file.
+	err := db.Update(t.Context(), func(tx store.Tx) error {
+		for i := 4; i < 8; i++ {
+			if err := tx.DeleteFact("b1", factID(i)); err != nil {
+				return err
+			}
+		}
+		return errFailed
+	})
+	if !errors.Is(err, errFailed) {
+		t.Fatalf("failing Update: %v", err)
+	}
+	wantFacts(t, db, want, 200, "after a failed Update that emptied a generation")
+	if err := putFacts(t, db, 0, 14, 3, "v2", false); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 14; i += 3 {
+		want[factID(i)] = "v2"
+	}
+	wantFacts(t, db, want, 200, "after rewrites")
+	wantGenerations(t, db, 4, "after rewrites")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, opts)
+	wantFacts(t, db, want, 200, "reopened")
+}
