@@ -126,6 +126,8 @@ type DB struct {
 	facts *factFilter
 	// gens are the facts index's generations (factgens.go).
 	gens *factGens
+	// alone makes Updates without group commit exclusive (updateAlone).
+	alone sync.Mutex
 
 	commits, updates, flushes atomic.Uint64
 	flushTime, flushWait      atomic.Int64 // nanoseconds
@@ -393,12 +395,25 @@ func (d *DB) updateAlone(fn func(Tx) error) error {
 	if d.closed.Load() {
 		return ErrClosed
 	}
-	err := d.bolt.Update(func(btx *bolt.Tx) error { return runFn(fn, &writeTx{readTx: readTx{btx: btx, gens: d.gens}}) })
-	if err == nil {
-		d.commits.Add(1)
-		d.updates.Add(1)
+	// bbolt releases its writer lock before Update returns; the fact generations' state in
+	// memory is restored or published after, so the next writer waits for that too.
+	d.alone.Lock()
+	defer d.alone.Unlock()
+	var tx *writeTx
+	err := d.bolt.Update(func(btx *bolt.Tx) error {
+		tx = &writeTx{readTx: readTx{btx: btx, gens: d.gens}}
+		return runFn(fn, tx)
+	})
+	if err != nil {
+		if tx != nil {
+			d.gens.rollback(tx.gt)
+		}
+		return err
 	}
-	return err
+	d.gens.committed(tx.gt)
+	d.commits.Add(1)
+	d.updates.Add(1)
+	return nil
 }
 
 // PanicError is what Update returns when fn panicked. The panic is recovered because fn runs on
@@ -513,21 +528,20 @@ func (d *DB) Check() error {
 // (facts, if not nil) nor its generation's filter hides a fact the file holds.
 func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	gt := &genTx{btx: btx}
-	if m, ok := gt.cursor().(*factCursor); ok {
+	if m, ok := gt.cursor(d.gens).(*factCursor); ok {
 		for k, _ := m.Seek(nil); k != nil; k, _ = m.Next() {
 		}
 		if m.dups > 0 {
 			return fmt.Errorf("store: consistency check: %d facts are in more than one generation", m.dups)
 		}
 	}
-	fs := d.gens.filterMap()
-	for _, g := range gt.list() {
-		err := g.b.ForEach(func(k, _ []byte) error {
+	for _, g := range gt.list(d.gens) {
+		err := g.bucket().ForEach(func(k, _ []byte) error {
 			h := factHash(k)
 			if facts != nil && !facts.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)
 			}
-			if f := fs[g.id]; f != nil && !f.mayContain(h) {
+			if g.f != nil && !g.f.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the filter of fact generation %d hides fact %q, which it holds", g.id, k)
 			}
 			return nil

@@ -462,9 +462,10 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	}
 	var txid uint64
 	for txs := 1; ; txs++ {
+		var gt *genTx
 		err := c.d.bolt.Update(func(btx *bolt.Tx) error {
 			txid = uint64(btx.ID())
-			gt := &genTx{btx: btx}
+			gt = &genTx{btx: btx}
 			for n := 0; len(runs) > 0 && n < maxOps; {
 				r := &runs[0]
 				b := btx.Bucket(allBuckets[r.bucket])
@@ -472,7 +473,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 				for _, e := range r.entries[:k] {
 					var err error
 					if r.bucket == factsBucket {
-						err = c.d.gens.apply(gt, e.key, e.val, e.deleted)
+						err = c.d.gens.apply(gt, e.key, e.val, e.deleted, e.fresh)
 					} else {
 						err = apply(b, e.key, e.val, e.deleted)
 					}
@@ -495,6 +496,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 			c.fail(err)
 			return 0, err
 		}
+		c.d.gens.committed(gt)
 		if len(runs) == 0 {
 			break
 		}
@@ -649,15 +651,16 @@ func replay(bdb *bolt.DB, gens *factGens, records []walRecord, maxOps int, after
 	}
 	for txs := 1; len(todo) > 0; txs++ {
 		n := 0 // batches this transaction applies
+		var gt *genTx
 		err := bdb.Update(func(btx *bolt.Tx) error {
 			ops := 0
-			gt := &genTx{btx: btx}
+			gt = &genTx{btx: btx}
 			for n < len(todo) && (n == 0 || ops < maxOps) {
 				r := todo[n]
 				for _, w := range r.ops {
 					var err error
 					if w.bucket == factsBucket {
-						err = gens.apply(gt, w.key, w.val, w.deleted)
+						err = gens.apply(gt, w.key, w.val, w.deleted, false)
 					} else {
 						err = apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted)
 					}
@@ -673,6 +676,7 @@ func replay(bdb *bolt.DB, gens *factGens, records []walRecord, maxOps int, after
 		if err != nil {
 			return 0, 0, err
 		}
+		gens.committed(gt)
 		last, replayed, todo = todo[n-1].seq, replayed+n, todo[n:]
 		if len(todo) > 0 && after != nil {
 			after(txs)

@@ -232,13 +232,13 @@ type filterPos struct {
 func (f *factFilter) scanChunk(db *bolt.DB, pos filterPos, fn func(k []byte)) (n int, next filterPos, err error) {
 	next = pos
 	err = db.View(func(tx *bolt.Tx) error {
-		gens := generations(tx)
+		gens := generations(tx, nil)
 		for i := len(gens) - 1; i >= 0 && n < f.chunk; i-- {
 			g := gens[i]
 			if g.id < pos.gen {
 				continue
 			}
-			c := g.b.Cursor()
+			c := g.bucket().Cursor()
 			k, _ := c.First()
 			if g.id == pos.gen && pos.after != nil {
 				if k, _ = c.Seek(pos.after); bytes.Equal(k, pos.after) {
@@ -295,9 +295,11 @@ const (
 )
 
 func newBloom(capacity int64) *bloom {
-	n := (capacity*bloomBitsPerKey + 511) / 512
-	return &bloom{blocks: make([][8]uint64, n), capacity: capacity}
+	return &bloom{blocks: make([][8]uint64, bloomBlocks(capacity)), capacity: capacity}
 }
+
+// bloomBlocks is how many 512-bit blocks a filter sized for capacity keys has.
+func bloomBlocks(capacity int64) int64 { return (capacity*bloomBitsPerKey + 511) / 512 }
 
 // block picks the key's block from the hash's high half and returns the low half, which
 // picks the bits within it.

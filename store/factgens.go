@@ -86,60 +86,86 @@ func (g *factGens) setFilter(id uint32, b *bloom) {
 	g.filters.Store(&fs)
 }
 
-// generations returns the number of generations with a filter, for Stats.
-func (g *factGens) generations() int { return len(g.filterMap()) }
+// generations returns the number of generations, for Stats: those with a filter, and
+// generation 0 (the facts bucket) once emptied, when it has none.
+func (g *factGens) generations() int {
+	fs := g.filterMap()
+	if fs[0] == nil {
+		return len(fs) + 1
+	}
+	return len(fs)
+}
 
 // genHandle is a generation in one transaction.
 type genHandle struct {
-	id uint32
-	b  *bolt.Bucket
-	c  *bolt.Cursor // for lookups; nil until the first
+	id     uint32
+	parent *bolt.Bucket // bucketFactGens; nil for generation 0
+	b      *bolt.Bucket // opened on first use
+	f      *bloom       // its filter when listed (nil: none, search it); filters only gain keys
+	c      *bolt.Cursor // for lookups; nil until the first
+}
+
+func (h *genHandle) bucket() *bolt.Bucket {
+	if h.b == nil {
+		h.b = h.parent.Bucket(genName(h.id))
+	}
+	return h.b
 }
 
 func (h *genHandle) seek(key []byte) ([]byte, bool) {
 	if h.c == nil {
-		h.c = h.b.Cursor()
+		h.c = h.bucket().Cursor()
 	}
 	return seek(h.c, key)
 }
 
 // genTx is one transaction's generations, listed from the file on first use, newest first.
 type genTx struct {
-	btx    *bolt.Tx
-	listed bool
-	gens   []genHandle
+	btx     *bolt.Tx
+	listed  bool
+	gens    []genHandle
+	version int // bumped when a seal or a drop changes gens, for scans that write
+
+	// For a writable transaction: what to undo in memory if it is rolled back (rollback),
+	// and the filters to forget once it has committed (the generations it dropped).
+	wrote           bool
+	curID           uint32
+	curKeys         int
+	sealed, dropped []uint32
 }
 
-func (t *genTx) list() []genHandle {
+func (t *genTx) list(g *factGens) []genHandle {
 	if !t.listed {
-		t.gens, t.listed = generations(t.btx), true
+		t.gens, t.listed = generations(t.btx, g.filterMap()), true
 	}
 	return t.gens
 }
 
-// generations lists tx's generations newest first: bucketFactGens' buckets, then bucketFacts.
-func generations(tx *bolt.Tx) []genHandle {
+// generations lists tx's generations newest first: bucketFactGens' buckets, then bucketFacts,
+// each with its filter in fs. Buckets are opened when first searched.
+func generations(tx *bolt.Tx, fs map[uint32]*bloom) []genHandle {
 	var gs []genHandle
 	if parent := tx.Bucket(bucketFactGens); parent != nil {
 		c := parent.Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			if v == nil && len(k) == 4 { // a bucket
-				gs = append(gs, genHandle{id: binary.BigEndian.Uint32(k), b: parent.Bucket(k)})
+				id := binary.BigEndian.Uint32(k)
+				gs = append(gs, genHandle{id: id, parent: parent, f: fs[id]})
 			}
 		}
 	}
-	return append(gs, genHandle{id: 0, b: tx.Bucket(bucketFacts)})
+	return append(gs, genHandle{id: 0, b: tx.Bucket(bucketFacts), f: fs[0]})
 }
 
 // load reads the generations' filters when Open has the file open in tx (writable): a sealed
 // generation's from the file, the current one's by scanning it (it holds at most size keys, a
 // file of format 2 excepted, whose facts it all is until the first new fact seals it). A
-// sealed generation whose filter is missing (its seal was rolled back) is scanned, and its
-// filter written.
+// sealed generation whose filter is missing is scanned, and its filter written (generation 0
+// once garbage collection has emptied it: an empty filter).
 func (g *factGens) load(tx *bolt.Tx) error {
 	fs := make(map[uint32]*bloom)
 	stored := tx.Bucket(bucketFactGenFilters)
-	for i, h := range generations(tx) {
+	for i, h := range generations(tx, nil) {
 		if i > 0 {
 			if b := unmarshalBloom(stored.Get(genName(h.id))); b != nil {
 				fs[h.id] = b
@@ -148,9 +174,12 @@ func (g *factGens) load(tx *bolt.Tx) error {
 		}
 		g.scanned++
 		var hs []uint64
-		c := h.b.Cursor()
+		c := h.bucket().Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			hs = append(hs, factHash(k))
+		}
+		if i > 0 && len(hs) == 0 {
+			continue // an emptied generation 0: nothing to filter
 		}
 		b := newBloom(max(int64(g.size), int64(len(hs))))
 		for _, x := range hs {
@@ -171,10 +200,9 @@ func (g *factGens) load(tx *bolt.Tx) error {
 
 // lookup returns the value under key (whose factHash is h) in t's generations.
 func (g *factGens) lookup(t *genTx, key []byte, h uint64) ([]byte, bool) {
-	fs := g.filterMap()
-	gens := t.list()
+	gens := t.list(g)
 	for i := range gens {
-		if f := fs[gens[i].id]; f != nil && !f.mayContain(h) {
+		if f := gens[i].f; f != nil && !f.mayContain(h) {
 			continue
 		}
 		if v, ok := gens[i].seek(key); ok {
@@ -185,93 +213,120 @@ func (g *factGens) lookup(t *genTx, key []byte, h uint64) ([]byte, bool) {
 }
 
 // apply writes one fact write in t, a writable transaction: to the generation holding key,
-// or for a new key to the current one, sealing it first if full. A deletion removes the key
-// from every generation holding it (there is at most one) and drops a sealed generation it
-// leaves empty.
-func (g *factGens) apply(t *genTx, key, val []byte, deleted bool) error {
+// or for a new key to the current one, sealing it first if full. fresh says no generation
+// holds key (op.fresh), which spares the search. A deletion removes the key from the
+// generation holding it and drops a sealed generation it leaves empty.
+func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
+	if !t.wrote { // what rollback restores
+		t.wrote, t.curID, t.curKeys = true, g.curID, g.curKeys
+	}
 	h := factHash(key)
-	fs := g.filterMap()
-	gens := t.list()
-	for i := 0; i < len(gens); i++ {
-		if f := fs[gens[i].id]; f != nil && !f.mayContain(h) {
+	gens := t.list(g)
+	for i := 0; i < len(gens) && !(fresh && !deleted); i++ {
+		if f := gens[i].f; f != nil && !f.mayContain(h) {
 			continue
 		}
 		if _, ok := gens[i].seek(key); !ok {
 			continue
 		}
 		if !deleted {
-			return gens[i].b.Put(key, val)
+			return gens[i].bucket().Put(key, val)
 		}
-		if err := gens[i].b.Delete(key); err != nil {
+		if err := gens[i].bucket().Delete(key); err != nil {
 			return err
 		}
-		if i == 0 || gens[i].id == 0 { // the current generation, or the facts bucket, stays
-			continue
+		if i > 0 { // a sealed generation
+			if k, _ := gens[i].bucket().Cursor().First(); k == nil {
+				return g.drop(t, i)
+			}
 		}
-		if k, _ := gens[i].b.Cursor().First(); k != nil {
-			continue
-		}
-		if err := g.drop(t, i); err != nil {
-			return err
-		}
-		gens = t.gens
-		i--
+		return nil
 	}
 	if deleted {
 		return nil
-	}
-	if g.curID != gens[0].id {
-		// The file's current generation is not the one counted: a seal was rolled back. It was
-		// full then, so it is sealed again.
-		g.curID, g.curKeys = gens[0].id, g.size
 	}
 	if g.curKeys >= g.size {
 		if err := g.seal(t); err != nil {
 			return err
 		}
-		fs, gens = g.filterMap(), t.gens
+		gens = t.gens
 	}
-	if f := fs[gens[0].id]; f != nil {
+	if f := gens[0].f; f != nil {
 		f.add(h)
 	}
 	g.curKeys++
-	return gens[0].b.Put(key, val)
+	return gens[0].bucket().Put(key, val)
 }
 
 // seal writes the current generation's filter to the file and makes a new generation current.
+// Its filter is published at once: until the transaction commits, no reader sees its bucket.
 func (g *factGens) seal(t *genTx) error {
 	cur := t.gens[0]
-	if f := g.filterMap()[cur.id]; f != nil { // always, but for a bug: Open would scan it then
-		if err := t.btx.Bucket(bucketFactGenFilters).Put(genName(cur.id), f.marshal()); err != nil {
+	if cur.f != nil { // always, but for a bug: Open would scan it then
+		if err := t.btx.Bucket(bucketFactGenFilters).Put(genName(cur.id), cur.f.marshal()); err != nil {
 			return fmt.Errorf("writing the filter of fact generation %d: %w", cur.id, err)
 		}
 	}
 	id := cur.id + 1
-	b, err := t.btx.Bucket(bucketFactGens).CreateBucketIfNotExists(genName(id))
+	parent := t.btx.Bucket(bucketFactGens)
+	b, err := parent.CreateBucket(genName(id))
 	if err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
-	if g.filterMap()[id] == nil { // else left by a rolled back seal: it holds no key of the file's
-		g.setFilter(id, newBloom(int64(g.size)))
-	}
-	t.gens = append([]genHandle{{id: id, b: b}}, t.gens...)
+	f := newBloom(int64(g.size))
+	g.setFilter(id, f)
+	t.gens = append([]genHandle{{id: id, parent: parent, b: b, f: f}}, t.gens...)
+	t.sealed = append(t.sealed, id)
+	t.version++
 	g.curID, g.curKeys = id, 0
 	return nil
 }
 
-// drop deletes t's sealed generation at index i, which is empty. A reader whose transaction
-// began before still sees it, without its filter: it searches it.
+// drop deletes t's sealed generation at index i, which is empty (generation 0, the facts
+// bucket, stays: only its filter goes). Its filter is forgotten once the transaction has
+// committed (committed): a reader that began before still sees its keys, and searches them.
 func (g *factGens) drop(t *genTx, i int) error {
 	id := t.gens[i].id
-	if err := t.btx.Bucket(bucketFactGens).DeleteBucket(genName(id)); err != nil {
-		return fmt.Errorf("dropping fact generation %d: %w", id, err)
+	if id > 0 {
+		if err := t.btx.Bucket(bucketFactGens).DeleteBucket(genName(id)); err != nil {
+			return fmt.Errorf("dropping fact generation %d: %w", id, err)
+		}
 	}
 	if err := t.btx.Bucket(bucketFactGenFilters).Delete(genName(id)); err != nil {
 		return fmt.Errorf("dropping fact generation %d: %w", id, err)
 	}
-	g.setFilter(id, nil)
-	t.gens = append(t.gens[:i:i], t.gens[i+1:]...)
+	t.dropped = append(t.dropped, id)
+	if id > 0 {
+		t.gens = append(t.gens[:i:i], t.gens[i+1:]...)
+	} else {
+		t.gens[i].f = nil // searched, and empty
+	}
+	t.version++
 	return nil
+}
+
+// committed forgets the filters of the generations t dropped; the writer calls it once t's
+// transaction has committed.
+func (g *factGens) committed(t *genTx) {
+	if t == nil {
+		return
+	}
+	for _, id := range t.dropped {
+		g.setFilter(id, nil)
+	}
+}
+
+// rollback undoes in memory what t did, its transaction having been rolled back (an Update
+// without group commit that failed). Its keys stay in the filters: a filter may hold more
+// keys than its generation, never fewer.
+func (g *factGens) rollback(t *genTx) {
+	if t == nil || !t.wrote {
+		return
+	}
+	for _, id := range t.sealed {
+		g.setFilter(id, nil)
+	}
+	g.curID, g.curKeys = t.curID, t.curKeys
 }
 
 // kvCursor is what a scan reads: a bbolt cursor, or factCursor over the generations.
@@ -281,14 +336,14 @@ type kvCursor interface {
 }
 
 // cursor returns a cursor over t's facts in key order.
-func (t *genTx) cursor() kvCursor {
-	gens := t.list()
+func (t *genTx) cursor(g *factGens) kvCursor {
+	gens := t.list(g)
 	if len(gens) == 1 {
-		return gens[0].b.Cursor()
+		return gens[0].bucket().Cursor()
 	}
 	m := &factCursor{cs: make([]*bolt.Cursor, len(gens)), heads: make([][2][]byte, len(gens))}
 	for i := range gens {
-		m.cs[i] = gens[i].b.Cursor()
+		m.cs[i] = gens[i].bucket().Cursor()
 	}
 	return m
 }
@@ -380,13 +435,10 @@ func unmarshalBloom(v []byte) *bloom {
 		return nil
 	}
 	capacity := int64(binary.BigEndian.Uint64(v))
-	if capacity <= 0 || capacity > 1<<40 {
-		return nil
+	if capacity <= 0 || capacity > 1<<40 || int64(len(v)-8) != bloomBlocks(capacity)*64 {
+		return nil // checked before allocating: a damaged capacity must not size an allocation
 	}
 	b := newBloom(capacity)
-	if len(v) != 8+len(b.blocks)*64 {
-		return nil
-	}
 	v = v[8:]
 	for i := range b.blocks {
 		for j := range b.blocks[i] {

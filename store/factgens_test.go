@@ -267,6 +267,7 @@ func TestFactGenerationsRolledBack(t *testing.T) {
 		t.Fatalf("failing Update: %v", err)
 	}
 	wantFacts(t, db, want, 200, "after a failed Update that sealed generations")
+	wantGenerations(t, db, 2, "after a failed Update that sealed generations")
 	for i := 8; i < 14; i++ { // generation 1 is sealed again; 2 and 3 take these
 		if err := putFacts(t, db, i, i+1, 1, "v1", false); err != nil {
 			t.Fatal(err)
@@ -287,6 +288,7 @@ func TestFactGenerationsRolledBack(t *testing.T) {
 		t.Fatalf("failing Update: %v", err)
 	}
 	wantFacts(t, db, want, 200, "after a failed Update that emptied a generation")
+	wantGenerations(t, db, 4, "after a failed Update that emptied a generation")
 	if err := putFacts(t, db, 0, 14, 3, "v2", false); err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ type entry struct {
 	key     []byte
 	val     []byte
 	deleted bool
+	fresh   bool // op.fresh
 }
 
 var expiryBucket = bucketIndex(bucketExpiry)
@@ -65,7 +66,7 @@ func newMemtable(like *memtable) *memtable {
 // apply adds writes; later ops win.
 func (m *memtable) apply(ops []op) {
 	for _, w := range ops {
-		e := entry{key: w.key, val: w.val, deleted: w.deleted}
+		e := entry{key: w.key, val: w.val, deleted: w.deleted, fresh: w.fresh}
 		b := m.buckets[w.bucket]
 		if b == nil {
 			b = make(map[string]entry)

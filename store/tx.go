@@ -39,6 +39,8 @@ type readTx struct {
 	// fact is searched for; for an Update with group commit, its batch's).
 	gens *factGens
 	gt   *genTx
+	// absent is the last fact key lookup found absent through the fact filter (op.fresh).
+	absent []byte
 }
 
 func (t *readTx) genTx() *genTx {
@@ -100,6 +102,7 @@ func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 	}
 	if t.ov != nil {
 		if absent() {
+			t.absent = key
 			return nil, false
 		}
 		t.ov.mu.RLock()
@@ -147,11 +150,13 @@ func (t *writeTx) put(bucket, key []byte, m proto.Message) error {
 // straight to bbolt. bbolt keeps key and val until the commit, so neither may be reused.
 func (t *writeTx) set(bucket, key, val []byte) error {
 	if t.pend != nil {
-		t.pend.add(op{bucket: bucketIndex(bucket), key: key, val: val})
+		b := bucketIndex(bucket)
+		fresh := b == factsBucket && t.absent != nil && bytes.Equal(key, t.absent)
+		t.pend.add(op{bucket: b, key: key, val: val, fresh: fresh})
 		return nil
 	}
 	if bucketIndex(bucket) == factsBucket {
-		return t.gens.apply(t.genTx(), key, val, false)
+		return t.gens.apply(t.genTx(), key, val, false, false)
 	}
 	return t.bucket(bucket).Put(key, val)
 }
@@ -164,7 +169,7 @@ func (t *writeTx) del(bucket, key []byte) error {
 		return nil
 	}
 	if bucketIndex(bucket) == factsBucket {
-		return t.gens.apply(t.genTx(), key, nil, true)
+		return t.gens.apply(t.genTx(), key, nil, true, false)
 	}
 	return t.bucket(bucket).Delete(key)
 }
@@ -198,9 +203,17 @@ func scan(cursor func() kvCursor, writable bool, start []byte, in func(k []byte)
 // cursor returns a cursor over a bucket; the facts' merges their generations.
 func (t *readTx) cursor(bucket []byte) kvCursor {
 	if bucketIndex(bucket) == factsBucket {
-		return t.genTx().cursor()
+		return t.genTx().cursor(t.gens)
 	}
 	return t.bucket(bucket).Cursor()
+}
+
+// cursorVersion changes when a cursor from cursor(bucket) may no longer see every key.
+func (t *readTx) cursorVersion(bucket []byte) int {
+	if bucketIndex(bucket) == factsBucket {
+		return t.genTx().version
+	}
+	return 0
 }
 
 // scanWindow is how many of the writes bbolt does not hold yet a scan takes at a time.
@@ -230,7 +243,16 @@ func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v
 	}
 	over, next := window(start)
 	if len(over) == 0 {
-		return scan(func() kvCursor { return t.cursor(bucket) }, t.btx.Writable(), start, in, fn)
+		// A writable scan seeks again after each key: with the same cursor, unless a write
+		// sealed or dropped a fact generation.
+		var c kvCursor
+		version := -1
+		return scan(func() kvCursor {
+			if v := t.cursorVersion(bucket); c == nil || v != version {
+				c, version = t.cursor(bucket), v
+			}
+			return c
+		}, t.btx.Writable(), start, in, fn)
 	}
 	c := t.cursor(bucket) // read-only (memtables exist only with group commit): the cursor stays valid
 	k, v := c.Seek(start)

@@ -47,8 +47,13 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 type op struct {
 	bucket  uint8
 	deleted bool
-	key     []byte
-	val     []byte
+	// fresh, for a fact put, says that the Update's duplicate check found the key in no
+	// layer through the fact filter, so no generation of the facts index holds it: the
+	// flusher puts it in the current one without searching the others. Not logged: a
+	// replayed write is searched for.
+	fresh bool
+	key   []byte
+	val   []byte
 }
 
 // LogPaths are the write-ahead log files of the store file at path.

@@ -311,5 +311,8 @@ func registerStoreMetrics(reg prometheus.Registerer, st *store.DB) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "convstate_store_fact_filter_keys",
 			Help: "keys in the Bloom filter the duplicate checks use (0: none built yet, so every check searches the facts index)"},
 			func() float64 { return float64(st.Stats().FactFilterKeys) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "convstate_store_fact_generations",
+			Help: "generations of the facts index (a lookup of an older fact probes one Bloom filter per newer generation)"},
+			func() float64 { return float64(st.Stats().FactGenerations) }),
 	)
 }

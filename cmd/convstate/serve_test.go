@@ -92,7 +92,8 @@ func TestServe(t *testing.T) {
 	for _, want := range []string{"grpc_server_handled_total", "convstate_window_discrepancies_total", "go_goroutines",
 		"convstate_store_log_syncs_total", "convstate_store_updates_total", "convstate_store_flushes_total",
 		"convstate_store_flush_seconds_total", "convstate_store_flush_wait_seconds_total",
-		"convstate_store_fact_filter_builds_total 1", "convstate_store_fact_filter_keys"} {
+		"convstate_store_fact_filter_builds_total 1", "convstate_store_fact_filter_keys",
+		"convstate_store_fact_generations 1"} {
 		if !bytes.Contains(body, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)
 		}
