@@ -535,8 +535,20 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 			return fmt.Errorf("store: consistency check: %d facts are in more than one generation", m.dups)
 		}
 	}
-	for _, g := range gt.list(d.gens) {
+	stored := btx.Bucket(bucketFactGenFilters)
+	for i, g := range gt.list(d.gens) {
+		// A sealed generation's filter in the file, which the next Open reads instead of
+		// scanning the generation: it must be there (but in an emptied generation 0) and
+		// hide none of its facts, like the one in memory.
+		var kept *bloom
+		if v := stored.Get(genName(g.id)); i > 0 && v != nil {
+			if kept = unmarshalBloom(v); kept == nil {
+				return fmt.Errorf("store: consistency check: the stored filter of fact generation %d is damaged", g.id)
+			}
+		}
+		n := 0
 		err := g.bucket().ForEach(func(k, _ []byte) error {
+			n++
 			h := factHash(k)
 			if facts != nil && !facts.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)
@@ -544,8 +556,14 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 			if g.f != nil && !g.f.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the filter of fact generation %d hides fact %q, which it holds", g.id, k)
 			}
+			if kept != nil && !kept.mayContain(h) {
+				return fmt.Errorf("store: consistency check: the stored filter of fact generation %d hides fact %q, which it holds", g.id, k)
+			}
 			return nil
 		})
+		if err == nil && i > 0 && n > 0 && kept == nil {
+			err = fmt.Errorf("store: consistency check: sealed fact generation %d has no stored filter", g.id)
+		}
 		if err != nil {
 			return err
 		}
