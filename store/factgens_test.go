@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -302,4 +303,52 @@ func TestFactGenerationsRolledBack(t *testing.T) {
 	}
 	db = openAt(t, path, opts)
 	wantFacts(t, db, want, 200, "reopened")
+}
+
+// TestCrashMidFlushAcrossGenerations: a flush that rewrites facts in sealed generations and
+// seals new ones is cut off after its first transaction. The file then holds part of it under
+// the previous log position; Open replays the log over that part, through the generations,
+// and must end with every fact once, in the generation that holds it.
+func TestCrashMidFlushAcrossGenerations(t *testing.T) {
+	pause := newFlushPause()
+	opts := store.WithFlushTx(store.Options{CommitInterval: time.Hour, FactGeneration: 10}, 25, pause.hook)
+	db := openTemp(t, opts)
+	pause.releaseAtEnd(t)
+	want := map[string]string{}
+	if err := putFacts(t, db, 0, 60, 1, "v1", false); err != nil { // generations 0–5
+		t.Fatal(err)
+	}
+	if err := db.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	pause.armed.Store(true)
+	if err := putFacts(t, db, 0, 60, 5, "v2", false); err != nil { // rewrites in every generation
+		t.Fatal(err)
+	}
+	if err := putFacts(t, db, 100, 160, 1, "v1", false); err != nil { // six more generations
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		want[factID(i)], want[factID(100+i)] = "v1", "v1"
+	}
+	for i := 0; i < 60; i += 5 {
+		want[factID(i)] = "v2"
+	}
+	flushed := make(chan error, 1)
+	go func() { flushed <- db.Flush(t.Context()) }()
+	<-pause.mid
+	path := crashCopy(t, db)
+	pause.release()
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	wantFacts(t, db, want, 200, "after the flush")
+	wantGenerations(t, db, 12, "after the flush")
+
+	crashed := openAt(t, path, store.Options{FactGeneration: 10})
+	if crashed.Stats().Replayed == 0 {
+		t.Fatal("nothing replayed: the crash copy holds the whole flush")
+	}
+	wantFacts(t, crashed, want, 200, "after the replay")
+	wantGenerations(t, crashed, 12, "after the replay")
 }
