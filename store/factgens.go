@@ -291,6 +291,11 @@ func (g *factGens) seal(t *genTx) error {
 	t.sealed = append(t.sealed, id)
 	t.version++
 	g.curID, g.curKeys = id, 0
+	// Deletions may have emptied it since it filled: then it goes, as a sealed generation
+	// emptied later would.
+	if k, _ := t.gens[1].bucket().Cursor().First(); k == nil {
+		return g.drop(t, 1)
+	}
 	return nil
 }
 

@@ -197,6 +197,42 @@ func TestFactGenerations(t *testing.T) {
 			db = openAt(t, path, tc.opts)
 			wantGenerations(t, db, n/50-5+1, "reopened after deletions")
 			wantFacts(t, db, want, 2*n, "reopened after deletions")
+
+			// Deleting every fact empties the current generation too, filled first: it is
+			// kept until the next new fact seals it, and then dropped.
+			if err := putFacts(t, db, 1000, 1040, 1, "v1", false); err != nil {
+				t.Fatal(err)
+			}
+			for i := 1000; i < 1040; i++ {
+				want[factID(i)] = "v1"
+			}
+			wantGenerations(t, db, n/50-5+1, "with the current generation full")
+			err = db.Update(t.Context(), func(tx store.Tx) error {
+				for id := range want {
+					if err := tx.DeleteFact("b1", id); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			clear(want)
+			if err := db.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wantGenerations(t, db, 2, "after deleting every fact") // 0, and the current one
+			wantFacts(t, db, want, 2*n, "after deleting every fact")
+			if err := putFacts(t, db, 1100, 1101, 1, "v1", false); err != nil {
+				t.Fatal(err)
+			}
+			want[factID(1100)] = "v1"
+			if err := db.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			wantGenerations(t, db, 2, "after a new fact in an empty store")
+			wantFacts(t, db, want, 2*n, "after a new fact in an empty store")
 		})
 	}
 }
