@@ -487,8 +487,10 @@ func (d *DB) snapshotFiltered(fn func(*bolt.Tx, *bloom) error) error {
 	})
 }
 
-// Check runs bbolt's consistency check, verifies the expiry index's keys and that the fact
-// filter hides no fact the file holds; it returns the first problem found (nil if none).
+// Check runs bbolt's consistency check, verifies the expiry index's keys, that no fact is in
+// two generations and that no filter hides a fact the file holds; it returns the first problem
+// found (nil if none). It is for a store no one writes to meanwhile (tests, an offline backup):
+// bbolt's checker reads the free page list, which flushes change.
 func (d *DB) Check() error {
 	if err := d.flush(context.Background(), nil); err != nil {
 		return err
@@ -536,6 +538,19 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 		}
 	}
 	stored := btx.Bucket(bucketFactGenFilters)
+	listed := map[uint32]bool{}
+	for _, g := range gt.list(d.gens) {
+		listed[g.id] = true
+	}
+	err := stored.ForEach(func(k, _ []byte) error {
+		if len(k) != 4 || !listed[binary.BigEndian.Uint32(k)] {
+			return fmt.Errorf("store: consistency check: a stored fact generation filter (%x) outlived its generation", k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	for i, g := range gt.list(d.gens) {
 		// A sealed generation's filter in the file, which the next Open reads instead of
 		// scanning the generation: it must be there (but in an emptied generation 0) and
@@ -561,8 +576,12 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 			}
 			return nil
 		})
-		if err == nil && i > 0 && n > 0 && kept == nil {
+		switch {
+		case err != nil:
+		case i > 0 && n > 0 && kept == nil:
 			err = fmt.Errorf("store: consistency check: sealed fact generation %d has no stored filter", g.id)
+		case i > 0 && n == 0 && g.id > 0:
+			err = fmt.Errorf("store: consistency check: sealed fact generation %d is empty but was not dropped", g.id)
 		}
 		if err != nil {
 			return err

@@ -93,3 +93,7 @@ func (d *DB) BuildFactFilter() {
 // FactGenerationsScanned is how many fact generations Open scanned for their filters instead
 // of reading them from the file.
 func (d *DB) FactGenerationsScanned() int { return d.gens.scanned }
+
+// FreshFactsPut is how many facts flushes put in the current generation without searching the
+// others, their Update having proved them new (op.fresh).
+func (d *DB) FreshFactsPut() uint64 { return d.gens.freshPuts.Load() }

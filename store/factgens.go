@@ -31,7 +31,9 @@ import (
 // merges the generations by key. A sealed generation left empty is dropped.
 //
 // What costs a probe per generation: a new fact would, to prove no generation holds it, but
-// the duplicate check has already proved that through the fact filter (op.fresh); a lookup of
+// the duplicate check has already proved that through the fact filter (op.fresh), which so
+// must never say "absent" for a key the memtables or the file hold: a fact marked fresh
+// wrongly would end up in two generations (Check reports it; nothing repairs it). A lookup of
 // an old fact does, but statuses and duplicates follow their message within days, so they
 // stop at the newest generations; and deletions search oldest first, since garbage
 // collection deletes the oldest facts.
@@ -62,11 +64,13 @@ type factGens struct {
 	filters atomic.Pointer[map[uint32]*bloom]
 
 	// The writer's: there is one bbolt writer at a time (Open, the flusher, or an Update
-	// without group commit). A transaction rolled back after sealing (an Update without group
-	// commit that failed) leaves these ahead of the file; apply notices.
+	// without group commit). A transaction rolled back (an Update without group commit that
+	// failed) restores them (rollback); after a failed flush the store refuses writes.
 	curID   uint32 // the generation curKeys counts
 	curKeys int    // keys put into it since it became current (or found there at Open)
 	scanned int    // generations Open scanned for their filter (for tests)
+
+	freshPuts atomic.Uint64 // fresh facts put without a search (for tests)
 }
 
 // factHash is the hash the filters use: a stable one, since sealed generations' filters are
@@ -166,8 +170,8 @@ func generations(tx *bolt.Tx, fs map[uint32]*bloom) []genHandle {
 // load reads the generations' filters when Open has the file open in tx (writable): a sealed
 // generation's from the file, the current one's by scanning it (it holds at most size keys, a
 // file of format 2 excepted, whose facts it all is until the first new fact seals it). A
-// sealed generation whose filter is missing is scanned, and its filter written (generation 0
-// once garbage collection has emptied it: an empty filter).
+// sealed generation whose filter is missing is scanned, and its filter written; generation 0
+// once garbage collection has emptied it has none, and its (empty) scan is all Open does.
 func (g *factGens) load(tx *bolt.Tx) error {
 	fs := make(map[uint32]*bloom)
 	stored := tx.Bucket(bucketFactGenFilters)
@@ -241,7 +245,7 @@ func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
 				return err
 			}
 			if i > 0 { // a sealed generation
-				if k, _ := gens[i].bucket().Cursor().First(); k == nil {
+				if k, _ := gens[i].c.First(); k == nil {
 					return g.drop(t, i)
 				}
 			}
@@ -256,6 +260,9 @@ func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
 		if _, ok := gens[i].seek(key); ok {
 			return gens[i].bucket().Put(key, val)
 		}
+	}
+	if fresh {
+		g.freshPuts.Add(1)
 	}
 	if g.curKeys >= g.size {
 		if err := g.seal(t); err != nil {

@@ -3,7 +3,9 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -387,4 +389,113 @@ func TestCrashMidFlushAcrossGenerations(t *testing.T) {
 	}
 	wantFacts(t, crashed, want, 200, "after the replay")
 	wantGenerations(t, crashed, 12, "after the replay")
+}
+
+// TestFreshFactsUnderChurn runs Updates as the ledger writes facts (look the id up, put it if
+// absent, so that the put is marked fresh and its flush skips the search of older
+// generations) from several goroutines, with deletions and puts again in the same Update,
+// Updates that fail, garbage-collection deletions and blind rewrites, while fact filters are
+// rebuilt over and over and tiny generations are sealed and dropped. A fact marked fresh
+// wrongly would end up in two generations, which Check reports.
+func TestFreshFactsUnderChurn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "convstate.db")
+	opts := store.WithFactFilter(store.WithFlushTx(store.Options{FactGeneration: 5, MaxPending: 25, MaxBatch: 8}, 4, nil), 8, 3)
+	db := openAt(t, path, opts)
+	const keys, writers, updates = 600, 4, 500
+	id := func(i int) string { return fmt.Sprintf("wamid.%04d", i) }
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := range writers {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for range updates {
+				op, k := r.IntN(10), r.IntN(keys)
+				err := db.Update(t.Context(), func(tx store.Tx) error {
+					switch {
+					case op < 5: // look up, put if absent; sometimes delete and put again; sometimes fail
+						for j := range 1 + r.IntN(3) {
+							m := id((k + 7*j) % keys)
+							if _, err := tx.Fact("b1", m); !errors.Is(err, store.ErrNotFound) {
+								if err != nil {
+									return err
+								}
+								continue
+							}
+							if err := tx.PutFact("b1", m, &storagev1.Fact{UserId: "new"}); err != nil {
+								return err
+							}
+							if r.IntN(4) == 0 {
+								if err := tx.DeleteFact("b1", m); err != nil {
+									return err
+								}
+								if err := tx.PutFact("b1", m, &storagev1.Fact{UserId: "again"}); err != nil {
+									return err
+								}
+							}
+						}
+						if r.IntN(8) == 0 {
+							return errFailed
+						}
+					case op < 8: // garbage collection
+						for j := range 1 + r.IntN(6) {
+							if err := tx.DeleteFact("b1", id((k+j)%keys)); err != nil {
+								return err
+							}
+						}
+					default: // a status rewriting the fact, if any
+						return tx.PutFact("b1", id(k), &storagev1.Fact{UserId: "status"})
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errFailed) {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 200 {
+			db.BuildFactFilter()
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if db.FreshFactsPut() == 0 {
+		t.Fatal("no fact was put fresh: the test does not exercise what it is for")
+	}
+	t.Logf("%d facts put fresh, %d generations", db.FreshFactsPut(), db.Stats().FactGenerations)
+	var before []string
+	err := db.View(t.Context(), func(tx store.ReadTx) error {
+		return tx.Facts("", "", func(_, m string, f *storagev1.Fact) error {
+			before = append(before, m+"="+f.GetUserId())
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, opts)
+	var after []string
+	err = db.View(t.Context(), func(tx store.ReadTx) error {
+		return tx.Facts("", "", func(_, m string, f *storagev1.Fact) error {
+			after = append(after, m+"="+f.GetUserId())
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("facts after reopening (-before +after):\n%s", diff)
+	}
 }
