@@ -185,3 +185,61 @@ func BenchmarkScanChunk(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFactAcrossGenerations looks facts up in a store whose 131,072 facts fill 1, 16 or
+// 128 generations (FactGeneration 131,072, 8,192 or 1,024), in a View: the newest
+// generation's, the oldest's (which probes every newer generation's filter first), and
+// absent ones (which the fact filter answers). What a generation costs a lookup of an older
+// fact is the difference between oldest and newest.
+func BenchmarkFactAcrossGenerations(b *testing.B) {
+	const facts = 1 << 17
+	id := func(i int) string { return "wamid.HBgM" + strconv.Itoa(1_000_000+i) }
+	for _, gens := range []int{1, 16, 128} {
+		b.Run("generations="+strconv.Itoa(gens), func(b *testing.B) {
+			db := openBench(b, store.Options{FactGeneration: facts / gens})
+			for from := 0; from < facts; from += 8192 {
+				if err := db.Update(context.Background(), func(tx store.Tx) error {
+					for i := from; i < from+8192; i++ {
+						if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: int64(i)}); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				if err := db.Flush(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			db.WaitFactFilter()
+			if got := db.Stats().FactGenerations; got != gens {
+				b.Fatalf("%d generations, want %d", got, gens)
+			}
+			per := facts / gens
+			for _, tc := range []struct {
+				name     string
+				from, n  int
+				wantFind bool
+			}{
+				{"newest", facts - per, per, true},
+				{"oldest", 0, per, true},
+				{"absent", facts, facts, false},
+			} {
+				b.Run(tc.name, func(b *testing.B) {
+					r := rand.New(rand.NewPCG(1, 2))
+					for b.Loop() {
+						m := id(tc.from + r.IntN(tc.n))
+						err := db.View(context.Background(), func(tx store.ReadTx) error {
+							_, err := tx.Fact("b1", m)
+							return err
+						})
+						if found := err == nil; found != tc.wantFind || err != nil && !errors.Is(err, store.ErrNotFound) {
+							b.Fatalf("Fact(%s): %v", m, err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
