@@ -154,7 +154,7 @@ func (t *genTx) list(g *factGens) []genHandle {
 // generations lists tx's generations newest first: bucketFactGens' buckets, then bucketFacts,
 // each with its filter in fs. Buckets are opened when first searched.
 func generations(tx *bolt.Tx, fs map[uint32]*bloom) []genHandle {
-	var gs []genHandle
+	gs := make([]genHandle, 0, len(fs)+1) // as many as there are filters, but for a seal since
 	if parent := tx.Bucket(bucketFactGens); parent != nil {
 		c := parent.Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
