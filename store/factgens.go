@@ -45,7 +45,7 @@ var (
 	// generations from 1 on.
 	bucketFactGens = []byte("fact_generations")
 	// bucketFactGenFilters: be32(generation) → the Bloom filter of a sealed generation
-	// (marshalBloom).
+	// (bloom.marshal).
 	bucketFactGenFilters = []byte("fact_generation_filters")
 )
 
@@ -441,7 +441,8 @@ func (m *factCursor) top() ([]byte, []byte) {
 	return h[0], h[1]
 }
 
-// marshalBloom's layout: be64(capacity), then the blocks' words, little-endian.
+// marshal returns the filter as the file keeps it: be64(capacity), then the blocks' words,
+// little-endian.
 func (b *bloom) marshal() []byte {
 	out := make([]byte, 8, 8+len(b.blocks)*64)
 	binary.BigEndian.PutUint64(out, uint64(b.capacity))
