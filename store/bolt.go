@@ -406,11 +406,11 @@ func (d *DB) updateAlone(fn func(Tx) error) error {
 	})
 	if err != nil {
 		if tx != nil {
-			d.gens.rollback(tx.gt)
+			tx.gt.rollback()
 		}
 		return err
 	}
-	d.gens.committed(tx.gt)
+	tx.gt.committed()
 	d.commits.Add(1)
 	d.updates.Add(1)
 	return nil
@@ -529,8 +529,8 @@ func (d *DB) Check() error {
 // checkFacts verifies that no fact is in two generations, and that neither the fact filter
 // (facts, if not nil) nor its generation's filter hides a fact the file holds.
 func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
-	gt := &genTx{btx: btx}
-	if m, ok := gt.cursor(d.gens).(*factCursor); ok {
+	gt := d.gens.tx(btx)
+	if m, ok := gt.cursor().(*factCursor); ok {
 		for k, _ := m.Seek(nil); k != nil; k, _ = m.Next() {
 		}
 		if m.dups > 0 {
@@ -539,7 +539,7 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	}
 	stored := btx.Bucket(bucketFactGenFilters)
 	listed := map[uint32]bool{}
-	for _, g := range gt.list(d.gens) {
+	for _, g := range gt.list() {
 		listed[g.id] = true
 	}
 	err := stored.ForEach(func(k, _ []byte) error {
@@ -551,7 +551,7 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	if err != nil {
 		return err
 	}
-	for i, g := range gt.list(d.gens) {
+	for i, g := range gt.list() {
 		// A sealed generation's filter in the file, which the next Open reads instead of
 		// scanning the generation: it must be there (but in an emptied generation 0) and
 		// hide none of its facts, like the one in memory.

@@ -322,7 +322,7 @@ func (c *committer) beginRead() error {
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	c.rtx, c.gt = tx, &genTx{btx: tx}
+	c.rtx, c.gt = tx, c.d.gens.tx(tx)
 	return nil
 }
 
@@ -465,19 +465,12 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 		var gt *genTx
 		err := c.d.bolt.Update(func(btx *bolt.Tx) error {
 			txid = uint64(btx.ID())
-			gt = &genTx{btx: btx}
+			gt = c.d.gens.tx(btx)
 			for n := 0; len(runs) > 0 && n < maxOps; {
 				r := &runs[0]
-				b := btx.Bucket(allBuckets[r.bucket])
 				k := min(len(r.entries), maxOps-n)
 				for _, e := range r.entries[:k] {
-					var err error
-					if r.bucket == factsBucket {
-						err = c.d.gens.apply(gt, e.key, e.val, e.deleted, e.fresh)
-					} else {
-						err = apply(b, e.key, e.val, e.deleted)
-					}
-					if err != nil {
+					if err := gt.write(r.bucket, e.key, e.val, e.deleted, e.fresh); err != nil {
 						return err
 					}
 				}
@@ -496,7 +489,7 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 			c.fail(err)
 			return 0, err
 		}
-		c.d.gens.committed(gt)
+		gt.committed()
 		if len(runs) == 0 {
 			break
 		}
@@ -507,14 +500,6 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 	c.d.flushes.Add(1)
 	c.d.flushTime.Add(int64(time.Since(start)))
 	return txid, nil
-}
-
-// apply writes one logged write to bbolt.
-func apply(b *bolt.Bucket, key, val []byte, deleted bool) error {
-	if deleted {
-		return b.Delete(key)
-	}
-	return b.Put(key, val)
 }
 
 // logLoop is the log writer.
@@ -654,17 +639,11 @@ func replay(bdb *bolt.DB, gens *factGens, records []walRecord, maxOps int, after
 		var gt *genTx
 		err := bdb.Update(func(btx *bolt.Tx) error {
 			ops := 0
-			gt = &genTx{btx: btx}
+			gt = gens.tx(btx)
 			for n < len(todo) && (n == 0 || ops < maxOps) {
 				r := todo[n]
-				for _, w := range r.ops {
-					var err error
-					if w.bucket == factsBucket {
-						err = gens.apply(gt, w.key, w.val, w.deleted, false)
-					} else {
-						err = apply(btx.Bucket(allBuckets[w.bucket]), w.key, w.val, w.deleted)
-					}
-					if err != nil {
+				for _, w := range r.ops { // not fresh: a logged write is searched for
+					if err := gt.write(w.bucket, w.key, w.val, w.deleted, false); err != nil {
 						return fmt.Errorf("replaying batch %d: %w", r.seq, err)
 					}
 				}
@@ -676,7 +655,7 @@ func replay(bdb *bolt.DB, gens *factGens, records []walRecord, maxOps int, after
 		if err != nil {
 			return 0, 0, err
 		}
-		gens.committed(gt)
+		gt.committed()
 		last, replayed, todo = todo[n-1].seq, replayed+n, todo[n:]
 		if len(todo) > 0 && after != nil {
 			after(txs)

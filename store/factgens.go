@@ -131,6 +131,7 @@ func (h *genHandle) seek(key []byte) ([]byte, bool) {
 
 // genTx is one transaction's generations, listed from the file on first use, newest first.
 type genTx struct {
+	g       *factGens
 	btx     *bolt.Tx
 	listed  bool
 	gens    []genHandle
@@ -144,9 +145,12 @@ type genTx struct {
 	sealed, dropped []uint32
 }
 
-func (t *genTx) list(g *factGens) []genHandle {
+// tx returns btx's generations.
+func (g *factGens) tx(btx *bolt.Tx) *genTx { return &genTx{g: g, btx: btx} }
+
+func (t *genTx) list() []genHandle {
 	if !t.listed {
-		t.gens, t.listed = generations(t.btx, g.filterMap()), true
+		t.gens, t.listed = generations(t.btx, t.g.filterMap()), true
 	}
 	return t.gens
 }
@@ -209,8 +213,8 @@ func (g *factGens) load(tx *bolt.Tx) error {
 }
 
 // lookup returns the value under key (whose factHash is h) in t's generations.
-func (g *factGens) lookup(t *genTx, key []byte, h uint64) ([]byte, bool) {
-	gens := t.list(g)
+func (t *genTx) lookup(key []byte, h uint64) ([]byte, bool) {
+	gens := t.list()
 	for i := range gens {
 		if f := gens[i].f; f != nil && !f.mayContain(h) {
 			continue
@@ -222,16 +226,30 @@ func (g *factGens) lookup(t *genTx, key []byte, h uint64) ([]byte, bool) {
 	return nil, false
 }
 
+// write applies one logged write to bucket number bucket in t, a writable transaction: a
+// fact's through the generations (apply), any other straight to its bucket.
+func (t *genTx) write(bucket uint8, key, val []byte, deleted, fresh bool) error {
+	if bucket == factsBucket {
+		return t.apply(key, val, deleted, fresh)
+	}
+	b := t.btx.Bucket(allBuckets[bucket])
+	if deleted {
+		return b.Delete(key)
+	}
+	return b.Put(key, val)
+}
+
 // apply writes one fact write in t, a writable transaction: to the generation holding key,
 // or for a new key to the current one, sealing it first if full. fresh says no generation
 // holds key (op.fresh), which spares the search. A deletion removes the key from the
 // generation holding it and drops a sealed generation it leaves empty.
-func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
+func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
+	g := t.g
 	if !t.wrote { // what rollback restores
 		t.wrote, t.curID, t.curKeys = true, g.curID, g.curKeys
 	}
 	h := factHash(key)
-	gens := t.list(g)
+	gens := t.list()
 	if deleted {
 		// Oldest first: garbage collection deletes old facts, which the oldest generations hold.
 		for i := len(gens) - 1; i >= 0; i-- {
@@ -246,7 +264,7 @@ func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
 			}
 			if i > 0 { // a sealed generation
 				if k, _ := gens[i].c.First(); k == nil {
-					return g.drop(t, i)
+					return t.drop(i)
 				}
 			}
 			return nil
@@ -265,7 +283,7 @@ func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
 		g.freshPuts.Add(1)
 	}
 	if g.curKeys >= g.size {
-		if err := g.seal(t); err != nil {
+		if err := t.seal(); err != nil {
 			return err
 		}
 		gens = t.gens
@@ -279,8 +297,8 @@ func (g *factGens) apply(t *genTx, key, val []byte, deleted, fresh bool) error {
 
 // seal writes the current generation's filter to the file and makes a new generation current.
 // Its filter is published at once: until the transaction commits, no reader sees its bucket.
-func (g *factGens) seal(t *genTx) error {
-	cur := t.gens[0]
+func (t *genTx) seal() error {
+	g, cur := t.g, t.gens[0]
 	if cur.f != nil { // always, but for a bug: Open would scan it then
 		if err := t.btx.Bucket(bucketFactGenFilters).Put(genName(cur.id), cur.f.marshal()); err != nil {
 			return fmt.Errorf("writing the filter of fact generation %d: %w", cur.id, err)
@@ -301,7 +319,7 @@ func (g *factGens) seal(t *genTx) error {
 	// Deletions may have emptied it since it filled: then it goes, as a sealed generation
 	// emptied later would.
 	if k, _ := t.gens[1].bucket().Cursor().First(); k == nil {
-		return g.drop(t, 1)
+		return t.drop(1)
 	}
 	return nil
 }
@@ -309,7 +327,7 @@ func (g *factGens) seal(t *genTx) error {
 // drop deletes t's sealed generation at index i, which is empty (generation 0, the facts
 // bucket, stays: only its filter goes). Its filter is forgotten once the transaction has
 // committed (committed): a reader that began before still sees its keys, and searches them.
-func (g *factGens) drop(t *genTx, i int) error {
+func (t *genTx) drop(i int) error {
 	id := t.gens[i].id
 	if id > 0 {
 		if err := t.btx.Bucket(bucketFactGens).DeleteBucket(genName(id)); err != nil {
@@ -330,27 +348,27 @@ func (g *factGens) drop(t *genTx, i int) error {
 }
 
 // committed forgets the filters of the generations t dropped; the writer calls it once t's
-// transaction has committed.
-func (g *factGens) committed(t *genTx) {
+// transaction has committed (t nil: it read no fact).
+func (t *genTx) committed() {
 	if t == nil {
 		return
 	}
 	for _, id := range t.dropped {
-		g.setFilter(id, nil)
+		t.g.setFilter(id, nil)
 	}
 }
 
 // rollback undoes in memory what t did, its transaction having been rolled back (an Update
 // without group commit that failed). Its keys stay in the filters: a filter may hold more
 // keys than its generation, never fewer.
-func (g *factGens) rollback(t *genTx) {
+func (t *genTx) rollback() {
 	if t == nil || !t.wrote {
 		return
 	}
 	for _, id := range t.sealed {
-		g.setFilter(id, nil)
+		t.g.setFilter(id, nil)
 	}
-	g.curID, g.curKeys = t.curID, t.curKeys
+	t.g.curID, t.g.curKeys = t.curID, t.curKeys
 }
 
 // kvCursor is what a scan reads: a bbolt cursor, or factCursor over the generations.
@@ -360,8 +378,8 @@ type kvCursor interface {
 }
 
 // cursor returns a cursor over t's facts in key order.
-func (t *genTx) cursor(g *factGens) kvCursor {
-	gens := t.list(g)
+func (t *genTx) cursor() kvCursor {
+	gens := t.list()
 	if len(gens) == 1 {
 		return gens[0].bucket().Cursor()
 	}

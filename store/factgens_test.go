@@ -82,16 +82,7 @@ func wantFacts(t *testing.T, db *store.DB, want map[string]string, n int, when s
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("%s: facts looked up in an Update (-want +got):\n%s", when, diff)
 	}
-	var scanned []string
-	err := db.View(t.Context(), func(tx store.ReadTx) error {
-		return tx.Facts("", "", func(b, id string, f *storagev1.Fact) error {
-			scanned = append(scanned, id+"="+f.GetUserId())
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	scanned := scanFacts(t, db)
 	var inOrder []string
 	for i := range n {
 		if m, ok := want[factID(i)]; ok {
@@ -104,6 +95,22 @@ func wantFacts(t *testing.T, db *store.DB, want map[string]string, n int, when s
 	if err := db.Check(); err != nil {
 		t.Fatalf("%s: %v", when, err)
 	}
+}
+
+// scanFacts returns db's facts as "message id=user id", in scan order.
+func scanFacts(t *testing.T, db *store.DB) []string {
+	t.Helper()
+	var out []string
+	err := db.View(t.Context(), func(tx store.ReadTx) error {
+		return tx.Facts("", "", func(_, id string, f *storagev1.Fact) error {
+			out = append(out, id+"="+f.GetUserId())
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func wantGenerations(t *testing.T, db *store.DB, want int, when string) {
@@ -471,30 +478,12 @@ func TestFreshFactsUnderChurn(t *testing.T) {
 		t.Fatal("no fact was put fresh: the test does not exercise what it is for")
 	}
 	t.Logf("%d facts put fresh, %d generations", db.FreshFactsPut(), db.Stats().FactGenerations)
-	var before []string
-	err := db.View(t.Context(), func(tx store.ReadTx) error {
-		return tx.Facts("", "", func(_, m string, f *storagev1.Fact) error {
-			before = append(before, m+"="+f.GetUserId())
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	before := scanFacts(t, db)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
 	db = openAt(t, path, opts)
-	var after []string
-	err = db.View(t.Context(), func(tx store.ReadTx) error {
-		return tx.Facts("", "", func(_, m string, f *storagev1.Fact) error {
-			after = append(after, m+"="+f.GetUserId())
-			return nil
-		})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	after := scanFacts(t, db)
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("facts after reopening (-before +after):\n%s", diff)
 	}

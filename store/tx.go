@@ -45,7 +45,7 @@ type readTx struct {
 
 func (t *readTx) genTx() *genTx {
 	if t.gt == nil {
-		t.gt = &genTx{btx: t.btx}
+		t.gt = t.gens.tx(t.btx)
 	}
 	return t.gt
 }
@@ -113,7 +113,7 @@ func (t *readTx) lookup(bucket, key []byte) ([]byte, bool) {
 		}
 	}
 	if b == factsBucket {
-		return t.gens.lookup(t.genTx(), key, h)
+		return t.genTx().lookup(key, h)
 	}
 	if t.cursors == nil {
 		return lookup(t.bucket(bucket), key)
@@ -155,10 +155,7 @@ func (t *writeTx) set(bucket, key, val []byte) error {
 		t.pend.add(op{bucket: b, key: key, val: val, fresh: fresh})
 		return nil
 	}
-	if bucketIndex(bucket) == factsBucket {
-		return t.gens.apply(t.genTx(), key, val, false, false)
-	}
-	return t.bucket(bucket).Put(key, val)
+	return t.genTx().write(bucketIndex(bucket), key, val, false, false)
 }
 
 func (t *writeTx) del(bucket, key []byte) error {
@@ -168,10 +165,7 @@ func (t *writeTx) del(bucket, key []byte) error {
 		t.pend.add(op{bucket: bucketIndex(bucket), deleted: true, key: key})
 		return nil
 	}
-	if bucketIndex(bucket) == factsBucket {
-		return t.gens.apply(t.genTx(), key, nil, true, false)
-	}
-	return t.bucket(bucket).Delete(key)
+	return t.genTx().write(bucketIndex(bucket), key, nil, true, false)
 }
 
 // scan calls fn for each key from start on while in(key) holds, reading through the cursor
@@ -203,7 +197,7 @@ func scan(cursor func() kvCursor, writable bool, start []byte, in func(k []byte)
 // cursor returns a cursor over a bucket; the facts' merges their generations.
 func (t *readTx) cursor(bucket []byte) kvCursor {
 	if bucketIndex(bucket) == factsBucket {
-		return t.genTx().cursor(t.gens)
+		return t.genTx().cursor()
 	}
 	return t.bucket(bucket).Cursor()
 }
