@@ -44,7 +44,9 @@ func (l *Ledger) CollectGarbage(ctx context.Context) (GCStats, error) {
 		err := l.st.Update(ctx, func(tx store.Tx) error {
 			n, examined, nb, nid, done = 0, 0, b, id, true
 			var doomed [][2]string
-			err := tx.Facts(b, id, func(fb, fid string, f *storagev1.Fact) error {
+			// OldFacts skips the generations of facts that are all younger than the cutoff:
+			// with the default retention, all but the oldest one or two.
+			err := tx.OldFacts(factCutoff, b, id, func(fb, fid string, f *storagev1.Fact) error {
 				if examined++; examined > gcChunk {
 					done = false
 					return errChunk

@@ -287,7 +287,7 @@ func initFile(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketFactGens, bucketFactGenFilters) {
+	for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketFactGens, bucketFactGenFilters, bucketFactGenOldest) {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}
@@ -530,7 +530,7 @@ func (d *DB) Check() error {
 // (facts, if not nil) nor its generation's filter hides a fact the file holds.
 func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	gt := d.gens.tx(btx)
-	if m, ok := gt.cursor().(*factCursor); ok {
+	if m, ok := gt.cursor(allFacts).(*factCursor); ok {
 		for k, _ := m.Seek(nil); k != nil; k, _ = m.Next() {
 		}
 		if m.dups > 0 {
@@ -542,14 +542,17 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	for _, g := range gt.list() {
 		listed[g.id] = true
 	}
-	err := stored.ForEach(func(k, _ []byte) error {
-		if len(k) != 4 || !listed[binary.BigEndian.Uint32(k)] {
-			return fmt.Errorf("store: consistency check: a stored fact generation filter (%x) outlived its generation", k)
+	oldest := btx.Bucket(bucketFactGenOldest)
+	for what, b := range map[string]*bolt.Bucket{"filter": stored, "oldest time": oldest} {
+		err := b.ForEach(func(k, _ []byte) error {
+			if len(k) != 4 || !listed[binary.BigEndian.Uint32(k)] {
+				return fmt.Errorf("store: consistency check: a stored fact generation %s (%x) outlived its generation", what, k)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	for i, g := range gt.list() {
 		// A sealed generation's filter in the file, which the next Open reads instead of
@@ -561,9 +564,19 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 				return fmt.Errorf("store: consistency check: the stored filter of fact generation %d is damaged", g.id)
 			}
 		}
+		// Its oldest, in memory and in the file, which garbage collection skips it by: no
+		// fact may be older.
+		v := oldest.Get(genName(g.id))
+		if len(v) != 8 || g.oldest == nil {
+			return fmt.Errorf("store: consistency check: fact generation %d has no oldest time (in the file: %x)", g.id, v)
+		}
+		floor := max(int64(binary.BigEndian.Uint64(v)), g.oldest.Load())
 		n := 0
-		err := g.bucket().ForEach(func(k, _ []byte) error {
+		err := g.bucket().ForEach(func(k, v []byte) error {
 			n++
+			if ts := factTime(v); ts < floor {
+				return fmt.Errorf("store: consistency check: fact %q (at %d) is older than its generation %d's oldest time, %d", k, ts, g.id, floor)
+			}
 			h := factHash(k)
 			if facts != nil && !facts.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)

@@ -97,3 +97,21 @@ func (d *DB) FactGenerationsScanned() int { return d.gens.scanned }
 // FreshFactsPut is how many facts flushes put in the current generation without searching the
 // others, their Update having proved them new (op.fresh).
 func (d *DB) FreshFactsPut() uint64 { return d.gens.freshPuts.Load() }
+
+// ForgetFactGenerationOldest deletes the generations' oldest times from the file and makes it
+// format 3, as a build before them wrote it.
+func (d *DB) ForgetFactGenerationOldest() error {
+	return d.flush(context.Background(), func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketFactGenOldest); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyFormatVersion, binary.BigEndian.AppendUint32(nil, 3))
+	})
+}
+
+// SetFactGenerationOldest overwrites generation id's oldest time in the file, to damage it.
+func (d *DB) SetFactGenerationOldest(id uint32, oldest int64) error {
+	return d.flush(context.Background(), func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketFactGenOldest).Put(genName(id), be64(oldest))
+	})
+}

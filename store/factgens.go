@@ -5,10 +5,14 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/encoding/protowire"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 )
 
 // Facts are kept in generations: B-trees of at most Options.FactGeneration new keys each.
@@ -38,6 +42,15 @@ import (
 // stop at the newest generations; and deletions search oldest first, since garbage
 // collection deletes the oldest facts.
 //
+// Garbage collection deletes the facts older than the retention, and a pass used to read every
+// fact to find them. Each generation keeps the earliest timestamp of any fact ever put into it
+// (its oldest), so a pass reads only the generations whose oldest is before its cutoff
+// (OldFacts): with 35 days of facts, the oldest one or two of ~134. The oldest only ever goes
+// down (a deletion leaves it), so it is a lower bound of its generation's facts' times, which
+// is all the skip needs; a rewrite that put an older time would lower it too. It is lowered in
+// memory before the transaction writing the fact commits, so a reader whose transaction holds
+// the fact finds it lowered.
+//
 // Generation 0 is the facts bucket of format 2, so an older file is read as it is; the others
 // are buckets in bucketFactGens named be32(generation).
 var (
@@ -47,7 +60,47 @@ var (
 	// bucketFactGenFilters: be32(generation) → the Bloom filter of a sealed generation
 	// (bloom.marshal).
 	bucketFactGenFilters = []byte("fact_generation_filters")
+	// bucketFactGenOldest: be32(generation) → be64(its oldest: the earliest timestamp of any
+	// fact put into it, or noFacts).
+	bucketFactGenOldest = []byte("fact_generation_oldest")
 )
+
+const (
+	// noFacts is the oldest of a generation no fact has been put into.
+	noFacts = math.MaxInt64
+	// allFacts as OldFacts' cutoff reads every generation.
+	allFacts = math.MaxInt64
+)
+
+// factTimeField is storagev1.Fact's timestamp field, which factTime reads.
+var factTimeField = (&storagev1.Fact{}).ProtoReflect().Descriptor().Fields().ByName("timestamp").Number()
+
+// factTime returns the timestamp of the fact v encodes without decoding the rest (0 when it has
+// none, as proto.Unmarshal would), or math.MinInt64 if v is malformed: a generation holding it
+// is then always read.
+func factTime(v []byte) int64 {
+	var ts int64
+	for len(v) > 0 {
+		num, typ, n := protowire.ConsumeTag(v)
+		if n < 0 {
+			return math.MinInt64
+		}
+		v = v[n:]
+		if num == factTimeField && typ == protowire.VarintType {
+			x, n := protowire.ConsumeVarint(v)
+			if n < 0 {
+				return math.MinInt64
+			}
+			ts, v = int64(x), v[n:] // the last one wins, as in proto.Unmarshal
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, v); n < 0 {
+			return math.MinInt64
+		}
+		v = v[n:]
+	}
+	return ts
+}
 
 // defaultFactGeneration is how many new keys a generation takes before it is sealed. At ~30
 // facts a leaf its B-tree has ~9,000 leaves, so a flush of 70,000 facts rewrites each leaf for
@@ -62,6 +115,10 @@ type factGens struct {
 	// filters maps a generation to its filter; it is replaced, never modified (though the
 	// filters in it are added to). A generation without one is searched.
 	filters atomic.Pointer[map[uint32]*bloom]
+	// oldest maps a generation to its oldest (noFacts: none put yet); replaced, never
+	// modified, though its values are lowered in place by the writer. Every generation has
+	// one once Open has loaded them.
+	oldest atomic.Pointer[map[uint32]*atomic.Int64]
 
 	// The writer's: there is one bbolt writer at a time (Open, the flusher, or an Update
 	// without group commit). A transaction rolled back (an Update without group commit that
@@ -96,6 +153,29 @@ func (g *factGens) setFilter(id uint32, b *bloom) {
 	g.filters.Store(&fs)
 }
 
+func (g *factGens) oldestMap() map[uint32]*atomic.Int64 { return *g.oldest.Load() }
+
+// setOldest makes o generation id's oldest (nil: it has none, being dropped).
+func (g *factGens) setOldest(id uint32, o *atomic.Int64) {
+	old := g.oldestMap()
+	m := make(map[uint32]*atomic.Int64, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	if o == nil {
+		delete(m, id)
+	} else {
+		m[id] = o
+	}
+	g.oldest.Store(&m)
+}
+
+func newOldest(v int64) *atomic.Int64 {
+	o := new(atomic.Int64)
+	o.Store(v)
+	return o
+}
+
 // generations returns the number of generations, for Stats: those with a filter, and
 // generation 0 (the facts bucket) once emptied, when it has none.
 func (g *factGens) generations() int {
@@ -109,10 +189,11 @@ func (g *factGens) generations() int {
 // genHandle is a generation in one transaction.
 type genHandle struct {
 	id     uint32
-	parent *bolt.Bucket // bucketFactGens; nil for generation 0
-	b      *bolt.Bucket // opened on first use
-	f      *bloom       // its filter when listed (nil: none, search it); filters only gain keys
-	c      *bolt.Cursor // for lookups; nil until the first
+	parent *bolt.Bucket  // bucketFactGens; nil for generation 0
+	b      *bolt.Bucket  // opened on first use
+	f      *bloom        // its filter when listed (nil: none, search it); filters only gain keys
+	oldest *atomic.Int64 // its oldest (nil: unknown, read it)
+	c      *bolt.Cursor  // for lookups; nil until the first
 }
 
 func (h *genHandle) bucket() *bolt.Bucket {
@@ -143,6 +224,13 @@ type genTx struct {
 	curID           uint32
 	curKeys         int
 	sealed, dropped []uint32
+	lowered         []lowered
+}
+
+// lowered is a generation's oldest before a transaction lowered it.
+type lowered struct {
+	oldest *atomic.Int64
+	was    int64
 }
 
 // tx returns btx's generations.
@@ -151,8 +239,30 @@ func (g *factGens) tx(btx *bolt.Tx) *genTx { return &genTx{g: g, btx: btx} }
 func (t *genTx) list() []genHandle {
 	if !t.listed {
 		t.gens, t.listed = generations(t.btx, t.g.filterMap()), true
+		olds := t.g.oldestMap()
+		for i := range t.gens {
+			t.gens[i].oldest = olds[t.gens[i].id]
+		}
 	}
 	return t.gens
+}
+
+// mayHoldBefore reports whether h may hold a fact timestamped before cutoff.
+func (h *genHandle) mayHoldBefore(cutoff int64) bool {
+	return cutoff == allFacts || h.oldest == nil || h.oldest.Load() < cutoff
+}
+
+// lower lowers generation h's oldest to the time of the fact val, which t (writable) puts
+// into it: in memory first, so that a reader whose transaction holds the fact finds it
+// lowered, and in the file. Facts mostly come in time order, so this writes rarely.
+func (t *genTx) lower(h *genHandle, val []byte) error {
+	ts := factTime(val)
+	if h.oldest == nil || ts >= h.oldest.Load() {
+		return nil // nil: a bug, and read by every pass anyway
+	}
+	t.lowered = append(t.lowered, lowered{h.oldest, h.oldest.Load()})
+	h.oldest.Store(ts)
+	return t.btx.Bucket(bucketFactGenOldest).Put(genName(h.id), be64(ts))
 }
 
 // generations lists tx's generations newest first: bucketFactGens' buckets, then bucketFacts,
@@ -171,44 +281,66 @@ func generations(tx *bolt.Tx, fs map[uint32]*bloom) []genHandle {
 	return append(gs, genHandle{id: 0, b: tx.Bucket(bucketFacts), f: fs[0]})
 }
 
-// load reads the generations' filters when Open has the file open in tx (writable): a sealed
-// generation's from the file, the current one's by scanning it (it holds at most size keys, a
-// file of format 2 excepted, whose facts it all is until the first new fact seals it). A
-// sealed generation whose filter is missing is scanned, and its filter written; generation 0
-// once garbage collection has emptied it has none, and its (empty) scan is all Open does.
+// load reads the generations' filters and oldest times when Open has the file open in tx
+// (writable): a sealed generation's from the file, the current one's filter by scanning it (it
+// holds at most size keys, a file of format 2 excepted, whose facts it all is until the first
+// new fact seals it). A generation whose filter (sealed) or oldest is missing is scanned, and
+// what it lacked written: a file of format 3 has no oldest times, and generation 0 once garbage
+// collection has emptied it no filter.
 func (g *factGens) load(tx *bolt.Tx) error {
 	fs := make(map[uint32]*bloom)
-	stored := tx.Bucket(bucketFactGenFilters)
+	olds := make(map[uint32]*atomic.Int64)
+	filters, oldest := tx.Bucket(bucketFactGenFilters), tx.Bucket(bucketFactGenOldest)
 	for i, h := range generations(tx, nil) {
+		var f *bloom
 		if i > 0 {
-			if b := unmarshalBloom(stored.Get(genName(h.id))); b != nil {
-				fs[h.id] = b
-				continue
-			}
+			f = unmarshalBloom(filters.Get(genName(h.id)))
+		}
+		o, known := int64(0), false
+		if v := oldest.Get(genName(h.id)); len(v) == 8 {
+			o, known = int64(binary.BigEndian.Uint64(v)), true
+		}
+		if f != nil && known {
+			fs[h.id], olds[h.id] = f, newOldest(o)
+			continue
 		}
 		g.scanned++
 		var hs []uint64
+		scanned := int64(noFacts)
 		c := h.bucket().Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		for k, v := c.First(); k != nil; k, v = c.Next() {
 			hs = append(hs, factHash(k))
+			scanned = min(scanned, factTime(v))
+		}
+		if !known {
+			o = scanned
+			if err := oldest.Put(genName(h.id), be64(o)); err != nil {
+				return fmt.Errorf("writing the oldest time of fact generation %d: %w", h.id, err)
+			}
+		}
+		olds[h.id] = newOldest(o)
+		if f != nil {
+			fs[h.id] = f
+			continue
 		}
 		if i > 0 && len(hs) == 0 {
 			continue // an emptied generation 0: nothing to filter
 		}
-		b := newBloom(max(int64(g.size), int64(len(hs))))
+		f = newBloom(max(int64(g.size), int64(len(hs))))
 		for _, x := range hs {
-			b.add(x)
+			f.add(x)
 		}
-		fs[h.id] = b
+		fs[h.id] = f
 		if i == 0 {
 			g.curID, g.curKeys = h.id, len(hs)
 			continue
 		}
-		if err := stored.Put(genName(h.id), b.marshal()); err != nil {
+		if err := filters.Put(genName(h.id), f.marshal()); err != nil {
 			return fmt.Errorf("writing the filter of fact generation %d: %w", h.id, err)
 		}
 	}
 	g.filters.Store(&fs)
+	g.oldest.Store(&olds)
 	return nil
 }
 
@@ -276,6 +408,9 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 			continue
 		}
 		if _, ok := gens[i].seek(key); ok {
+			if err := t.lower(&gens[i], val); err != nil {
+				return err
+			}
 			return gens[i].bucket().Put(key, val)
 		}
 	}
@@ -292,6 +427,9 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 		f.add(h)
 	}
 	g.curKeys++
+	if err := t.lower(&gens[0], val); err != nil {
+		return err
+	}
 	return gens[0].bucket().Put(key, val)
 }
 
@@ -310,9 +448,13 @@ func (t *genTx) seal() error {
 	if err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
-	f := newBloom(int64(g.size))
+	if err := t.btx.Bucket(bucketFactGenOldest).Put(genName(id), be64(noFacts)); err != nil {
+		return fmt.Errorf("creating fact generation %d: %w", id, err)
+	}
+	f, o := newBloom(int64(g.size)), newOldest(noFacts)
 	g.setFilter(id, f)
-	t.gens = append([]genHandle{{id: id, parent: parent, b: b, f: f}}, t.gens...)
+	g.setOldest(id, o)
+	t.gens = append([]genHandle{{id: id, parent: parent, b: b, f: f, oldest: o}}, t.gens...)
 	t.sealed = append(t.sealed, id)
 	t.version++
 	g.curID, g.curKeys = id, 0
@@ -337,6 +479,11 @@ func (t *genTx) drop(i int) error {
 	if err := t.btx.Bucket(bucketFactGenFilters).Delete(genName(id)); err != nil {
 		return fmt.Errorf("dropping fact generation %d: %w", id, err)
 	}
+	if id > 0 {
+		if err := t.btx.Bucket(bucketFactGenOldest).Delete(genName(id)); err != nil {
+			return fmt.Errorf("dropping fact generation %d: %w", id, err)
+		}
+	}
 	t.dropped = append(t.dropped, id)
 	if id > 0 {
 		t.gens = append(t.gens[:i:i], t.gens[i+1:]...)
@@ -355,18 +502,27 @@ func (t *genTx) committed() {
 	}
 	for _, id := range t.dropped {
 		t.g.setFilter(id, nil)
+		if id > 0 {
+			t.g.setOldest(id, nil)
+		}
 	}
 }
 
 // rollback undoes in memory what t did, its transaction having been rolled back (an Update
 // without group commit that failed). Its keys stay in the filters: a filter may hold more
-// keys than its generation, never fewer.
+// keys than its generation, never fewer. The oldest times it lowered are raised back, though a
+// lower one would be safe too: a later put compares with the one in memory to decide whether
+// to write the file's, which must then not be higher.
 func (t *genTx) rollback() {
 	if t == nil || !t.wrote {
 		return
 	}
+	for i := len(t.lowered) - 1; i >= 0; i-- {
+		t.lowered[i].oldest.Store(t.lowered[i].was)
+	}
 	for _, id := range t.sealed {
 		t.g.setFilter(id, nil)
+		t.g.setOldest(id, nil)
 	}
 	t.g.curID, t.g.curKeys = t.curID, t.curKeys
 }
@@ -377,16 +533,19 @@ type kvCursor interface {
 	Next() ([]byte, []byte)
 }
 
-// cursor returns a cursor over t's facts in key order.
-func (t *genTx) cursor() kvCursor {
-	gens := t.list()
-	if len(gens) == 1 {
-		return gens[0].bucket().Cursor()
+// cursor returns a cursor in key order over the facts of t's generations that may hold a fact
+// timestamped before cutoff (allFacts: all of them).
+func (t *genTx) cursor(cutoff int64) kvCursor {
+	m := &factCursor{}
+	for i := range t.list() {
+		if h := &t.gens[i]; h.mayHoldBefore(cutoff) {
+			m.cs = append(m.cs, h.bucket().Cursor())
+		}
 	}
-	m := &factCursor{cs: make([]*bolt.Cursor, len(gens)), heads: make([][2][]byte, len(gens))}
-	for i := range gens {
-		m.cs[i] = gens[i].bucket().Cursor()
+	if len(m.cs) == 1 {
+		return m.cs[0]
 	}
+	m.heads = make([][2][]byte, len(m.cs))
 	return m
 }
 

@@ -2,8 +2,52 @@ package store
 
 import (
 	"encoding/binary"
+	"math"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 )
+
+// TestFactTime: the timestamp read without decoding the fact is the one proto.Unmarshal
+// decodes, and a fact that does not decode reads as older than any.
+func TestFactTime(t *testing.T) {
+	marshal := func(f *storagev1.Fact) []byte {
+		v, err := proto.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	full := marshal(&storagev1.Fact{UserId: "u", Timestamp: 1_764_000_000_000_000_000, Kind: &storagev1.Fact_Outbound{
+		Outbound: &storagev1.Outbound{Template: 2, UserPhone: "4915112345678", WindowExpiresAt: 9}}})
+	for _, tc := range []struct {
+		name string
+		v    []byte
+		want int64
+	}{
+		{"empty", nil, 0},
+		{"no timestamp", marshal(&storagev1.Fact{UserId: "u"}), 0},
+		{"negative", marshal(&storagev1.Fact{Timestamp: -5}), -5},
+		{"with a kind", full, 1_764_000_000_000_000_000},
+		{"repeated: the last wins", append(marshal(&storagev1.Fact{Timestamp: 7}), marshal(&storagev1.Fact{Timestamp: 3})...), 3},
+		{"truncated", full[:len(full)-1], math.MinInt64},
+		{"a bad tag", []byte{0x80}, math.MinInt64},
+		{"a bad varint", protowire.AppendTag(nil, 2, protowire.VarintType), math.MinInt64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := factTime(tc.v); got != tc.want {
+				t.Errorf("factTime = %d, want %d", got, tc.want)
+			}
+			var f storagev1.Fact
+			if err := proto.Unmarshal(tc.v, &f); err == nil && f.GetTimestamp() != tc.want {
+				t.Errorf("proto.Unmarshal decodes %d, factTime %d", f.GetTimestamp(), tc.want)
+			}
+		})
+	}
+}
 
 // TestBloomMarshal: a sealed generation's filter read back from the file answers as it did,
 // and a damaged one is refused (Open then scans the generation) without allocating what a

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -350,6 +352,50 @@ func TestFactGenerationsRolledBack(t *testing.T) {
 	wantFacts(t, db, want, 200, "reopened")
 }
 
+// TestFactGenerationOldestRolledBack: without group commit, an Update that lowered its
+// generation's oldest time and failed must leave it as the file has it. Otherwise a later put
+// of a fact between the two times would find nothing to lower, and the file would say the
+// generation holds nothing that old.
+func TestFactGenerationOldestRolledBack(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "convstate.db")
+	opts := store.Options{NoGroupCommit: true, FactGeneration: 4}
+	db := openAt(t, path, opts)
+	put := func(id string, ts int64, fail bool) error {
+		return db.Update(t.Context(), func(tx store.Tx) error {
+			if err := tx.PutFact("b1", id, &storagev1.Fact{Timestamp: ts}); err != nil {
+				return err
+			}
+			if fail {
+				return errFailed
+			}
+			return nil
+		})
+	}
+	if err := put("lost", 5, true); !errors.Is(err, errFailed) {
+		t.Fatalf("failing Update: %v", err)
+	}
+	if err := put("kept", 10, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(); err != nil {
+		t.Error(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, path, opts)
+	var got []string
+	err := db.View(t.Context(), func(tx store.ReadTx) error {
+		return tx.OldFacts(11, "", "", func(_, id string, _ *storagev1.Fact) error {
+			got = append(got, id)
+			return nil
+		})
+	})
+	if err != nil || !slices.Equal(got, []string{"kept"}) {
+		t.Errorf("reopened, OldFacts(11) = %q, %v; want [kept]", got, err)
+	}
+}
+
 // TestCrashMidFlushAcrossGenerations: a flush that rewrites facts in sealed generations and
 // seals new ones is cut off after its first transaction. The file then holds part of it under
 // the previous log position; Open replays the log over that part, through the generations,
@@ -486,5 +532,106 @@ func TestFreshFactsUnderChurn(t *testing.T) {
 	after := scanFacts(t, db)
 	if diff := cmp.Diff(before, after); diff != "" {
 		t.Errorf("facts after reopening (-before +after):\n%s", diff)
+	}
+}
+
+// TestOldFactsSkipsYoungGenerations: each generation keeps the time of its oldest fact, and
+// OldFacts, garbage collection's scan, reads only the generations whose oldest is before its
+// cutoff. The times survive a reopen, a rewrite to an older time lowers its generation's, a
+// file of format 3 gets them at Open, and Check catches one that is too late.
+func TestOldFactsSkipsYoungGenerations(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts store.Options
+	}{
+		{"group commit", store.Options{FactGeneration: 50}},
+		{"no group commit", store.Options{FactGeneration: 50, NoGroupCommit: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "convstate.db")
+			db := openAt(t, path, tc.opts)
+			put := func(i int, ts int64) {
+				t.Helper()
+				err := db.Update(t.Context(), func(tx store.Tx) error {
+					return tx.PutFact("b1", factID(i), &storagev1.Fact{UserId: "u", Timestamp: ts})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 600 { // fact i at time i: generation g holds times 50g to 50g+49
+				put(i, int64(i))
+			}
+			if err := db.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			// The facts OldFacts reads, and how many of them are before the cutoff.
+			read := func(cutoff int64) (n, old int) {
+				t.Helper()
+				err := db.View(t.Context(), func(tx store.ReadTx) error {
+					return tx.OldFacts(cutoff, "", "", func(_, _ string, f *storagev1.Fact) error {
+						n++
+						if f.GetTimestamp() < cutoff {
+							old++
+						}
+						return nil
+					})
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n, old
+			}
+			want := func(when string, cutoff int64, wantN, wantOld int) {
+				t.Helper()
+				if n, old := read(cutoff); n != wantN || old != wantOld {
+					t.Errorf("%s: OldFacts(%d) read %d facts, %d of them old; want %d, %d", when, cutoff, n, old, wantN, wantOld)
+				}
+				if err := db.Check(); err != nil {
+					t.Errorf("%s: %v", when, err)
+				}
+			}
+			want("after 600 facts", 120, 150, 120) // generations 0–2
+			want("after 600 facts", 0, 0, 0)
+			want("after 600 facts", 1000, 600, 600)
+
+			put(590, 5) // a rewrite to an older time: generation 11 now reaches back to 5
+			if err := db.Flush(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			want("after a rewrite", 120, 200, 121)
+
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = openAt(t, path, tc.opts)
+			if got := db.FactGenerationsScanned(); got != 1 {
+				t.Errorf("reopened, Open scanned %d generations, want 1 (the current one)", got)
+			}
+			want("reopened", 120, 200, 121)
+
+			// A file of format 3 has no oldest times: Open reads every generation for them.
+			if err := db.ForgetFactGenerationOldest(); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = openAt(t, path, tc.opts)
+			if got := db.FactGenerationsScanned(); got != 12 {
+				t.Errorf("a file of format 3 reopened: Open scanned %d generations, want 12", got)
+			}
+			want("a file of format 3 reopened", 120, 200, 121)
+
+			if err := db.SetFactGenerationOldest(3, 160); err != nil { // it holds 150–199
+				t.Fatal(err)
+			}
+			if err := db.Check(); err == nil || !strings.Contains(err.Error(), "older than its generation 3's oldest time, 160") {
+				t.Errorf("Check of a generation whose oldest time is too late: %v", err)
+			}
+			if err := db.SetFactGenerationOldest(3, 150); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

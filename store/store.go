@@ -65,6 +65,11 @@ type ReadTx interface {
 	// Facts calls fn for every fact in key order (business, message id), starting
 	// after (afterBusiness, afterID); ("", "") starts at the first.
 	Facts(afterBusiness, afterID string, fn func(businessID, messageID string, f *storagev1.Fact) error) error
+	// OldFacts is Facts for garbage collection: it calls fn for every fact timestamped
+	// before cutoff (Unix nanoseconds), and for some of the others, which fn tells apart.
+	// It skips the facts the file keeps in generations whose facts are all at or after
+	// cutoff, so it reads ~all of them only when most are old.
+	OldFacts(cutoff int64, afterBusiness, afterID string, fn func(businessID, messageID string, f *storagev1.Fact) error) error
 	// Template returns a template's category history, or ErrNotFound.
 	Template(wabaID, name string) (*storagev1.TemplateHistory, error)
 	// Discrepancies calls fn for a business's discrepancies of a month, in message

@@ -194,10 +194,11 @@ func scan(cursor func() kvCursor, writable bool, start []byte, in func(k []byte)
 	return nil
 }
 
-// cursor returns a cursor over a bucket; the facts' merges their generations.
-func (t *readTx) cursor(bucket []byte) kvCursor {
+// cursor returns a cursor over a bucket; the facts' merges their generations, those that may
+// hold a fact timestamped before cutoff (allFacts: all).
+func (t *readTx) cursor(bucket []byte, cutoff int64) kvCursor {
 	if bucketIndex(bucket) == factsBucket {
-		return t.genTx().cursor()
+		return t.genTx().cursor(cutoff)
 	}
 	return t.bucket(bucket).Cursor()
 }
@@ -216,6 +217,12 @@ const scanWindow = 512
 // scan is the package scan with the writes bbolt does not hold yet merged in: their entries
 // replace bbolt's under the same key, and their deletions hide them.
 func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
+	return t.scanBefore(bucket, allFacts, start, in, fn)
+}
+
+// scanBefore is scan reading, of the facts bbolt holds, only the generations that may hold a
+// fact timestamped before cutoff; the writes it does not hold yet are all read.
+func (t *readTx) scanBefore(bucket []byte, cutoff int64, start []byte, in func(k []byte) bool, fn func(k, v []byte) error) error {
 	b := bucketIndex(bucket)
 	// The writes bbolt does not hold yet are read scanWindow keys at a time: a range can span
 	// most of a memtable, and a garbage collection chunk reads only the next 2,000 keys.
@@ -243,12 +250,12 @@ func (t *readTx) scan(bucket, start []byte, in func(k []byte) bool, fn func(k, v
 		version := -1
 		return scan(func() kvCursor {
 			if v := t.cursorVersion(bucket); c == nil || v != version {
-				c, version = t.cursor(bucket), v
+				c, version = t.cursor(bucket, cutoff), v
 			}
 			return c
 		}, t.btx.Writable(), start, in, fn)
 	}
-	c := t.cursor(bucket) // read-only (memtables exist only with group commit): the cursor stays valid
+	c := t.cursor(bucket, cutoff) // read-only (memtables exist only with group commit): the cursor stays valid
 	k, v := c.Seek(start)
 	for {
 		if len(over) == 0 && next != nil {
@@ -403,11 +410,19 @@ func (t *readTx) Pairs(afterBusiness, afterUser string, fn func(*storagev1.Pair)
 }
 
 func (t *readTx) Facts(afterBusiness, afterID string, fn func(string, string, *storagev1.Fact) error) error {
+	return t.scanFacts(allFacts, afterBusiness, afterID, fn)
+}
+
+func (t *readTx) OldFacts(cutoff int64, afterBusiness, afterID string, fn func(string, string, *storagev1.Fact) error) error {
+	return t.scanFacts(cutoff, afterBusiness, afterID, fn)
+}
+
+func (t *readTx) scanFacts(cutoff int64, afterBusiness, afterID string, fn func(string, string, *storagev1.Fact) error) error {
 	start, skip, err := after("business id", afterBusiness, "message id", afterID)
 	if err != nil {
 		return err
 	}
-	return t.scan(bucketFacts, start, func([]byte) bool { return true }, func(k, v []byte) error {
+	return t.scanBefore(bucketFacts, cutoff, start, func([]byte) bool { return true }, func(k, v []byte) error {
 		if skip != nil && bytes.Equal(k, skip) {
 			return nil
 		}

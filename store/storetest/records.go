@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
@@ -580,4 +581,79 @@ func testScanPairsAndFacts(t *testing.T, s store.Store) {
 		})
 	})
 	diff(t, "facts after b1/m-u1", []string{"b1/m-u2/u2", "b10/m-u0/u0", "b2/m-u1/u1"}, facts)
+}
+
+// testOldFacts writes facts timestamped 1–30 over several Updates (the conformance stores
+// seal a fact generation every three new facts), rewriting some to an older time, deleting
+// some, and checks that OldFacts finds, in a View and in an Update, in key order from its
+// position on, every fact older than its cutoff; it may also find younger ones.
+func testOldFacts(t *testing.T, s store.Store) {
+	id := func(i int) string { return fmt.Sprintf("m%02d", (i*7)%30) } // times out of key order
+	for from := 0; from < 30; from += 5 {
+		update(t, s, func(tx store.Tx) error {
+			for i := from; i < from+5; i++ {
+				if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: int64(i + 1)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	at := map[string]int64{}
+	for i := range 30 {
+		at[id(i)] = int64(i + 1)
+	}
+	update(t, s, func(tx store.Tx) error {
+		for _, i := range []int{25, 28} { // young facts made old: a rewrite may change a time
+			if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: 2}); err != nil {
+				return err
+			}
+			at[id(i)] = 2
+		}
+		for _, i := range []int{0, 3} {
+			if err := tx.DeleteFact("b1", id(i)); err != nil {
+				return err
+			}
+			delete(at, id(i))
+		}
+		return nil
+	})
+	old := func(r store.ReadTx, cutoff int64, after string) ([]string, error) {
+		var got []string
+		last := after
+		afterBusiness := "b1"
+		if after == "" {
+			afterBusiness = "" // from the first
+		}
+		err := r.OldFacts(cutoff, afterBusiness, after, func(b, m string, f *storagev1.Fact) error {
+			if m <= last {
+				return fmt.Errorf("OldFacts gave %s after %s", m, last)
+			}
+			if f.GetTimestamp() != at[m] {
+				return fmt.Errorf("OldFacts gave %s at %d, want %d", m, f.GetTimestamp(), at[m])
+			}
+			last = m
+			if f.GetTimestamp() < cutoff {
+				got = append(got, m)
+			}
+			return nil
+		})
+		return got, err
+	}
+	for _, cutoff := range []int64{0, 3, 11, 26, 31} {
+		for _, after := range []string{"", "m10"} {
+			var want []string
+			for m, ts := range at {
+				if ts < cutoff && m > after {
+					want = append(want, m)
+				}
+			}
+			slices.Sort(want)
+			var inView, inUpdate []string
+			view(t, s, func(r store.ReadTx) (err error) { inView, err = old(r, cutoff, after); return err })
+			update(t, s, func(tx store.Tx) (err error) { inUpdate, err = old(tx, cutoff, after); return err })
+			diff(t, fmt.Sprintf("facts before %d after %q in a View", cutoff, after), want, inView)
+			diff(t, fmt.Sprintf("facts before %d after %q in an Update", cutoff, after), want, inUpdate)
+		}
+	}
 }

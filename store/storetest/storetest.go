@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Templates", testTemplates},
 		{"Discrepancies", testDiscrepancies},
 		{"ScanPairsAndFacts", testScanPairsAndFacts},
+		{"OldFactsHasEveryOldFact", testOldFacts},
 		{"IterationStopsAtCallbackError", testIterationError},
 		{"FailedUpdateKeepsNothing", testFailedUpdate},
 		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
