@@ -45,7 +45,7 @@ func (l *Ledger) CollectGarbage(ctx context.Context) (GCStats, error) {
 			n, examined, nb, nid, done = 0, 0, b, id, true
 			var doomed [][2]string
 			// OldFacts skips the generations of facts that are all younger than the cutoff:
-			// with the default retention, all but the oldest one or two.
+			// with the default retention and facts in time order, all but the oldest few.
 			err := tx.OldFacts(factCutoff, b, id, func(fb, fid string, f *storagev1.Fact) error {
 				if examined++; examined > gcChunk {
 					done = false

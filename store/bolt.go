@@ -488,7 +488,8 @@ func (d *DB) snapshotFiltered(fn func(*bolt.Tx, *bloom) error) error {
 }
 
 // Check runs bbolt's consistency check, verifies the expiry index's keys, that no fact is in
-// two generations and that no filter hides a fact the file holds; it returns the first problem
+// two generations, that no filter hides a fact the file holds and that no fact is older than
+// its generation's oldest time (in memory and in the file); it returns the first problem
 // found (nil if none). It is for a store no one writes to meanwhile (tests, an offline backup):
 // bbolt's checker reads the free page list, which flushes change.
 func (d *DB) Check() error {
@@ -526,8 +527,9 @@ func (d *DB) Check() error {
 	})
 }
 
-// checkFacts verifies that no fact is in two generations, and that neither the fact filter
-// (facts, if not nil) nor its generation's filter hides a fact the file holds.
+// checkFacts verifies that no fact is in two generations, that neither the fact filter (facts,
+// if not nil) nor its generation's filter hides a fact the file holds, and that none is older
+// than its generation's oldest time.
 func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	gt := d.gens.tx(btx)
 	if m, ok := gt.cursor(allFacts).(*factCursor); ok {

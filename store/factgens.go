@@ -45,11 +45,15 @@ import (
 // Garbage collection deletes the facts older than the retention, and a pass used to read every
 // fact to find them. Each generation keeps the earliest timestamp of any fact ever put into it
 // (its oldest), so a pass reads only the generations whose oldest is before its cutoff
-// (OldFacts): with 35 days of facts, the oldest one or two of ~134. The oldest only ever goes
-// down (a deletion leaves it), so it is a lower bound of its generation's facts' times, which
-// is all the skip needs; a rewrite that put an older time would lower it too. It is lowered in
-// memory before the transaction writing the fact commits, so a reader whose transaction holds
-// the fact finds it lowered.
+// (OldFacts). Facts come roughly in time order, so with 35 days of facts those are the oldest
+// one or two of ~134, until garbage collection has emptied them; but one late fact (a webhook
+// Meta retried for a week, a replay of history) makes its generation read that much earlier,
+// on every pass. The oldest only ever goes down (a deletion leaves it), so it is a lower bound
+// of its generation's facts' times, which is all the skip needs; a rewrite that put an older
+// time would lower it too. (Exact times would need a count of facts by time in each
+// generation, kept up by every write and deletion.) It is lowered in memory before the
+// transaction writing the fact commits, so a reader whose transaction holds the fact finds it
+// lowered.
 //
 // Generation 0 is the facts bucket of format 2, so an older file is read as it is; the others
 // are buckets in bucketFactGens named be32(generation).
@@ -61,7 +65,8 @@ var (
 	// (bloom.marshal).
 	bucketFactGenFilters = []byte("fact_generation_filters")
 	// bucketFactGenOldest: be32(generation) → be64(its oldest: the earliest timestamp of any
-	// fact put into it, or noFacts).
+	// fact put into it, or noFacts; for a file of format 3, of the facts it held when Open
+	// worked it out).
 	bucketFactGenOldest = []byte("fact_generation_oldest")
 )
 
@@ -216,7 +221,7 @@ type genTx struct {
 	btx     *bolt.Tx
 	listed  bool
 	gens    []genHandle
-	version int // bumped when a seal or a drop changes gens, for scans that write
+	version int // bumped when a seal, a drop or a lowered oldest changes gens, for scans that write
 
 	// For a writable transaction: what to undo in memory if it is rolled back (rollback),
 	// and the filters to forget once it has committed (the generations it dropped).
@@ -258,10 +263,11 @@ func (h *genHandle) mayHoldBefore(cutoff int64) bool {
 func (t *genTx) lower(h *genHandle, val []byte) error {
 	ts := factTime(val)
 	if h.oldest == nil || ts >= h.oldest.Load() {
-		return nil // nil: a bug, and read by every pass anyway
+		return nil // nil: never, as load and seal give every generation one
 	}
 	t.lowered = append(t.lowered, lowered{h.oldest, h.oldest.Load()})
 	h.oldest.Store(ts)
+	t.version++ // a writable scan of old facts that skipped the generation must now read it
 	return t.btx.Bucket(bucketFactGenOldest).Put(genName(h.id), be64(ts))
 }
 
@@ -510,9 +516,9 @@ func (t *genTx) committed() {
 
 // rollback undoes in memory what t did, its transaction having been rolled back (an Update
 // without group commit that failed). Its keys stay in the filters: a filter may hold more
-// keys than its generation, never fewer. The oldest times it lowered are raised back, though a
-// lower one would be safe too: a later put compares with the one in memory to decide whether
-// to write the file's, which must then not be higher.
+// keys than its generation, never fewer. The oldest times it lowered are raised back to what
+// the file still has: a later put compares its time with the one in memory to decide whether
+// to lower the file's, so the one in memory must not be lower.
 func (t *genTx) rollback() {
 	if t == nil || !t.wrote {
 		return

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/binary"
 	"math"
+	"sync/atomic"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -76,6 +77,27 @@ func TestBloomMarshal(t *testing.T) {
 	} {
 		if unmarshalBloom(v) != nil {
 			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestMayHoldBefore: a generation is read for a cutoff after its oldest time, and always when
+// its oldest time is unknown (a reader that listed it before a drop forgot it) or for allFacts.
+func TestMayHoldBefore(t *testing.T) {
+	for _, tc := range []struct {
+		oldest *atomic.Int64
+		cutoff int64
+		want   bool
+	}{
+		{newOldest(10), 11, true},
+		{newOldest(10), 10, false},
+		{newOldest(noFacts), allFacts, true},
+		{newOldest(noFacts), 1 << 62, false},
+		{nil, math.MinInt64, true},
+	} {
+		h := genHandle{oldest: tc.oldest}
+		if got := h.mayHoldBefore(tc.cutoff); got != tc.want {
+			t.Errorf("oldest %v, cutoff %d: mayHoldBefore = %v, want %v", tc.oldest, tc.cutoff, got, tc.want)
 		}
 	}
 }

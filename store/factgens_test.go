@@ -396,6 +396,39 @@ func TestFactGenerationOldestRolledBack(t *testing.T) {
 	}
 }
 
+// TestOldFactsSeesItsOwnWrites: without group commit, a write in an Update is in the file at
+// once, and a scan of old facts in the same Update that skipped the write's generation must
+// read it once the write has lowered that generation's oldest time (Facts would find it).
+func TestOldFactsSeesItsOwnWrites(t *testing.T) {
+	db := openTemp(t, store.Options{NoGroupCommit: true, FactGeneration: 3})
+	err := db.Update(t.Context(), func(tx store.Tx) error {
+		for i, ts := range []int64{1, 1, 1, 100} { // generation 0: m1–m3, full; 1: m4
+			if err := tx.PutFact("b1", fmt.Sprint("m", i+1), &storagev1.Fact{Timestamp: ts}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = db.Update(t.Context(), func(tx store.Tx) error {
+		return tx.OldFacts(50, "", "", func(_, id string, f *storagev1.Fact) error {
+			if f.GetTimestamp() < 50 {
+				got = append(got, id)
+			}
+			if id == "m1" { // m9 goes to generation 1, which the scan skipped
+				return tx.PutFact("b1", "m9", &storagev1.Fact{Timestamp: 5})
+			}
+			return nil
+		})
+	})
+	if want := []string{"m1", "m2", "m3", "m9"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("OldFacts(50) writing m9 at 5 = %q, %v; want %q", got, err, want)
+	}
+}
+
 // TestCrashMidFlushAcrossGenerations: a flush that rewrites facts in sealed generations and
 // seals new ones is cut off after its first transaction. The file then holds part of it under
 // the previous log position; Open replays the log over that part, through the generations,

@@ -583,10 +583,11 @@ func testScanPairsAndFacts(t *testing.T, s store.Store) {
 	diff(t, "facts after b1/m-u1", []string{"b1/m-u2/u2", "b10/m-u0/u0", "b2/m-u1/u1"}, facts)
 }
 
-// testOldFacts writes facts timestamped 1–30 over several Updates (the conformance stores
-// seal a fact generation every three new facts), rewriting some to an older time, deleting
-// some, and checks that OldFacts finds, in a View and in an Update, in key order from its
-// position on, every fact older than its cutoff; it may also find younger ones.
+// testOldFacts writes facts timestamped 1–30 over several Updates (over several fact
+// generations in the conformance runs whose generations take three facts), rewriting some to
+// an older time, deleting some, and checks that OldFacts finds, in a View and in an Update, in
+// key order from its position on, every fact older than its cutoff; it may also find younger
+// ones.
 func testOldFacts(t *testing.T, s store.Store) {
 	id := func(i int) string { return fmt.Sprintf("m%02d", (i*7)%30) } // times out of key order
 	for from := 0; from < 30; from += 5 {
