@@ -14,8 +14,8 @@ import (
 
 // BenchmarkCollectGarbage runs garbage collection passes over a store of 100k pairs and 1M
 // facts (four fact generations), none of them old enough to collect: what a pass costs when it
-// finds nothing to do. The fact generations' oldest times let it skip every fact, so what it
-// examines (examined/op) is the pairs; before them it read all 1.1M records.
+// finds nothing to do. The fact generations' counts by time let it skip every fact, so what
+// it examines (examined/op) is the pairs; before them it read all 1.1M records.
 func BenchmarkCollectGarbage(b *testing.B) {
 	const perPair = 10
 	now := time.Now()

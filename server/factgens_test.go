@@ -105,7 +105,8 @@ func TestFactsAcrossGenerations(t *testing.T) {
 
 // TestGarbageCollectionReadsOnlyOldGenerations: a collection pass reads only the fact
 // generations that hold a fact older than the retention, so its examined count covers the
-// old generations' facts and not the young ones'.
+// old generations' facts and not the young ones'. A message that arrived weeks late makes
+// its young generation old until a pass has collected it, and no longer.
 func TestGarbageCollectionReadsOnlyOldGenerations(t *testing.T) {
 	hs := newHarnessOn(t, store.Options{FactGeneration: 20})
 	id := func(i int) string { return fmt.Sprintf("wamid.g%03d", i) }
@@ -127,7 +128,9 @@ func TestGarbageCollectionReadsOnlyOldGenerations(t *testing.T) {
 	record(0, 40, h) // generations 0 and 1
 	young := ledger.DefaultRetention + h
 	hs.clock.Set(t0.Add(young + h))
-	record(40, 100, young) // generations 2–4
+	record(40, 70, young)  // generations 2 and 3
+	record(100, 101, h)    // 35 days late, into generation 3
+	record(70, 100, young) // generations 3–5
 
 	gc := func() *convstatev1.CollectGarbageResponse {
 		t.Helper()
@@ -141,16 +144,16 @@ func TestGarbageCollectionReadsOnlyOldGenerations(t *testing.T) {
 		return r
 	}
 	// Examined also counts the pair and the expiry index entries collected: a few.
-	if r := gc(); r.GetFactsDeleted() != 40 || r.GetExamined() > 40+5 {
-		t.Errorf("first pass: %d facts deleted, %d records examined; want 40 deleted, ~40 examined (not the 60 young facts)",
+	if r := gc(); r.GetFactsDeleted() != 41 || r.GetExamined() > 60+5 {
+		t.Errorf("first pass: %d facts deleted, %d records examined; want 41 deleted, ~60 examined (generations 0, 1 and 3)",
 			r.GetFactsDeleted(), r.GetExamined())
 	}
 	if r := gc(); r.GetFactsDeleted() != 0 || r.GetExamined() > 5 {
 		t.Errorf("second pass: %d facts deleted, %d records examined; want none deleted, ~none examined",
 			r.GetFactsDeleted(), r.GetExamined())
 	}
-	if got := hs.db.Stats().FactGenerations; got != 4 {
-		t.Errorf("%d fact generations after the collection, want 4 (0, emptied but kept, and 2–4)", got)
+	if got := hs.db.Stats().FactGenerations; got != 5 {
+		t.Errorf("%d fact generations after the collection, want 5 (0, emptied but kept, and 2–5)", got)
 	}
 	if r := hs.record(send(id(99), brUser, young, marketing)); !r[0].GetBusinessMessage().GetDuplicate() {
 		t.Errorf("a young message recorded again: not a duplicate")

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -287,7 +288,7 @@ func initFile(tx *bolt.Tx) error {
 			return err
 		}
 	}
-	for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketFactGens, bucketFactGenFilters, bucketFactGenOldest) {
+	for _, name := range append(allBuckets[:len(allBuckets):len(allBuckets)], bucketFactGens, bucketFactGenFilters, bucketFactGenTimes) {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", name, err)
 		}
@@ -402,7 +403,10 @@ func (d *DB) updateAlone(fn func(Tx) error) error {
 	var tx *writeTx
 	err := d.bolt.Update(func(btx *bolt.Tx) error {
 		tx = &writeTx{readTx: readTx{btx: btx, gens: d.gens}}
-		return runFn(fn, tx)
+		if err := runFn(fn, tx); err != nil {
+			return err
+		}
+		return tx.gt.finish()
 	})
 	if err != nil {
 		if tx != nil {
@@ -488,10 +492,11 @@ func (d *DB) snapshotFiltered(fn func(*bolt.Tx, *bloom) error) error {
 }
 
 // Check runs bbolt's consistency check, verifies the expiry index's keys, that no fact is in
-// two generations, that no filter hides a fact the file holds and that no fact is older than
-// its generation's oldest time (in memory and in the file); it returns the first problem
-// found (nil if none). It is for a store no one writes to meanwhile (tests, an offline backup):
-// bbolt's checker reads the free page list, which flushes change.
+// two generations, that no filter hides a fact the file holds, and that each generation's
+// counts of its facts by time are right (in the file, and the oldest time readers are told);
+// it returns the first problem found (nil if none). It is for a store no one writes to
+// meanwhile (tests, an offline backup): bbolt's checker reads the free page list, which
+// flushes change.
 func (d *DB) Check() error {
 	if err := d.flush(context.Background(), nil); err != nil {
 		return err
@@ -528,8 +533,8 @@ func (d *DB) Check() error {
 }
 
 // checkFacts verifies that no fact is in two generations, that neither the fact filter (facts,
-// if not nil) nor its generation's filter hides a fact the file holds, and that none is older
-// than its generation's oldest time.
+// if not nil) nor its generation's filter hides a fact the file holds, and that each
+// generation's counts by time are its facts'.
 func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	gt := d.gens.tx(btx)
 	if m, ok := gt.cursor(allFacts).(*factCursor); ok {
@@ -544,8 +549,8 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 	for _, g := range gt.list() {
 		listed[g.id] = true
 	}
-	oldest := btx.Bucket(bucketFactGenOldest)
-	for what, b := range map[string]*bolt.Bucket{"filter": stored, "oldest time": oldest} {
+	times := btx.Bucket(bucketFactGenTimes)
+	for what, b := range map[string]*bolt.Bucket{"filter": stored, "count by time": times} {
 		err := b.ForEach(func(k, _ []byte) error {
 			if len(k) != 4 || !listed[binary.BigEndian.Uint32(k)] {
 				return fmt.Errorf("store: consistency check: a stored fact generation %s (%x) outlived its generation", what, k)
@@ -566,19 +571,17 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 				return fmt.Errorf("store: consistency check: the stored filter of fact generation %d is damaged", g.id)
 			}
 		}
-		// Its oldest, in memory and in the file, which garbage collection skips it by: no
-		// fact may be older.
-		v := oldest.Get(genName(g.id))
-		if len(v) != 8 || g.oldest == nil {
-			return fmt.Errorf("store: consistency check: fact generation %d has no oldest time (in the file: %x)", g.id, v)
+		// Its counts by time, which garbage collection skips it by: the file's must be its
+		// facts', and the oldest time readers see no later than its oldest fact's bucket.
+		kepttimes, ok := unmarshalTimes(times.Get(genName(g.id)))
+		if !ok || g.times == nil {
+			return fmt.Errorf("store: consistency check: fact generation %d has no counts by time (in the file: %x)", g.id, times.Get(genName(g.id)))
 		}
-		floor := max(int64(binary.BigEndian.Uint64(v)), g.oldest.Load())
+		counted := map[int64]int64{}
 		n := 0
 		err := g.bucket().ForEach(func(k, v []byte) error {
 			n++
-			if ts := factTime(v); ts < floor {
-				return fmt.Errorf("store: consistency check: fact %q (at %d) is older than its generation %d's oldest time, %d", k, ts, g.id, floor)
-			}
+			countTimes(counted, v)
 			h := factHash(k)
 			if facts != nil && !facts.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)
@@ -593,6 +596,10 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 		})
 		switch {
 		case err != nil:
+		case !maps.Equal(counted, kepttimes):
+			err = fmt.Errorf("store: consistency check: fact generation %d holds facts by time bucket %v, its counts in the file say %v", g.id, counted, kepttimes)
+		case g.times.oldest.Load() > newGenTimes(g.id, counted).earliest():
+			err = fmt.Errorf("store: consistency check: fact generation %d holds facts from %d on, readers are told from %d", g.id, newGenTimes(g.id, counted).earliest(), g.times.oldest.Load())
 		case i > 0 && n > 0 && kept == nil:
 			err = fmt.Errorf("store: consistency check: sealed fact generation %d has no stored filter", g.id)
 		case i > 0 && n == 0 && g.id > 0:

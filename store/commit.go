@@ -479,6 +479,9 @@ func (c *committer) flush(m *memtable, seq uint64) (uint64, error) {
 					runs = runs[1:]
 				}
 			}
+			if err := gt.finish(); err != nil {
+				return err
+			}
 			if len(runs) > 0 {
 				return nil
 			}
@@ -649,6 +652,9 @@ func replay(bdb *bolt.DB, gens *factGens, records []walRecord, maxOps int, after
 				}
 				ops += len(r.ops)
 				n++
+			}
+			if err := gt.finish(); err != nil {
+				return err
 			}
 			return btx.Bucket(bucketMeta).Put(keyWALApplied, be64(int64(todo[n-1].seq)))
 		})

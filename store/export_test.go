@@ -98,20 +98,24 @@ func (d *DB) FactGenerationsScanned() int { return d.gens.scanned }
 // others, their Update having proved them new (op.fresh).
 func (d *DB) FreshFactsPut() uint64 { return d.gens.freshPuts.Load() }
 
-// ForgetFactGenerationOldest deletes the generations' oldest times from the file and makes it
+// ForgetFactGenerationTimes deletes the generations' counts by time from the file and makes it
 // format 3, as a build before them wrote it.
-func (d *DB) ForgetFactGenerationOldest() error {
+func (d *DB) ForgetFactGenerationTimes() error {
 	return d.flush(context.Background(), func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bucketFactGenOldest); err != nil {
+		if err := tx.DeleteBucket(bucketFactGenTimes); err != nil {
 			return err
 		}
 		return tx.Bucket(bucketMeta).Put(keyFormatVersion, binary.BigEndian.AppendUint32(nil, 3))
 	})
 }
 
-// SetFactGenerationOldest overwrites generation id's oldest time in the file, to damage it.
-func (d *DB) SetFactGenerationOldest(id uint32, oldest int64) error {
+// SetFactGenerationTimes overwrites generation id's counts by time in the file (nil: none), to
+// damage them.
+func (d *DB) SetFactGenerationTimes(id uint32, counts map[int64]int64) error {
 	return d.flush(context.Background(), func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFactGenOldest).Put(genName(id), be64(oldest))
+		return tx.Bucket(bucketFactGenTimes).Put(genName(id), (&genTimes{counts: counts}).marshal())
 	})
 }
+
+// TimeBucket is the time bucket a fact at ts counts in.
+func TimeBucket(ts int64) int64 { return ts >> timeShift }

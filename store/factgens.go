@@ -5,14 +5,10 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"fmt"
-	"math"
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
 	bolt "go.etcd.io/bbolt"
-	"google.golang.org/protobuf/encoding/protowire"
-
-	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 )
 
 // Facts are kept in generations: B-trees of at most Options.FactGeneration new keys each.
@@ -42,19 +38,6 @@ import (
 // stop at the newest generations; and deletions search oldest first, since garbage
 // collection deletes the oldest facts.
 //
-// Garbage collection deletes the facts older than the retention, and a pass used to read every
-// fact to find them. Each generation keeps the earliest timestamp of any fact ever put into it
-// (its oldest), so a pass reads only the generations whose oldest is before its cutoff
-// (OldFacts). Facts come roughly in time order, so with 35 days of facts those are the oldest
-// one or two of ~134, until garbage collection has emptied them; but one late fact (a webhook
-// Meta retried for a week, a replay of history) makes its generation read that much earlier,
-// on every pass. The oldest only ever goes down (a deletion leaves it), so it is a lower bound
-// of its generation's facts' times, which is all the skip needs; a rewrite that put an older
-// time would lower it too. (Exact times would need a count of facts by time in each
-// generation, kept up by every write and deletion.) It is lowered in memory before the
-// transaction writing the fact commits, so a reader whose transaction holds the fact finds it
-// lowered.
-//
 // Generation 0 is the facts bucket of format 2, so an older file is read as it is; the others
 // are buckets in bucketFactGens named be32(generation).
 var (
@@ -64,48 +47,7 @@ var (
 	// bucketFactGenFilters: be32(generation) → the Bloom filter of a sealed generation
 	// (bloom.marshal).
 	bucketFactGenFilters = []byte("fact_generation_filters")
-	// bucketFactGenOldest: be32(generation) → be64(its oldest: the earliest timestamp of any
-	// fact put into it, or noFacts; for a file of format 3, of the facts it held when Open
-	// worked it out).
-	bucketFactGenOldest = []byte("fact_generation_oldest")
 )
-
-const (
-	// noFacts is the oldest of a generation no fact has been put into.
-	noFacts = math.MaxInt64
-	// allFacts as OldFacts' cutoff reads every generation.
-	allFacts = math.MaxInt64
-)
-
-// factTimeField is storagev1.Fact's timestamp field, which factTime reads.
-var factTimeField = (&storagev1.Fact{}).ProtoReflect().Descriptor().Fields().ByName("timestamp").Number()
-
-// factTime returns the timestamp of the fact v encodes without decoding the rest (0 when it has
-// none, as proto.Unmarshal would), or math.MinInt64 if v is malformed: a generation holding it
-// is then always read.
-func factTime(v []byte) int64 {
-	var ts int64
-	for len(v) > 0 {
-		num, typ, n := protowire.ConsumeTag(v)
-		if n < 0 {
-			return math.MinInt64
-		}
-		v = v[n:]
-		if num == factTimeField && typ == protowire.VarintType {
-			x, n := protowire.ConsumeVarint(v)
-			if n < 0 {
-				return math.MinInt64
-			}
-			ts, v = int64(x), v[n:] // the last one wins, as in proto.Unmarshal
-			continue
-		}
-		if n = protowire.ConsumeFieldValue(num, typ, v); n < 0 {
-			return math.MinInt64
-		}
-		v = v[n:]
-	}
-	return ts
-}
 
 // defaultFactGeneration is how many new keys a generation takes before it is sealed. At ~30
 // facts a leaf its B-tree has ~9,000 leaves, so a flush of 70,000 facts rewrites each leaf for
@@ -120,10 +62,9 @@ type factGens struct {
 	// filters maps a generation to its filter; it is replaced, never modified (though the
 	// filters in it are added to). A generation without one is searched.
 	filters atomic.Pointer[map[uint32]*bloom]
-	// oldest maps a generation to its oldest (noFacts: none put yet); replaced, never
-	// modified, though its values are lowered in place by the writer. Every generation has
-	// one once Open has loaded them.
-	oldest atomic.Pointer[map[uint32]*atomic.Int64]
+	// times maps a generation to its facts' counts by time (gentimes.go); replaced, never
+	// modified. Every generation has them once Open has loaded them.
+	times atomic.Pointer[map[uint32]*genTimes]
 
 	// The writer's: there is one bbolt writer at a time (Open, the flusher, or an Update
 	// without group commit). A transaction rolled back (an Update without group commit that
@@ -158,29 +99,6 @@ func (g *factGens) setFilter(id uint32, b *bloom) {
 	g.filters.Store(&fs)
 }
 
-func (g *factGens) oldestMap() map[uint32]*atomic.Int64 { return *g.oldest.Load() }
-
-// setOldest makes o generation id's oldest (nil: it has none, being dropped).
-func (g *factGens) setOldest(id uint32, o *atomic.Int64) {
-	old := g.oldestMap()
-	m := make(map[uint32]*atomic.Int64, len(old)+1)
-	for k, v := range old {
-		m[k] = v
-	}
-	if o == nil {
-		delete(m, id)
-	} else {
-		m[id] = o
-	}
-	g.oldest.Store(&m)
-}
-
-func newOldest(v int64) *atomic.Int64 {
-	o := new(atomic.Int64)
-	o.Store(v)
-	return o
-}
-
 // generations returns the number of generations, for Stats: those with a filter, and
 // generation 0 (the facts bucket) once emptied, when it has none.
 func (g *factGens) generations() int {
@@ -194,11 +112,11 @@ func (g *factGens) generations() int {
 // genHandle is a generation in one transaction.
 type genHandle struct {
 	id     uint32
-	parent *bolt.Bucket  // bucketFactGens; nil for generation 0
-	b      *bolt.Bucket  // opened on first use
-	f      *bloom        // its filter when listed (nil: none, search it); filters only gain keys
-	oldest *atomic.Int64 // its oldest (nil: unknown, read it)
-	c      *bolt.Cursor  // for lookups; nil until the first
+	parent *bolt.Bucket // bucketFactGens; nil for generation 0
+	b      *bolt.Bucket // opened on first use
+	f      *bloom       // its filter when listed (nil: none, search it); filters only gain keys
+	times  *genTimes    // its counts by time (nil: unknown, read it)
+	c      *bolt.Cursor // for lookups; nil until the first
 }
 
 func (h *genHandle) bucket() *bolt.Bucket {
@@ -221,7 +139,7 @@ type genTx struct {
 	btx     *bolt.Tx
 	listed  bool
 	gens    []genHandle
-	version int // bumped when a seal, a drop or a lowered oldest changes gens, for scans that write
+	version int // bumped when a seal, a drop or a lowered oldest time changes gens, for scans that write
 
 	// For a writable transaction: what to undo in memory if it is rolled back (rollback),
 	// and the filters to forget once it has committed (the generations it dropped).
@@ -229,13 +147,8 @@ type genTx struct {
 	curID           uint32
 	curKeys         int
 	sealed, dropped []uint32
-	lowered         []lowered
-}
-
-// lowered is a generation's oldest before a transaction lowered it.
-type lowered struct {
-	oldest *atomic.Int64
-	was    int64
+	// counted are the counts by time t changed, and what they were before.
+	counted map[*genTimes]map[int64]int64
 }
 
 // tx returns btx's generations.
@@ -244,31 +157,12 @@ func (g *factGens) tx(btx *bolt.Tx) *genTx { return &genTx{g: g, btx: btx} }
 func (t *genTx) list() []genHandle {
 	if !t.listed {
 		t.gens, t.listed = generations(t.btx, t.g.filterMap()), true
-		olds := t.g.oldestMap()
+		times := t.g.timesMap()
 		for i := range t.gens {
-			t.gens[i].oldest = olds[t.gens[i].id]
+			t.gens[i].times = times[t.gens[i].id]
 		}
 	}
 	return t.gens
-}
-
-// mayHoldBefore reports whether h may hold a fact timestamped before cutoff.
-func (h *genHandle) mayHoldBefore(cutoff int64) bool {
-	return cutoff == allFacts || h.oldest == nil || h.oldest.Load() < cutoff
-}
-
-// lower lowers generation h's oldest to the time of the fact val, which t (writable) puts
-// into it: in memory first, so that a reader whose transaction holds the fact finds it
-// lowered, and in the file. Facts mostly come in time order, so this writes rarely.
-func (t *genTx) lower(h *genHandle, val []byte) error {
-	ts := factTime(val)
-	if h.oldest == nil || ts >= h.oldest.Load() {
-		return nil // nil: never, as load and seal give every generation one
-	}
-	t.lowered = append(t.lowered, lowered{h.oldest, h.oldest.Load()})
-	h.oldest.Store(ts)
-	t.version++ // a writable scan of old facts that skipped the generation must now read it
-	return t.btx.Bucket(bucketFactGenOldest).Put(genName(h.id), be64(ts))
 }
 
 // generations lists tx's generations newest first: bucketFactGens' buckets, then bucketFacts,
@@ -287,44 +181,41 @@ func generations(tx *bolt.Tx, fs map[uint32]*bloom) []genHandle {
 	return append(gs, genHandle{id: 0, b: tx.Bucket(bucketFacts), f: fs[0]})
 }
 
-// load reads the generations' filters and oldest times when Open has the file open in tx
+// load reads the generations' filters and counts by time when Open has the file open in tx
 // (writable): a sealed generation's from the file, the current one's filter by scanning it (it
 // holds at most size keys, a file of format 2 excepted, whose facts it all is until the first
-// new fact seals it). A generation whose filter (sealed) or oldest is missing is scanned, and
-// what it lacked written: a file of format 3 has no oldest times, and generation 0 once garbage
+// new fact seals it). A generation whose filter (sealed) or counts are missing is scanned, and
+// what it lacked written: a file of format 3 has no counts, and generation 0 once garbage
 // collection has emptied it no filter.
 func (g *factGens) load(tx *bolt.Tx) error {
 	fs := make(map[uint32]*bloom)
-	olds := make(map[uint32]*atomic.Int64)
-	filters, oldest := tx.Bucket(bucketFactGenFilters), tx.Bucket(bucketFactGenOldest)
+	ts := make(map[uint32]*genTimes)
+	filters, times := tx.Bucket(bucketFactGenFilters), tx.Bucket(bucketFactGenTimes)
 	for i, h := range generations(tx, nil) {
 		var f *bloom
 		if i > 0 {
 			f = unmarshalBloom(filters.Get(genName(h.id)))
 		}
-		o, known := int64(0), false
-		if v := oldest.Get(genName(h.id)); len(v) == 8 {
-			o, known = int64(binary.BigEndian.Uint64(v)), true
-		}
+		counts, known := unmarshalTimes(times.Get(genName(h.id)))
 		if f != nil && known {
-			fs[h.id], olds[h.id] = f, newOldest(o)
+			fs[h.id], ts[h.id] = f, newGenTimes(h.id, counts)
 			continue
 		}
 		g.scanned++
 		var hs []uint64
-		scanned := int64(noFacts)
+		scanned := map[int64]int64{}
 		c := h.bucket().Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			hs = append(hs, factHash(k))
-			scanned = min(scanned, factTime(v))
+			countTimes(scanned, v)
 		}
 		if !known {
-			o = scanned
-			if err := oldest.Put(genName(h.id), be64(o)); err != nil {
-				return fmt.Errorf("writing the oldest time of fact generation %d: %w", h.id, err)
+			counts = scanned
+			if err := times.Put(genName(h.id), newGenTimes(h.id, counts).marshal()); err != nil {
+				return fmt.Errorf("writing the counts of fact generation %d: %w", h.id, err)
 			}
 		}
-		olds[h.id] = newOldest(o)
+		ts[h.id] = newGenTimes(h.id, counts)
 		if f != nil {
 			fs[h.id] = f
 			continue
@@ -346,7 +237,7 @@ func (g *factGens) load(tx *bolt.Tx) error {
 		}
 	}
 	g.filters.Store(&fs)
-	g.oldest.Store(&olds)
+	g.times.Store(&ts)
 	return nil
 }
 
@@ -394,9 +285,11 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 			if f := gens[i].f; f != nil && !f.mayContain(h) {
 				continue
 			}
-			if _, ok := gens[i].seek(key); !ok {
+			old, ok := gens[i].seek(key)
+			if !ok {
 				continue
 			}
+			t.count(&gens[i], old, -1)
 			if err := gens[i].bucket().Delete(key); err != nil {
 				return err
 			}
@@ -413,9 +306,10 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 		if f := gens[i].f; f != nil && !f.mayContain(h) {
 			continue
 		}
-		if _, ok := gens[i].seek(key); ok {
-			if err := t.lower(&gens[i], val); err != nil {
-				return err
+		if old, ok := gens[i].seek(key); ok {
+			if factTime(old)>>timeShift != factTime(val)>>timeShift { // a status keeps its message's time
+				t.count(&gens[i], old, -1)
+				t.count(&gens[i], val, +1)
 			}
 			return gens[i].bucket().Put(key, val)
 		}
@@ -433,9 +327,7 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 		f.add(h)
 	}
 	g.curKeys++
-	if err := t.lower(&gens[0], val); err != nil {
-		return err
-	}
+	t.count(&gens[0], val, +1)
 	return gens[0].bucket().Put(key, val)
 }
 
@@ -454,13 +346,13 @@ func (t *genTx) seal() error {
 	if err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
-	if err := t.btx.Bucket(bucketFactGenOldest).Put(genName(id), be64(noFacts)); err != nil {
+	if err := t.btx.Bucket(bucketFactGenTimes).Put(genName(id), nil); err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
-	f, o := newBloom(int64(g.size)), newOldest(noFacts)
+	f, times := newBloom(int64(g.size)), newGenTimes(id, map[int64]int64{})
 	g.setFilter(id, f)
-	g.setOldest(id, o)
-	t.gens = append([]genHandle{{id: id, parent: parent, b: b, f: f, oldest: o}}, t.gens...)
+	g.setTimes(id, times)
+	t.gens = append([]genHandle{{id: id, parent: parent, b: b, f: f, times: times}}, t.gens...)
 	t.sealed = append(t.sealed, id)
 	t.version++
 	g.curID, g.curKeys = id, 0
@@ -486,7 +378,7 @@ func (t *genTx) drop(i int) error {
 		return fmt.Errorf("dropping fact generation %d: %w", id, err)
 	}
 	if id > 0 {
-		if err := t.btx.Bucket(bucketFactGenOldest).Delete(genName(id)); err != nil {
+		if err := t.btx.Bucket(bucketFactGenTimes).Delete(genName(id)); err != nil {
 			return fmt.Errorf("dropping fact generation %d: %w", id, err)
 		}
 	}
@@ -500,35 +392,39 @@ func (t *genTx) drop(i int) error {
 	return nil
 }
 
-// committed forgets the filters of the generations t dropped; the writer calls it once t's
-// transaction has committed (t nil: it read no fact).
+// committed forgets the filters of the generations t dropped and shows readers the oldest
+// times its deletions raised; the writer calls it once t's transaction has committed (t nil:
+// it read no fact).
 func (t *genTx) committed() {
 	if t == nil {
 		return
 	}
+	for gt := range t.counted {
+		gt.oldest.Store(gt.earliest())
+	}
 	for _, id := range t.dropped {
 		t.g.setFilter(id, nil)
 		if id > 0 {
-			t.g.setOldest(id, nil)
+			t.g.setTimes(id, nil)
 		}
 	}
 }
 
 // rollback undoes in memory what t did, its transaction having been rolled back (an Update
 // without group commit that failed). Its keys stay in the filters: a filter may hold more
-// keys than its generation, never fewer. The oldest times it lowered are raised back to what
-// the file still has: a later put compares its time with the one in memory to decide whether
-// to lower the file's, so the one in memory must not be lower.
+// keys than its generation, never fewer. The counts by time it changed are restored, and with
+// them the oldest times it lowered.
 func (t *genTx) rollback() {
 	if t == nil || !t.wrote {
 		return
 	}
-	for i := len(t.lowered) - 1; i >= 0; i-- {
-		t.lowered[i].oldest.Store(t.lowered[i].was)
+	for gt, was := range t.counted {
+		gt.counts = was
+		gt.oldest.Store(gt.earliest())
 	}
 	for _, id := range t.sealed {
 		t.g.setFilter(id, nil)
-		t.g.setOldest(id, nil)
+		t.g.setTimes(id, nil)
 	}
 	t.g.curID, t.g.curKeys = t.curID, t.curKeys
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"encoding/binary"
 	"math"
-	"sync/atomic"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -84,20 +83,27 @@ func TestBloomMarshal(t *testing.T) {
 // TestMayHoldBefore: a generation is read for a cutoff after its oldest time, and always when
 // its oldest time is unknown (a reader that listed it before a drop forgot it) or for allFacts.
 func TestMayHoldBefore(t *testing.T) {
+	in := func(buckets ...int64) *genTimes {
+		counts := map[int64]int64{}
+		for _, b := range buckets {
+			counts[b]++
+		}
+		return newGenTimes(1, counts)
+	}
 	for _, tc := range []struct {
-		oldest *atomic.Int64
+		times  *genTimes
 		cutoff int64
 		want   bool
 	}{
-		{newOldest(10), 11, true},
-		{newOldest(10), 10, false},
-		{newOldest(noFacts), allFacts, true},
-		{newOldest(noFacts), 1 << 62, false},
+		{in(3, 5), 3<<timeShift + 1, true},
+		{in(3, 5), 3 << timeShift, false},
+		{in(), allFacts, true},
+		{in(), 1 << 62, false},
 		{nil, math.MinInt64, true},
 	} {
-		h := genHandle{oldest: tc.oldest}
+		h := genHandle{times: tc.times}
 		if got := h.mayHoldBefore(tc.cutoff); got != tc.want {
-			t.Errorf("oldest %v, cutoff %d: mayHoldBefore = %v, want %v", tc.oldest, tc.cutoff, got, tc.want)
+			t.Errorf("times %v, cutoff %d: mayHoldBefore = %v, want %v", tc.times, tc.cutoff, got, tc.want)
 		}
 	}
 }

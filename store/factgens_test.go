@@ -352,10 +352,9 @@ func TestFactGenerationsRolledBack(t *testing.T) {
 	wantFacts(t, db, want, 200, "reopened")
 }
 
-// TestFactGenerationOldestRolledBack: without group commit, an Update that lowered its
-// generation's oldest time and failed must leave it as the file has it. Otherwise a later put
-// of a fact between the two times would find nothing to lower, and the file would say the
-// generation holds nothing that old.
+// TestFactGenerationOldestRolledBack: without group commit, an Update that counted a fact in
+// its generation and failed must leave the counts as the file has them. Otherwise the next
+// Update's counts, written to the file, would count a fact that is not there.
 func TestFactGenerationOldestRolledBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "convstate.db")
 	opts := store.Options{NoGroupCommit: true, FactGeneration: 4}
@@ -401,9 +400,10 @@ func TestFactGenerationOldestRolledBack(t *testing.T) {
 // read it once the write has lowered that generation's oldest time (Facts would find it).
 func TestOldFactsSeesItsOwnWrites(t *testing.T) {
 	db := openTemp(t, store.Options{NoGroupCommit: true, FactGeneration: 3})
+	day := int64(24 * time.Hour)
 	err := db.Update(t.Context(), func(tx store.Tx) error {
-		for i, ts := range []int64{1, 1, 1, 100} { // generation 0: m1–m3, full; 1: m4
-			if err := tx.PutFact("b1", fmt.Sprint("m", i+1), &storagev1.Fact{Timestamp: ts}); err != nil {
+		for i, d := range []int64{1, 1, 1, 100} { // generation 0: m1–m3, full; 1: m4
+			if err := tx.PutFact("b1", fmt.Sprint("m", i+1), &storagev1.Fact{Timestamp: d * day}); err != nil {
 				return err
 			}
 		}
@@ -414,18 +414,18 @@ func TestOldFactsSeesItsOwnWrites(t *testing.T) {
 	}
 	var got []string
 	err = db.Update(t.Context(), func(tx store.Tx) error {
-		return tx.OldFacts(50, "", "", func(_, id string, f *storagev1.Fact) error {
-			if f.GetTimestamp() < 50 {
+		return tx.OldFacts(50*day, "", "", func(_, id string, f *storagev1.Fact) error {
+			if f.GetTimestamp() < 50*day {
 				got = append(got, id)
 			}
 			if id == "m1" { // m9 goes to generation 1, which the scan skipped
-				return tx.PutFact("b1", "m9", &storagev1.Fact{Timestamp: 5})
+				return tx.PutFact("b1", "m9", &storagev1.Fact{Timestamp: 5 * day})
 			}
 			return nil
 		})
 	})
 	if want := []string{"m1", "m2", "m3", "m9"}; err != nil || !slices.Equal(got, want) {
-		t.Errorf("OldFacts(50) writing m9 at 5 = %q, %v; want %q", got, err, want)
+		t.Errorf("OldFacts(day 50) writing m9 at day 5 = %q, %v; want %q", got, err, want)
 	}
 }
 
@@ -568,10 +568,11 @@ func TestFreshFactsUnderChurn(t *testing.T) {
 	}
 }
 
-// TestOldFactsSkipsYoungGenerations: each generation keeps the time of its oldest fact, and
-// OldFacts, garbage collection's scan, reads only the generations whose oldest is before its
-// cutoff. The times survive a reopen, a rewrite to an older time lowers its generation's, a
-// file of format 3 gets them at Open, and Check catches one that is too late.
+// TestOldFactsSkipsYoungGenerations: each generation counts its facts by time bucket, and
+// OldFacts, garbage collection's scan, reads only the generations with a fact in a bucket that
+// begins before its cutoff. The counts survive a reopen, follow a rewrite to an older time and
+// its deletion (a late fact makes its generation old only until it is deleted), a file of
+// format 3 gets them at Open, and Check catches counts that are wrong.
 func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -583,20 +584,27 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "convstate.db")
 			db := openAt(t, path, tc.opts)
-			put := func(i int, ts int64) {
+			// Fact i is at at(i): 50 facts a time bucket, so generation g is bucket g.
+			at := func(i int) int64 { return int64(i) * (1 << 42) / 50 }
+			if store.TimeBucket(at(50)) != 1 || store.TimeBucket(at(99)) != 1 {
+				t.Fatal("at(i) does not put 50 facts in a time bucket")
+			}
+			update := func(fn func(tx store.Tx) error) {
 				t.Helper()
-				err := db.Update(t.Context(), func(tx store.Tx) error {
-					return tx.PutFact("b1", factID(i), &storagev1.Fact{UserId: "u", Timestamp: ts})
-				})
-				if err != nil {
+				if err := db.Update(t.Context(), fn); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Flush(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 			}
-			for i := range 600 { // fact i at time i: generation g holds times 50g to 50g+49
-				put(i, int64(i))
+			put := func(i int, ts int64) func(tx store.Tx) error {
+				return func(tx store.Tx) error {
+					return tx.PutFact("b1", factID(i), &storagev1.Fact{UserId: "u", Timestamp: ts})
+				}
 			}
-			if err := db.Flush(t.Context()); err != nil {
-				t.Fatal(err)
+			for i := range 600 {
+				update(put(i, at(i)))
 			}
 			// The facts OldFacts reads, and how many of them are before the cutoff.
 			read := func(cutoff int64) (n, old int) {
@@ -624,15 +632,15 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 					t.Errorf("%s: %v", when, err)
 				}
 			}
-			want("after 600 facts", 120, 150, 120) // generations 0–2
+			want("after 600 facts", at(120), 150, 120) // generations 0–2
 			want("after 600 facts", 0, 0, 0)
-			want("after 600 facts", 1000, 600, 600)
+			want("after 600 facts", at(1000), 600, 600)
 
-			put(590, 5) // a rewrite to an older time: generation 11 now reaches back to 5
-			if err := db.Flush(t.Context()); err != nil {
-				t.Fatal(err)
-			}
-			want("after a rewrite", 120, 200, 121)
+			update(put(590, at(5))) // a rewrite to an older time: generation 11 now reaches back to 5
+			want("after a rewrite to an older time", at(120), 200, 121)
+			update(put(590, at(590))) // and back
+			want("after a rewrite back", at(120), 150, 120)
+			update(put(590, at(5)))
 
 			if err := db.Close(); err != nil {
 				t.Fatal(err)
@@ -641,10 +649,10 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 			if got := db.FactGenerationsScanned(); got != 1 {
 				t.Errorf("reopened, Open scanned %d generations, want 1 (the current one)", got)
 			}
-			want("reopened", 120, 200, 121)
+			want("reopened", at(120), 200, 121)
 
-			// A file of format 3 has no oldest times: Open reads every generation for them.
-			if err := db.ForgetFactGenerationOldest(); err != nil {
+			// A file of format 3 has no counts: Open reads every generation for them.
+			if err := db.ForgetFactGenerationTimes(); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.Close(); err != nil {
@@ -654,15 +662,19 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 			if got := db.FactGenerationsScanned(); got != 12 {
 				t.Errorf("a file of format 3 reopened: Open scanned %d generations, want 12", got)
 			}
-			want("a file of format 3 reopened", 120, 200, 121)
+			want("a file of format 3 reopened", at(120), 200, 121)
 
-			if err := db.SetFactGenerationOldest(3, 160); err != nil { // it holds 150–199
+			// Garbage collection deletes the late fact: generation 11 is young again.
+			update(func(tx store.Tx) error { return tx.DeleteFact("b1", factID(590)) })
+			want("after deleting the late fact", at(120), 150, 120)
+
+			if err := db.SetFactGenerationTimes(3, map[int64]int64{3: 49}); err != nil { // it holds 50
 				t.Fatal(err)
 			}
-			if err := db.Check(); err == nil || !strings.Contains(err.Error(), "older than its generation 3's oldest time, 160") {
-				t.Errorf("Check of a generation whose oldest time is too late: %v", err)
+			if err := db.Check(); err == nil || !strings.Contains(err.Error(), "fact generation 3 holds facts by time bucket map[3:50], its counts in the file say map[3:49]") {
+				t.Errorf("Check of a generation whose counts are wrong: %v", err)
 			}
-			if err := db.SetFactGenerationOldest(3, 150); err != nil {
+			if err := db.SetFactGenerationTimes(3, map[int64]int64{3: 50}); err != nil {
 				t.Fatal(err)
 			}
 		})

@@ -204,7 +204,8 @@ func (t *readTx) cursor(bucket []byte, cutoff int64) kvCursor {
 }
 
 // cursorVersion changes when a cursor from cursor(bucket, cutoff) may no longer see every key
-// it should: a fact generation sealed, dropped, or its oldest lowered below a scan's cutoff.
+// it should: a fact generation sealed, dropped, or its oldest time lowered below a scan's
+// cutoff.
 func (t *readTx) cursorVersion(bucket []byte) int {
 	if bucketIndex(bucket) == factsBucket {
 		return t.genTx().version

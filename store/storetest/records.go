@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 	"github.com/convstate/convstate/store"
@@ -589,11 +590,12 @@ func testScanPairsAndFacts(t *testing.T, s store.Store) {
 // key order from its position on, every fact older than its cutoff; it may also find younger
 // ones.
 func testOldFacts(t *testing.T, s store.Store) {
+	const day = int64(24 * time.Hour)                                  // times far enough apart for any store to tell them apart
 	id := func(i int) string { return fmt.Sprintf("m%02d", (i*7)%30) } // times out of key order
 	for from := 0; from < 30; from += 5 {
 		update(t, s, func(tx store.Tx) error {
 			for i := from; i < from+5; i++ {
-				if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: int64(i + 1)}); err != nil {
+				if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: int64(i+1) * day}); err != nil {
 					return err
 				}
 			}
@@ -602,14 +604,14 @@ func testOldFacts(t *testing.T, s store.Store) {
 	}
 	at := map[string]int64{}
 	for i := range 30 {
-		at[id(i)] = int64(i + 1)
+		at[id(i)] = int64(i+1) * day
 	}
 	update(t, s, func(tx store.Tx) error {
 		for _, i := range []int{25, 28} { // young facts made old: a rewrite may change a time
-			if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: 2}); err != nil {
+			if err := tx.PutFact("b1", id(i), &storagev1.Fact{UserId: "u", Timestamp: 2 * day}); err != nil {
 				return err
 			}
-			at[id(i)] = 2
+			at[id(i)] = 2 * day
 		}
 		for _, i := range []int{0, 3} {
 			if err := tx.DeleteFact("b1", id(i)); err != nil {
@@ -641,7 +643,7 @@ func testOldFacts(t *testing.T, s store.Store) {
 		})
 		return got, err
 	}
-	for _, cutoff := range []int64{0, 3, 11, 26, 31} {
+	for _, cutoff := range []int64{0, 3 * day, 11 * day, 26 * day, 31 * day} {
 		for _, after := range []string{"", "m10"} {
 			var want []string
 			for m, ts := range at {
