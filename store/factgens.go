@@ -346,7 +346,9 @@ func (t *genTx) seal() error {
 	if err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
-	if err := t.btx.Bucket(bucketFactGenTimes).Put(genName(id), nil); err != nil {
+	// Its counts, none yet (not nil: within the transaction, bbolt would read that back as
+	// missing).
+	if err := t.btx.Bucket(bucketFactGenTimes).Put(genName(id), []byte{}); err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
 	f, times := newBloom(int64(g.size)), newGenTimes(id, map[int64]int64{})

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +48,7 @@ type benchConfig struct {
 	pairCache   int
 	jsonOnly    bool
 	cpuProfile  string
+	trace       string
 	workloads   nameList
 }
 
@@ -86,6 +89,7 @@ func parseBench(e env, args []string) (*benchConfig, error) {
 	fs.Var(positiveInt(&c.conns), "conns", "gRPC connections the workers share")
 	fs.BoolVar(&c.jsonOnly, "json-only", false, "print only the JSON line on stdout (progress still goes to stderr)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of each workload to `file`, with the workload's name inserted\nbefore the extension (cpu.pprof -> cpu.decide.pprof); of the last slice for empty and decide")
+	fs.StringVar(&c.trace, "trace", "", "write an execution trace of each workload to `file`, named as --cpuprofile's; what\ngoroutines waited for: go tool trace -pprof=sync (or sched, syscall) FILE > sync.pprof")
 	fs.Var(&c.workloads, "workloads", "the workloads to run, comma-separated (default all: "+strings.Join(allWorkloads, ",")+")")
 	if err := fs.parse(args); err != nil {
 		return nil, err
@@ -288,7 +292,7 @@ func runBench(ctx context.Context, e env, args []string) error {
 
 	// slice runs a workload for d (after a warm-up of w) and adds the result to into's.
 	slice := func(name string, s *benchServer, conc int, d, w time.Duration, newCall func(w *loadgen.Worker) loadgen.Call, into **loadgen.Result) error {
-		stop, err := startProfile(c.cpuProfile, name)
+		stop, err := startProfiles(c.cpuProfile, c.trace, name)
 		if err != nil {
 			return err
 		}
@@ -610,24 +614,44 @@ func batchCall(ids pairIDs, pairs int) func(w *loadgen.Worker) loadgen.Call {
 	}
 }
 
-// startProfile starts a CPU profile of one workload when --cpuprofile is set.
-func startProfile(path, workload string) (stop func() error, err error) {
-	if path == "" {
-		return func() error { return nil }, nil
+// startProfiles starts a CPU profile and an execution trace of one workload, as --cpuprofile
+// and --trace ask.
+func startProfiles(cpuPath, tracePath, workload string) (stop func() error, err error) {
+	var stops []func() error
+	stopAll := func() error {
+		var errs []error
+		for _, stop := range slices.Backward(stops) {
+			errs = append(errs, stop())
+		}
+		return errors.Join(errs...)
 	}
-	ext := filepath.Ext(path)
-	f, err := os.Create(strings.TrimSuffix(path, ext) + "." + workload + ext)
-	if err != nil {
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	for _, p := range []struct {
+		flag, path string
+		start      func(io.Writer) error
+		stop       func()
+	}{
+		{"--cpuprofile", cpuPath, pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{"--trace", tracePath, trace.Start, trace.Stop},
+	} {
+		if p.path == "" {
+			continue
+		}
+		ext := filepath.Ext(p.path)
+		f, err := os.Create(strings.TrimSuffix(p.path, ext) + "." + workload + ext)
+		if err == nil {
+			if err = p.start(f); err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("%s: %w", p.flag, err), stopAll())
+		}
+		stops = append(stops, func() error {
+			p.stop()
+			return f.Close()
+		})
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--cpuprofile: %w", err)
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		return f.Close()
-	}, nil
+	return stopAll, nil
 }
 
 // popStats is what pre-population measured.

@@ -90,6 +90,33 @@ func TestBenchJSONOnlyAndSubset(t *testing.T) {
 	}
 }
 
+// TestBenchTrace: --trace writes an execution trace of each workload next to its CPU profile,
+// and a trace that cannot be written fails the run without leaving the CPU profile running.
+func TestBenchTrace(t *testing.T) {
+	dir := t.TempDir()
+	bench := func(trace string) error {
+		var stdout, stderr bytes.Buffer
+		return run(t.Context(), []string{"bench", "--duration", "100ms", "--concurrency", "2", "--workloads", "empty", "--json-only",
+			"--cpuprofile", filepath.Join(dir, "cpu.pprof"), "--trace", trace},
+			func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	}
+	if err := bench(filepath.Join(dir, "missing", "x.trace")); err == nil || !strings.Contains(err.Error(), "--trace") {
+		t.Fatalf("bench with a trace in a missing directory: %v, want a --trace error", err)
+	}
+	if err := bench(filepath.Join(dir, "x.trace")); err != nil {
+		t.Fatalf("bench after a failed trace: %v (is the CPU profile still running?)", err)
+	}
+	for _, name := range []string{"x.empty.trace", "cpu.empty.pprof"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %d bytes, %v", name, len(b), err)
+		}
+		if strings.HasSuffix(name, ".trace") && !bytes.HasPrefix(b, []byte("go 1.")) {
+			t.Errorf("%s does not begin as an execution trace: %q", name, b[:min(len(b), 16)])
+		}
+	}
+}
+
 func TestBenchBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--duration", "0s"},
