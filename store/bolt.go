@@ -598,6 +598,8 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 		case err != nil:
 		case !maps.Equal(counted, kepttimes):
 			err = fmt.Errorf("store: consistency check: fact generation %d holds facts by time bucket %v, its counts in the file say %v", g.id, counted, kepttimes)
+		case !maps.Equal(counted, g.times.countsNow()):
+			err = fmt.Errorf("store: consistency check: fact generation %d holds facts by time bucket %v, its counts in memory say %v", g.id, counted, g.times.countsNow())
 		case g.times.oldest.Load() > newGenTimes(g.id, counted).earliest():
 			err = fmt.Errorf("store: consistency check: fact generation %d holds facts from %d on, readers are told from %d", g.id, newGenTimes(g.id, counted).earliest(), g.times.oldest.Load())
 		case i > 0 && n > 0 && kept == nil:

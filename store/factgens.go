@@ -147,8 +147,10 @@ type genTx struct {
 	curID           uint32
 	curKeys         int
 	sealed, dropped []uint32
-	// counted are the counts by time t changed, and what they were before.
+	// counted are the counts by time t changed, and what they were before; txid is its bbolt
+	// transaction's id (finish).
 	counted map[*genTimes]map[int64]int64
+	txid    uint64
 }
 
 // tx returns btx's generations.
@@ -401,9 +403,7 @@ func (t *genTx) committed() {
 	if t == nil {
 		return
 	}
-	for gt := range t.counted {
-		gt.oldest.Store(gt.earliest())
-	}
+	t.published()
 	for _, id := range t.dropped {
 		t.g.setFilter(id, nil)
 		if id > 0 {
@@ -420,10 +420,7 @@ func (t *genTx) rollback() {
 	if t == nil || !t.wrote {
 		return
 	}
-	for gt, was := range t.counted {
-		gt.counts = was
-		gt.oldest.Store(gt.earliest())
-	}
+	t.restored()
 	for _, id := range t.sealed {
 		t.g.setFilter(id, nil)
 		t.g.setTimes(id, nil)
@@ -442,7 +439,7 @@ type kvCursor interface {
 func (t *genTx) cursor(cutoff int64) kvCursor {
 	m := &factCursor{}
 	for i := range t.list() {
-		if h := &t.gens[i]; h.mayHoldBefore(cutoff) {
+		if h := &t.gens[i]; h.mayHoldBefore(cutoff, uint64(t.btx.ID())) {
 			m.cs = append(m.cs, h.bucket().Cursor())
 		}
 	}

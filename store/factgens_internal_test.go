@@ -80,8 +80,10 @@ func TestBloomMarshal(t *testing.T) {
 	}
 }
 
-// TestMayHoldBefore: a generation is read for a cutoff after its oldest time, and always when
-// its oldest time is unknown (a reader that listed it before a drop forgot it) or for allFacts.
+// TestMayHoldBefore: a generation is read for a cutoff after its oldest time; by a reader
+// whose transaction predates a raise of that time, for a cutoff after the time before the
+// raise; and always when its times are unknown (a reader that lists the generation after its
+// drop committed, in a transaction from before the drop) or for allFacts.
 func TestMayHoldBefore(t *testing.T) {
 	in := func(buckets ...int64) *genTimes {
 		counts := map[int64]int64{}
@@ -90,11 +92,17 @@ func TestMayHoldBefore(t *testing.T) {
 		}
 		return newGenTimes(1, counts)
 	}
-	for _, tc := range []struct {
+	raised := func(gt *genTimes, tx uint64, was int64) *genTimes {
+		gt.raised.Store(&raise{tx: tx, was: was})
+		return gt
+	}
+	for i, tc := range []struct {
 		times  *genTimes
 		cutoff int64
 		want   bool
 	}{
+		{raised(in(5), 8, 2<<timeShift), 3 << timeShift, true}, // the reader (7) predates the raise
+		{raised(in(5), 7, 2<<timeShift), 3 << timeShift, false},
 		{in(3, 5), 3<<timeShift + 1, true},
 		{in(3, 5), 3 << timeShift, false},
 		{in(), allFacts, true},
@@ -102,8 +110,8 @@ func TestMayHoldBefore(t *testing.T) {
 		{nil, math.MinInt64, true},
 	} {
 		h := genHandle{times: tc.times}
-		if got := h.mayHoldBefore(tc.cutoff); got != tc.want {
-			t.Errorf("times %v, cutoff %d: mayHoldBefore = %v, want %v", tc.times, tc.cutoff, got, tc.want)
+		if got := h.mayHoldBefore(tc.cutoff, 7); got != tc.want {
+			t.Errorf("case %d, cutoff %d: mayHoldBefore = %v, want %v", i, tc.cutoff, got, tc.want)
 		}
 	}
 }

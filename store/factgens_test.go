@@ -352,13 +352,15 @@ func TestFactGenerationsRolledBack(t *testing.T) {
 	wantFacts(t, db, want, 200, "reopened")
 }
 
-// TestFactGenerationOldestRolledBack: without group commit, an Update that counted a fact in
-// its generation and failed must leave the counts as the file has them. Otherwise the next
-// Update's counts, written to the file, would count a fact that is not there.
-func TestFactGenerationOldestRolledBack(t *testing.T) {
+// TestFactGenerationTimesRolledBack: without group commit, an Update that counted a fact in
+// its generation and failed must leave the counts as the file has them: otherwise the next
+// Update's counts, written to the file, would count a fact that is not there, and the
+// generation would look old for good.
+func TestFactGenerationTimesRolledBack(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "convstate.db")
 	opts := store.Options{NoGroupCommit: true, FactGeneration: 4}
 	db := openAt(t, path, opts)
+	day := int64(24 * time.Hour)
 	put := func(id string, ts int64, fail bool) error {
 		return db.Update(t.Context(), func(tx store.Tx) error {
 			if err := tx.PutFact("b1", id, &storagev1.Fact{Timestamp: ts}); err != nil {
@@ -370,10 +372,10 @@ func TestFactGenerationOldestRolledBack(t *testing.T) {
 			return nil
 		})
 	}
-	if err := put("lost", 5, true); !errors.Is(err, errFailed) {
+	if err := put("lost", 5*day, true); !errors.Is(err, errFailed) {
 		t.Fatalf("failing Update: %v", err)
 	}
-	if err := put("kept", 10, false); err != nil {
+	if err := put("kept", 10*day, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Check(); err != nil {
@@ -383,15 +385,87 @@ func TestFactGenerationOldestRolledBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	db = openAt(t, path, opts)
-	var got []string
-	err := db.View(t.Context(), func(tx store.ReadTx) error {
-		return tx.OldFacts(11, "", "", func(_, id string, _ *storagev1.Fact) error {
-			got = append(got, id)
-			return nil
+	for cutoff, want := range map[int64][]string{8 * day: nil, 11 * day: {"kept"}} {
+		var got []string
+		err := db.View(t.Context(), func(tx store.ReadTx) error {
+			return tx.OldFacts(cutoff, "", "", func(_, id string, _ *storagev1.Fact) error {
+				got = append(got, id)
+				return nil
+			})
 		})
-	})
-	if err != nil || !slices.Equal(got, []string{"kept"}) {
-		t.Errorf("reopened, OldFacts(11) = %q, %v; want [kept]", got, err)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("reopened, OldFacts(day %d) = %q, %v; want %q", cutoff/day, got, err, want)
+		}
+	}
+}
+
+// TestOldFactsInAViewThatPredatesADeletion: without group commit there is no overlay, and a
+// View's transaction keeps a fact that an Update deletes or makes young meanwhile. The
+// generation's oldest time, raised by that commit, must not make the View's OldFacts skip
+// what its Facts returns.
+func TestOldFactsInAViewThatPredatesADeletion(t *testing.T) {
+	day := int64(24 * time.Hour)
+	for _, change := range []string{"delete", "rewrite young"} {
+		t.Run(change, func(t *testing.T) {
+			db := openTemp(t, store.Options{NoGroupCommit: true, FactGeneration: 50})
+			err := db.Update(t.Context(), func(tx store.Tx) error {
+				if err := tx.PutFact("b1", "old", &storagev1.Fact{Timestamp: 1 * day}); err != nil {
+					return err
+				}
+				return tx.PutFact("b1", "young", &storagev1.Fact{Timestamp: 100 * day})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			began, changed := make(chan struct{}), make(chan error)
+			go func() {
+				<-began
+				changed <- db.Update(t.Context(), func(tx store.Tx) error {
+					if change == "delete" {
+						return tx.DeleteFact("b1", "old")
+					}
+					return tx.PutFact("b1", "old", &storagev1.Fact{Timestamp: 100 * day})
+				})
+			}()
+			var all, old []string
+			err = db.View(t.Context(), func(tx store.ReadTx) error {
+				close(began)
+				if err := <-changed; err != nil { // committed while this View is open
+					return err
+				}
+				err := tx.Facts("", "", func(_, id string, f *storagev1.Fact) error {
+					if f.GetTimestamp() < 50*day {
+						all = append(all, id)
+					}
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				return tx.OldFacts(50*day, "", "", func(_, id string, f *storagev1.Fact) error {
+					if f.GetTimestamp() < 50*day {
+						old = append(old, id)
+					}
+					return nil
+				})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(all, []string{"old"}) || !slices.Equal(old, all) {
+				t.Errorf("in one View: Facts has old facts %q, OldFacts(day 50) %q; want [old] from both", all, old)
+			}
+			var after []string
+			err = db.View(t.Context(), func(tx store.ReadTx) error {
+				return tx.OldFacts(50*day, "", "", func(_, id string, _ *storagev1.Fact) error {
+					after = append(after, id)
+					return nil
+				})
+			})
+			if err != nil || len(after) != 0 {
+				t.Errorf("a View after the change: OldFacts(day 50) read %q, %v; want nothing (the generation is young)", after, err)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -23,11 +24,11 @@ import (
 //
 // Readers see a generation's oldest: the start of its earliest bucket with a fact. A write
 // lowers it before its transaction commits, so a reader whose transaction holds the fact finds
-// it lowered; a deletion raises it only once committed, when no reader still sees the fact but
-// through the overlay's deletion of it, which hides it anyway. Outside a transaction it is the
-// counts' earliest bucket.
+// it lowered. A deletion, or a rewrite to a later time, raises it once committed; a reader whose
+// transaction began before that commit still holds the fact, and uses the oldest from before
+// the raise (genTimes.raised). Outside a transaction it is the counts' earliest bucket.
 var (
-	// bucketFactGenTimes: be32(generation) → its counts (genTimes.marshal).
+	// bucketFactGenTimes: be32(generation) → its counts (genTimes.marshal); from format 5.
 	bucketFactGenTimes = []byte("fact_generation_times")
 )
 
@@ -43,8 +44,21 @@ const (
 // genTimes is one generation's facts counted by time bucket.
 type genTimes struct {
 	id     uint32
-	oldest atomic.Int64    // what readers see (above)
-	counts map[int64]int64 // bucket → facts, none zero; the writer's
+	oldest atomic.Int64 // what readers see (above)
+	// raised is the last raise of oldest, for the readers whose transaction predates it.
+	raised atomic.Pointer[raise]
+
+	// mu guards counts, which the writer changes and Check reads.
+	mu     sync.Mutex
+	counts map[int64]int64 // bucket → facts, none zero
+}
+
+// raise is a raise of a generation's oldest by the transaction tx: a reader whose transaction
+// is older uses was, the lowest oldest before it (and before the raises that preceded it: a
+// lower one is always safe, and old readers are few).
+type raise struct {
+	tx  uint64
+	was int64
 }
 
 func newGenTimes(id uint32, counts map[int64]int64) *genTimes {
@@ -53,7 +67,8 @@ func newGenTimes(id uint32, counts map[int64]int64) *genTimes {
 	return gt
 }
 
-// earliest is the start of the earliest bucket with a fact, or noFacts.
+// earliest is the start of the earliest bucket with a fact, or noFacts. The caller holds mu
+// (or has the only reference).
 func (gt *genTimes) earliest() int64 {
 	if len(gt.counts) == 0 {
 		return noFacts
@@ -62,7 +77,7 @@ func (gt *genTimes) earliest() int64 {
 }
 
 // marshal returns the counts as the file keeps them: (varint bucket, uvarint count) pairs in
-// bucket order.
+// bucket order. The caller holds mu (or has the only reference).
 func (gt *genTimes) marshal() []byte {
 	out := []byte{}
 	for _, b := range slices.Sorted(maps.Keys(gt.counts)) {
@@ -80,7 +95,7 @@ func unmarshalTimes(v []byte) (map[int64]int64, bool) {
 	prev := int64(math.MinInt64)
 	for first := true; len(v) > 0; first = false {
 		b, n := binary.Varint(v)
-		if n <= 0 || !first && b <= prev {
+		if n <= 0 || !first && b <= prev || b < math.MinInt64>>timeShift || b > math.MaxInt64>>timeShift {
 			return nil, false
 		}
 		c, m := binary.Uvarint(v[n:])
@@ -110,9 +125,17 @@ func (g *factGens) setTimes(id uint32, gt *genTimes) {
 	g.times.Store(&m)
 }
 
-// mayHoldBefore reports whether h may hold a fact timestamped before cutoff.
-func (h *genHandle) mayHoldBefore(cutoff int64) bool {
-	return cutoff == allFacts || h.times == nil || h.times.oldest.Load() < cutoff
+// mayHoldBefore reports whether h may hold a fact timestamped before cutoff for a reader whose
+// bbolt transaction has id tx.
+func (h *genHandle) mayHoldBefore(cutoff int64, tx uint64) bool {
+	if cutoff == allFacts || h.times == nil {
+		return true
+	}
+	oldest := h.times.oldest.Load()
+	if r := h.times.raised.Load(); r != nil && tx < r.tx { // loaded after oldest: see committed
+		oldest = min(oldest, r.was)
+	}
+	return oldest < cutoff
 }
 
 // count counts the fact val in or out (delta ±1) of generation h in t, a writable
@@ -122,6 +145,8 @@ func (t *genTx) count(h *genHandle, val []byte, delta int64) {
 	if gt == nil {
 		return // never: load and seal give every generation its counts
 	}
+	gt.mu.Lock()
+	defer gt.mu.Unlock()
 	if _, ok := t.counted[gt]; !ok { // what rollback restores, and finish writes
 		if t.counted == nil {
 			t.counted = map[*genTimes]map[int64]int64{}
@@ -146,16 +171,54 @@ func (t *genTx) finish() error {
 	if t == nil {
 		return nil
 	}
+	t.txid = uint64(t.btx.ID())
 	b := t.btx.Bucket(bucketFactGenTimes)
 	for gt := range t.counted {
 		if slices.Contains(t.dropped, gt.id) && gt.id > 0 {
 			continue // its record went with it
 		}
-		if err := b.Put(genName(gt.id), gt.marshal()); err != nil {
+		gt.mu.Lock()
+		v := gt.marshal()
+		gt.mu.Unlock()
+		if err := b.Put(genName(gt.id), v); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// published shows readers the oldest times t's commit raised; committed calls it.
+func (t *genTx) published() {
+	for gt := range t.counted {
+		gt.mu.Lock()
+		now := gt.earliest()
+		gt.mu.Unlock()
+		if was := gt.oldest.Load(); now > was {
+			if r := gt.raised.Load(); r != nil {
+				was = min(was, r.was)
+			}
+			gt.raised.Store(&raise{tx: t.txid, was: was}) // before oldest, which readers load first
+		}
+		gt.oldest.Store(now)
+	}
+}
+
+// restored puts back the counts t changed, and with them the oldest times it lowered;
+// rollback calls it.
+func (t *genTx) restored() {
+	for gt, was := range t.counted {
+		gt.mu.Lock()
+		gt.counts = was
+		gt.oldest.Store(gt.earliest())
+		gt.mu.Unlock()
+	}
+}
+
+// countsNow returns a copy of gt's counts, for Check.
+func (gt *genTimes) countsNow() map[int64]int64 {
+	gt.mu.Lock()
+	defer gt.mu.Unlock()
+	return maps.Clone(gt.counts)
 }
 
 // factTimeField is storagev1.Fact's timestamp field, which factTime reads.

@@ -68,10 +68,11 @@ func bucketIndex(name []byte) uint8 {
 // write-ahead log: a version 1 build would ignore the log and lose acknowledged writes, so
 // Open raises older files to 2. Version 3 keeps facts in generations (factgens.go), which a
 // version 2 build would not search; a version 2 file is generation 0 of version 3 as it is.
-// Version 4 keeps each generation's count of its facts by time, which garbage collection skips
+// Version 5 keeps each generation's count of its facts by time, which garbage collection skips
 // generations by and a version 3 build would not keep up to date; Open works out a version 3
-// file's (factGens.load).
-const formatVersion uint32 = 4
+// file's (factGens.load). (Version 4 was a development build's, which kept only each
+// generation's oldest time and would not keep the counts up to date either.)
+const formatVersion uint32 = 5
 
 // sep separates the string parts of a key. Ids never contain it (the API rejects them), and
 // checkPart makes sure of it, so prefixes cannot collide ("b1" vs "b10": "b1\x00" is not a
