@@ -19,7 +19,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
-	"google.golang.org/protobuf/proto"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 )
@@ -655,9 +654,9 @@ func (d *DB) CheckIndex() error {
 func checkExpiryIndex(btx *bolt.Tx) error {
 	index := btx.Bucket(bucketExpiry)
 	return btx.Bucket(bucketPairs).ForEach(func(k, v []byte) error {
-		p := new(storagev1.Pair)
-		if err := proto.Unmarshal(v, p); err != nil {
-			return fmt.Errorf("decoding pair %q: %w", k, err)
+		p, err := decodePair(k, v)
+		if err != nil {
+			return err
 		}
 		for _, kind := range []ExpiryKind{ExpiryCSW, ExpiryFEP} {
 			at := indexedAt(p, kind)

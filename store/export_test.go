@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 
@@ -119,3 +120,25 @@ func (d *DB) SetFactGenerationTimes(id uint32, counts map[int64]int64) error {
 
 // TimeBucket is the time bucket a fact at ts counts in.
 func TimeBucket(ts int64) int64 { return ts >> timeShift }
+
+// RawPair returns the pair record the file holds under business and user (nil: none).
+func (d *DB) RawPair(businessID, userID string) []byte {
+	var v []byte
+	_ = d.bolt.View(func(tx *bolt.Tx) error {
+		k, _ := pairKey(businessID, userID)
+		v = bytes.Clone(tx.Bucket(bucketPairs).Get(k))
+		return nil
+	})
+	return v
+}
+
+// SetRawPair writes a pair record as it is, as an older build wrote it.
+func (d *DB) SetRawPair(businessID, userID string, v []byte) error {
+	return d.flush(context.Background(), func(tx *bolt.Tx) error {
+		k, err := pairKey(businessID, userID)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bucketPairs).Put(k, v)
+	})
+}

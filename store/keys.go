@@ -5,6 +5,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 )
 
 // The file's layout. Every bucket name is here, and so is every key encoding: changing any of
@@ -14,7 +19,8 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketBusinesses: business_id → Business.
 	bucketBusinesses = []byte("businesses")
-	// bucketPairs: business\x00user → Pair.
+	// bucketPairs: business\x00user → Pair, without its business_id and user_id (from format 5:
+	// the key holds them; stripPairIDs).
 	bucketPairs = []byte("pairs")
 	// bucketFacts: business\x00message_id → Fact; generation 0 of the facts (factgens.go),
 	// whose later generations are in bucketFactGens.
@@ -70,8 +76,10 @@ func bucketIndex(name []byte) uint8 {
 // version 2 build would not search; a version 2 file is generation 0 of version 3 as it is.
 // Version 5 keeps each generation's count of its facts by time, which garbage collection skips
 // generations by and a version 3 build would not keep up to date; Open works out a version 3
-// file's (factGens.load). (Version 4 was a development build's, which kept only each
-// generation's oldest time and would not keep the counts up to date either.)
+// file's (factGens.load). It also leaves a pair's ids out of its value, which a version 3 build
+// would read as a pair without them; a version 3 file's pairs, with them, read the same. (Version
+// 4 was a development build's, which kept only each generation's oldest time and would not keep
+// the counts up to date either.)
 const formatVersion uint32 = 5
 
 // sep separates the string parts of a key. Ids never contain it (the API rejects them), and
@@ -225,4 +233,46 @@ func discrepancyPrefix(businessID, month string) ([]byte, error) {
 		return nil, err
 	}
 	return append(k, sep), nil
+}
+
+// Pair records leave out the ids their key holds: a quarter of a pair's bytes, so the pairs
+// bucket has a quarter fewer leaves for a flush to rewrite, and the file and its pages in
+// memory are smaller. (Records written before format 5 have them; they decode the same.)
+var (
+	pairBusinessField = (&storagev1.Pair{}).ProtoReflect().Descriptor().Fields().ByName("business_id").Number()
+	pairUserField     = (&storagev1.Pair{}).ProtoReflect().Descriptor().Fields().ByName("user_id").Number()
+)
+
+// stripPairIDs removes the business_id and user_id fields from v, an encoded Pair, in place.
+func stripPairIDs(v []byte) []byte {
+	w := 0
+	for r := 0; r < len(v); {
+		num, typ, n := protowire.ConsumeTag(v[r:])
+		if n < 0 {
+			return v // proto.Marshal's output always parses
+		}
+		m := protowire.ConsumeFieldValue(num, typ, v[r+n:])
+		if m < 0 {
+			return v
+		}
+		if num != pairBusinessField && num != pairUserField {
+			w += copy(v[w:], v[r:r+n+m])
+		}
+		r += n + m
+	}
+	return v[:w]
+}
+
+// decodePair decodes the pair record v stored under key k, its ids from k.
+func decodePair(k, v []byte) (*storagev1.Pair, error) {
+	b, u, ok := splitKey(k)
+	if !ok {
+		return nil, fmt.Errorf("malformed pair key %q", k)
+	}
+	p := new(storagev1.Pair)
+	if err := proto.Unmarshal(v, p); err != nil {
+		return nil, fmt.Errorf("decoding pair %q: %w", k, err)
+	}
+	p.BusinessId, p.UserId = b, u
+	return p, nil
 }

@@ -307,6 +307,7 @@ func (t *readTx) Pair(businessID, userID string) (*storagev1.Pair, error) {
 	if err := t.get(bucketPairs, k, p); err != nil {
 		return nil, err
 	}
+	p.BusinessId, p.UserId = businessID, userID
 	return p, nil
 }
 
@@ -328,6 +329,7 @@ func (t *readTx) PairView(businessID, userID string) (*storagev1.Pair, error) {
 	if err := t.get(bucketPairs, k, p); err != nil {
 		return nil, err
 	}
+	p.BusinessId, p.UserId = businessID, userID
 	t.pairs.add(k, p)
 	return p, nil
 }
@@ -403,9 +405,9 @@ func (t *readTx) Pairs(afterBusiness, afterUser string, fn func(*storagev1.Pair)
 		if skip != nil && bytes.Equal(k, skip) {
 			return nil
 		}
-		p := new(storagev1.Pair)
-		if err := proto.Unmarshal(v, p); err != nil {
-			return fmt.Errorf("store: decoding pair %q: %w", k, err)
+		p, err := decodePair(k, v)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
 		}
 		return fn(p)
 	})
@@ -515,7 +517,11 @@ func (t *writeTx) PutPair(p *storagev1.Pair) error {
 	if err != nil {
 		return err
 	}
-	return t.put(bucketPairs, k, p)
+	v, err := proto.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("store: encoding pair %q: %w", k, err)
+	}
+	return t.set(bucketPairs, k, stripPairIDs(v))
 }
 
 func (t *writeTx) DeletePair(businessID, userID string) error {
