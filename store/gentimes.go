@@ -28,7 +28,7 @@ import (
 // transaction began before that commit still holds the fact, and uses the oldest from before
 // the raise (genTimes.raised). Outside a transaction it is the counts' earliest bucket.
 var (
-	// bucketFactGenTimes: be32(generation) → its counts (genTimes.marshal); from format 5.
+	// bucketFactGenTimes: be32(generation) → its counts (genTimes.marshal); from format 6.
 	bucketFactGenTimes = []byte("fact_generation_times")
 )
 

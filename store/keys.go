@@ -19,7 +19,7 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketBusinesses: business_id → Business.
 	bucketBusinesses = []byte("businesses")
-	// bucketPairs: business\x00user → Pair, without its business_id and user_id (from format 5:
+	// bucketPairs: business\x00user → Pair, without its business_id and user_id (from format 6:
 	// the key holds them; stripPairIDs).
 	bucketPairs = []byte("pairs")
 	// bucketFacts: business\x00message_id → Fact; generation 0 of the facts (factgens.go),
@@ -74,13 +74,12 @@ func bucketIndex(name []byte) uint8 {
 // write-ahead log: a version 1 build would ignore the log and lose acknowledged writes, so
 // Open raises older files to 2. Version 3 keeps facts in generations (factgens.go), which a
 // version 2 build would not search; a version 2 file is generation 0 of version 3 as it is.
-// Version 5 keeps each generation's count of its facts by time, which garbage collection skips
+// Version 6 keeps each generation's count of its facts by time, which garbage collection skips
 // generations by and a version 3 build would not keep up to date; Open works out a version 3
-// file's (factGens.load). It also leaves a pair's ids out of its value, which a version 3 build
-// would read as a pair without them; a version 3 file's pairs, with them, read the same. (Version
-// 4 was a development build's, which kept only each generation's oldest time and would not keep
-// the counts up to date either.)
-const formatVersion uint32 = 5
+// file's (factGens.load). It also leaves a pair's ids out of its record, as the key holds them;
+// a version 3 file's pairs, with them, read the same. (Versions 4 and 5 were development
+// builds': 4 kept only each generation's oldest time, and neither reads a pair without its ids.)
+const formatVersion uint32 = 6
 
 // sep separates the string parts of a key. Ids never contain it (the API rejects them), and
 // checkPart makes sure of it, so prefixes cannot collide ("b1" vs "b10": "b1\x00" is not a
@@ -237,7 +236,7 @@ func discrepancyPrefix(businessID, month string) ([]byte, error) {
 
 // Pair records leave out the ids their key holds: a quarter of a pair's bytes, so the pairs
 // bucket has a quarter fewer leaves for a flush to rewrite, and the file and its pages in
-// memory are smaller. (Records written before format 5 have them; they decode the same.)
+// memory are smaller. (Records written before format 6 have them; they decode the same.)
 var (
 	pairBusinessField = (&storagev1.Pair{}).ProtoReflect().Descriptor().Fields().ByName("business_id").Number()
 	pairUserField     = (&storagev1.Pair{}).ProtoReflect().Descriptor().Fields().ByName("user_id").Number()
@@ -248,12 +247,12 @@ func stripPairIDs(v []byte) []byte {
 	w := 0
 	for r := 0; r < len(v); {
 		num, typ, n := protowire.ConsumeTag(v[r:])
-		if n < 0 {
-			return v // proto.Marshal's output always parses
+		if n < 0 { // never from proto.Marshal: keep the rest as it is
+			return append(v[:w], v[r:]...)
 		}
 		m := protowire.ConsumeFieldValue(num, typ, v[r+n:])
 		if m < 0 {
-			return v
+			return append(v[:w], v[r:]...)
 		}
 		if num != pairBusinessField && num != pairUserField {
 			w += copy(v[w:], v[r:r+n+m])

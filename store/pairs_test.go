@@ -26,11 +26,15 @@ func TestPairRecordsWithoutIDs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			db := openTemp(t, tc.opts)
 			want := func(b, u string) *storagev1.Pair {
-				return &storagev1.Pair{BusinessId: b, UserId: u, Region: "IN", Activity: []int64{5, 9}, CswIndexed: 0, LastFact: 9}
+				return &storagev1.Pair{BusinessId: b, UserId: u, Region: "IN", Activity: []int64{5, 9}, CswIndexed: 99, LastFact: 9}
 			}
 			err := db.Update(t.Context(), func(tx store.Tx) error {
 				for _, u := range []string{"u1", "u2"} {
 					if err := tx.PutPair(want("b1", u)); err != nil {
+						return err
+					}
+					// CheckIndex finds each pair's entry by the ids it reads back.
+					if err := tx.AddExpiry(store.Expiry{At: 99, Kind: store.ExpiryCSW, BusinessID: "b1", UserID: u}); err != nil {
 						return err
 					}
 				}

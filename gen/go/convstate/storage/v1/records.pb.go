@@ -121,9 +121,11 @@ func (x *Business) GetAuthInternationalStart() int64 {
 
 // Pair is the window clock of one business number × user.
 type Pair struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	BusinessId string                 `protobuf:"bytes,1,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
-	UserId     string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// business_id and user_id are not stored from file format 6 on (the record's key holds
+	// them); the store fills them in on every read.
+	BusinessId string `protobuf:"bytes,1,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	UserId     string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// E.164 digits of the user's number when user_id is a BSUID (latest given).
 	UserPhone string `protobuf:"bytes,3,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
 	// ISO region of the recipient, derived from user_id/user_phone, cached for pricing.

@@ -73,6 +73,9 @@ export const BusinessSchema: GenMessage<Business> = /*@__PURE__*/
  */
 export type Pair = Message<"convstate.storage.v1.Pair"> & {
   /**
+   * business_id and user_id are not stored from file format 6 on (the record's key holds
+   * them); the store fills them in on every read.
+   *
    * @generated from field: string business_id = 1;
    */
   businessId: string;
