@@ -92,8 +92,11 @@ type Stats struct {
 	// checks search the facts index).
 	FactFilterBuilds uint64
 	FactFilterKeys   int64
-	// FactGenerations is how many generations the facts index has (factgens.go).
-	FactGenerations int
+	// FactGenerations is how many generations the facts index has (factgens.go), and
+	// FactGenerationsCounted how many of them Open read to count their facts by time, once, as
+	// a file of an older build lacks the counts (gentimes.go).
+	FactGenerations        int
+	FactGenerationsCounted int
 }
 
 // DB is the bbolt implementation of Store: one file, a write-ahead log next to it, one
@@ -302,7 +305,7 @@ func (d *DB) Path() string { return d.path }
 func (d *DB) Stats() Stats {
 	s := Stats{Commits: d.commits.Load(), Updates: d.updates.Load(), Flushes: d.flushes.Load(), Replayed: d.replayed,
 		FlushTime: time.Duration(d.flushTime.Load()), FlushWait: time.Duration(d.flushWait.Load()),
-		FactGenerations: d.gens.generations()}
+		FactGenerations: d.gens.generations(), FactGenerationsCounted: d.gens.counted}
 	if d.facts != nil {
 		s.FactFilterBuilds = d.facts.builds.Load()
 		if b := d.facts.cur.Load(); b != nil {

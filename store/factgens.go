@@ -71,7 +71,8 @@ type factGens struct {
 	// failed) restores them (rollback); after a failed flush the store refuses writes.
 	curID   uint32 // the generation curKeys counts
 	curKeys int    // keys put into it since it became current (or found there at Open)
-	scanned int    // generations Open scanned for their filter (for tests)
+	scanned int    // generations Open scanned for their filter or counts (for tests)
+	counted int    // generations Open scanned for their counts by time (Stats)
 
 	freshPuts atomic.Uint64 // fresh facts put without a search (for tests)
 }
@@ -212,6 +213,9 @@ func (g *factGens) load(tx *bolt.Tx) error {
 			countTimes(scanned, v)
 		}
 		if !known {
+			if len(hs) > 0 { // not a new file's empty generation 0
+				g.counted++
+			}
 			counts = scanned
 			if err := times.Put(genName(h.id), newGenTimes(h.id, counts).marshal()); err != nil {
 				return fmt.Errorf("writing the counts of fact generation %d: %w", h.id, err)

@@ -658,6 +658,9 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "convstate.db")
 			db := openAt(t, path, tc.opts)
+			if got := db.Stats().FactGenerationsCounted; got != 0 {
+				t.Errorf("a new file: Stats().FactGenerationsCounted = %d, want 0", got)
+			}
 			// Fact i is at at(i): 50 facts a time bucket, so generation g is bucket g.
 			at := func(i int) int64 { return int64(i) * (1 << 42) / 50 }
 			if store.TimeBucket(at(50)) != 1 || store.TimeBucket(at(99)) != 1 {
@@ -723,6 +726,9 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 			if got := db.FactGenerationsScanned(); got != 1 {
 				t.Errorf("reopened, Open scanned %d generations, want 1 (the current one)", got)
 			}
+			if got := db.Stats().FactGenerationsCounted; got != 0 {
+				t.Errorf("reopened, Stats().FactGenerationsCounted = %d, want 0", got)
+			}
 			want("reopened", at(120), 200, 121)
 
 			// A file of format 3 has no counts: Open reads every generation for them.
@@ -735,6 +741,9 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 			db = openAt(t, path, tc.opts)
 			if got := db.FactGenerationsScanned(); got != 12 {
 				t.Errorf("a file of format 3 reopened: Open scanned %d generations, want 12", got)
+			}
+			if got := db.Stats().FactGenerationsCounted; got != 12 {
+				t.Errorf("a file of format 3 reopened: Stats().FactGenerationsCounted = %d, want 12", got)
 			}
 			want("a file of format 3 reopened", at(120), 200, 121)
 

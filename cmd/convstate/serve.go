@@ -194,11 +194,16 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	opening := time.Now()
 	st, err := store.Open(c.db, store.Options{LockTimeout: c.lockTimeout, CommitInterval: c.commitInterval, PairCache: c.pairCache})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if n := st.Stats().FactGenerationsCounted; n > 0 { // a file of an older build, once
+		log.Info("counted the facts of the file's generations by time", "generations", n,
+			"took", time.Since(opening).Round(time.Millisecond).String())
+	}
 
 	if n := st.Stats().Replayed; n > 0 {
 		log.Info("replayed the write-ahead log", "batches", n)
