@@ -144,13 +144,18 @@ func TestGarbageCollectionReadsOnlyOldGenerations(t *testing.T) {
 		return r
 	}
 	// Examined also counts the pair and the expiry index entries collected: a few.
-	if r := gc(); r.GetFactsDeleted() != 41 || r.GetExamined() > 60+5 {
+	first := gc()
+	if first.GetFactsDeleted() != 41 || first.GetExamined() > 60+5 {
 		t.Errorf("first pass: %d facts deleted, %d records examined; want 41 deleted, ~60 examined (generations 0, 1 and 3)",
-			r.GetFactsDeleted(), r.GetExamined())
+			first.GetFactsDeleted(), first.GetExamined())
 	}
-	if r := gc(); r.GetFactsDeleted() != 0 || r.GetExamined() > 5 {
+	second := gc()
+	if second.GetFactsDeleted() != 0 || second.GetExamined() > 5 {
 		t.Errorf("second pass: %d facts deleted, %d records examined; want none deleted, ~none examined",
-			r.GetFactsDeleted(), r.GetExamined())
+			second.GetFactsDeleted(), second.GetExamined())
+	}
+	if got, want := counterValue(t, hs.reg, "convstate_gc_examined_total"), float64(first.GetExamined()+second.GetExamined()); got != want {
+		t.Errorf("convstate_gc_examined_total = %v, want %v (the passes' examined)", got, want)
 	}
 	if got := hs.db.Stats().FactGenerations; got != 5 {
 		t.Errorf("%d fact generations after the collection, want 5 (0, emptied but kept, and 2–5)", got)

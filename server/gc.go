@@ -13,10 +13,11 @@ import (
 
 // collector runs garbage collection, one pass at a time.
 type collector struct {
-	mu      sync.Mutex
-	led     *ledger.Ledger
-	log     *slog.Logger
-	deleted *prometheus.CounterVec
+	mu       sync.Mutex
+	led      *ledger.Ledger
+	log      *slog.Logger
+	deleted  *prometheus.CounterVec
+	examined prometheus.Counter
 }
 
 func (c *collector) run(ctx context.Context) (ledger.GCStats, error) {
@@ -26,6 +27,7 @@ func (c *collector) run(ctx context.Context) (ledger.GCStats, error) {
 	c.deleted.WithLabelValues("fact").Add(float64(st.Facts))
 	c.deleted.WithLabelValues("pair").Add(float64(st.Pairs))
 	c.deleted.WithLabelValues("index_entry").Add(float64(st.IndexEntries))
+	c.examined.Add(float64(st.Examined))
 	return st, err
 }
 

@@ -121,7 +121,7 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 		OnPricingDiscrepancy: func(n int) { m.pricingDiscrepancies.Add(float64(n)) },
 		Retention:            d.Retention,
 	})
-	gc := &collector{led: led, log: d.Logger, deleted: m.gcDeleted}
+	gc := &collector{led: led, log: d.Logger, deleted: m.gcDeleted, examined: m.gcExamined}
 	if d.GCEvery > 0 && d.Context != nil {
 		go gc.loop(d.Context, d.GCEvery, d.Until, d.Now)
 	}
@@ -264,6 +264,7 @@ type metrics struct {
 	pricingDiscrepancies prometheus.Counter
 	charges              *prometheus.CounterVec
 	gcDeleted            *prometheus.CounterVec
+	gcExamined           prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -281,6 +282,10 @@ func newMetrics() *metrics {
 			Name: "convstate_gc_deleted_total",
 			Help: "Records garbage collection deleted, by kind (fact, pair, index_entry).",
 		}, []string{"kind"}),
+		gcExamined: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "convstate_gc_examined_total",
+			Help: "Records garbage collection read to find what to delete: the facts of the fact generations that hold an old one, every pair, the expiry index entries.",
+		}),
 		charges: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "convstate_charges_total",
 			Help: "Charges decided, by pricing model and pricing type.",
@@ -289,7 +294,7 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges, m.gcDeleted} {
+	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges, m.gcDeleted, m.gcExamined} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
