@@ -583,7 +583,7 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 		n := 0
 		err := g.bucket().ForEach(func(k, v []byte) error {
 			n++
-			countTimes(counted, v)
+			counted[timeBucket(v)]++
 			h := factHash(k)
 			if facts != nil && !facts.mayContain(h) {
 				return fmt.Errorf("store: consistency check: the fact filter hides fact %q, which the file holds", k)
@@ -596,14 +596,15 @@ func (d *DB) checkFacts(btx *bolt.Tx, facts *bloom) error {
 			}
 			return nil
 		})
+		inMemory, told := g.times.countsNow(), g.times.oldest.Load()
 		switch {
 		case err != nil:
 		case !maps.Equal(counted, kepttimes):
 			err = fmt.Errorf("store: consistency check: fact generation %d holds facts by time bucket %v, its counts in the file say %v", g.id, counted, kepttimes)
-		case !maps.Equal(counted, g.times.countsNow()):
-			err = fmt.Errorf("store: consistency check: fact generation %d holds facts by time bucket %v, its counts in memory say %v", g.id, counted, g.times.countsNow())
-		case g.times.oldest.Load() > newGenTimes(g.id, counted).earliest():
-			err = fmt.Errorf("store: consistency check: fact generation %d holds facts from %d on, readers are told from %d", g.id, newGenTimes(g.id, counted).earliest(), g.times.oldest.Load())
+		case !maps.Equal(counted, inMemory):
+			err = fmt.Errorf("store: consistency check: fact generation %d holds facts by time bucket %v, its counts in memory say %v", g.id, counted, inMemory)
+		case told > earliest(counted):
+			err = fmt.Errorf("store: consistency check: fact generation %d holds facts from %d on, readers are told from %d", g.id, earliest(counted), told)
 		case i > 0 && n > 0 && kept == nil:
 			err = fmt.Errorf("store: consistency check: sealed fact generation %d has no stored filter", g.id)
 		case i > 0 && n == 0 && g.id > 0:

@@ -114,7 +114,7 @@ func (d *DB) ForgetFactGenerationTimes() error {
 // damage them.
 func (d *DB) SetFactGenerationTimes(id uint32, counts map[int64]int64) error {
 	return d.flush(context.Background(), func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketFactGenTimes).Put(genName(id), (&genTimes{counts: counts}).marshal())
+		return tx.Bucket(bucketFactGenTimes).Put(genName(id), marshalTimes(counts))
 	})
 }
 

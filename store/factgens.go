@@ -210,14 +210,14 @@ func (g *factGens) load(tx *bolt.Tx) error {
 		c := h.bucket().Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			hs = append(hs, factHash(k))
-			countTimes(scanned, v)
+			scanned[timeBucket(v)]++
 		}
 		if !known {
 			if len(hs) > 0 { // not a new file's empty generation 0
 				g.counted++
 			}
 			counts = scanned
-			if err := times.Put(genName(h.id), newGenTimes(h.id, counts).marshal()); err != nil {
+			if err := times.Put(genName(h.id), marshalTimes(counts)); err != nil {
 				return fmt.Errorf("writing the counts of fact generation %d: %w", h.id, err)
 			}
 		}
@@ -295,7 +295,7 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 			if !ok {
 				continue
 			}
-			t.count(&gens[i], old, -1)
+			t.count(&gens[i], timeBucket(old), -1)
 			if err := gens[i].bucket().Delete(key); err != nil {
 				return err
 			}
@@ -313,9 +313,9 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 			continue
 		}
 		if old, ok := gens[i].seek(key); ok {
-			if factTime(old)>>timeShift != factTime(val)>>timeShift { // a status keeps its message's time
-				t.count(&gens[i], old, -1)
-				t.count(&gens[i], val, +1)
+			if was, now := timeBucket(old), timeBucket(val); was != now { // a status keeps its message's time
+				t.count(&gens[i], was, -1)
+				t.count(&gens[i], now, +1)
 			}
 			return gens[i].bucket().Put(key, val)
 		}
@@ -333,7 +333,7 @@ func (t *genTx) apply(key, val []byte, deleted, fresh bool) error {
 		f.add(h)
 	}
 	g.curKeys++
-	t.count(&gens[0], val, +1)
+	t.count(&gens[0], timeBucket(val), +1)
 	return gens[0].bucket().Put(key, val)
 }
 
@@ -352,11 +352,7 @@ func (t *genTx) seal() error {
 	if err != nil {
 		return fmt.Errorf("creating fact generation %d: %w", id, err)
 	}
-	// Its counts, none yet (not nil: within the transaction, bbolt would read that back as
-	// missing).
-	if err := t.btx.Bucket(bucketFactGenTimes).Put(genName(id), []byte{}); err != nil {
-		return fmt.Errorf("creating fact generation %d: %w", id, err)
-	}
+	// Its counts, none yet: the put that sealed it counts in them, and finish writes them.
 	f, times := newBloom(int64(g.size)), newGenTimes(id, map[int64]int64{})
 	g.setFilter(id, f)
 	g.setTimes(id, times)
@@ -441,9 +437,9 @@ type kvCursor interface {
 // cursor returns a cursor in key order over the facts of t's generations that may hold a fact
 // timestamped before cutoff (allFacts: all of them).
 func (t *genTx) cursor(cutoff int64) kvCursor {
-	m := &factCursor{}
+	m, tx := &factCursor{}, uint64(t.btx.ID())
 	for i := range t.list() {
-		if h := &t.gens[i]; h.mayHoldBefore(cutoff, uint64(t.btx.ID())) {
+		if h := &t.gens[i]; h.mayHoldBefore(cutoff, tx) {
 			m.cs = append(m.cs, h.bucket().Cursor())
 		}
 	}

@@ -719,33 +719,29 @@ func TestOldFactsSkipsYoungGenerations(t *testing.T) {
 			want("after a rewrite back", at(120), 150, 120)
 			update(put(590, at(5)))
 
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
+			// reopen closes and opens the file, which Open reads scanned generations of, counted of
+			// them for their counts by time.
+			reopen := func(when string, scanned, counted int) {
+				t.Helper()
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+				db = openAt(t, path, tc.opts)
+				if got := db.FactGenerationsScanned(); got != scanned {
+					t.Errorf("%s: Open scanned %d generations, want %d", when, got, scanned)
+				}
+				if got := db.Stats().FactGenerationsCounted; got != counted {
+					t.Errorf("%s: Stats().FactGenerationsCounted = %d, want %d", when, got, counted)
+				}
+				want(when, at(120), 200, 121)
 			}
-			db = openAt(t, path, tc.opts)
-			if got := db.FactGenerationsScanned(); got != 1 {
-				t.Errorf("reopened, Open scanned %d generations, want 1 (the current one)", got)
-			}
-			if got := db.Stats().FactGenerationsCounted; got != 0 {
-				t.Errorf("reopened, Stats().FactGenerationsCounted = %d, want 0", got)
-			}
-			want("reopened", at(120), 200, 121)
+			reopen("reopened", 1, 0) // the current generation, for its filter
 
 			// A file of format 3 has no counts: Open reads every generation for them.
 			if err := db.ForgetFactGenerationTimes(); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.Close(); err != nil {
-				t.Fatal(err)
-			}
-			db = openAt(t, path, tc.opts)
-			if got := db.FactGenerationsScanned(); got != 12 {
-				t.Errorf("a file of format 3 reopened: Open scanned %d generations, want 12", got)
-			}
-			if got := db.Stats().FactGenerationsCounted; got != 12 {
-				t.Errorf("a file of format 3 reopened: Stats().FactGenerationsCounted = %d, want 12", got)
-			}
-			want("a file of format 3 reopened", at(120), 200, 121)
+			reopen("a file of format 3 reopened", 12, 12)
 
 			// Garbage collection deletes the late fact: generation 11 is young again.
 			update(func(tx store.Tx) error { return tx.DeleteFact("b1", factID(590)) })

@@ -63,30 +63,32 @@ type raise struct {
 
 func newGenTimes(id uint32, counts map[int64]int64) *genTimes {
 	gt := &genTimes{id: id, counts: counts}
-	gt.oldest.Store(gt.earliest())
+	gt.oldest.Store(earliest(counts))
 	return gt
 }
 
-// earliest is the start of the earliest bucket with a fact, or noFacts. The caller holds mu
-// (or has the only reference).
-func (gt *genTimes) earliest() int64 {
-	if len(gt.counts) == 0 {
+// timeBucket is the time bucket the fact v encodes counts in.
+func timeBucket(v []byte) int64 { return factTime(v) >> timeShift }
+
+// earliest is the start of the earliest bucket with a fact in counts, or noFacts.
+func earliest(counts map[int64]int64) int64 {
+	if len(counts) == 0 {
 		return noFacts
 	}
-	return slices.Min(slices.Collect(maps.Keys(gt.counts))) << timeShift
+	return slices.Min(slices.Collect(maps.Keys(counts))) << timeShift
 }
 
-// marshal returns the counts as the file keeps them: (varint bucket, uvarint count) pairs in
-// bucket order. The caller holds mu (or has the only reference).
-func (gt *genTimes) marshal() []byte {
+// marshalTimes returns counts as the file keeps them: (varint bucket, uvarint count) pairs in
+// bucket order.
+func marshalTimes(counts map[int64]int64) []byte {
 	out := []byte{}
-	for _, b := range slices.Sorted(maps.Keys(gt.counts)) {
-		out = binary.AppendUvarint(binary.AppendVarint(out, b), uint64(gt.counts[b]))
+	for _, b := range slices.Sorted(maps.Keys(counts)) {
+		out = binary.AppendUvarint(binary.AppendVarint(out, b), uint64(counts[b]))
 	}
 	return out
 }
 
-// unmarshalTimes returns the counts marshal wrote, or false if v is not such a record.
+// unmarshalTimes returns the counts marshalTimes wrote, or false if v is not such a record.
 func unmarshalTimes(v []byte) (map[int64]int64, bool) {
 	if v == nil {
 		return nil, false
@@ -105,11 +107,6 @@ func unmarshalTimes(v []byte) (map[int64]int64, bool) {
 		counts[b], prev, v = int64(c), b, v[n+m:]
 	}
 	return counts, true
-}
-
-// countTimes counts the facts of a generation's bucket values by time bucket.
-func countTimes(counts map[int64]int64, v []byte) {
-	counts[factTime(v)>>timeShift]++
 }
 
 func (g *factGens) timesMap() map[uint32]*genTimes { return *g.times.Load() }
@@ -132,15 +129,15 @@ func (h *genHandle) mayHoldBefore(cutoff int64, tx uint64) bool {
 		return true
 	}
 	oldest := h.times.oldest.Load()
-	if r := h.times.raised.Load(); r != nil && tx < r.tx { // loaded after oldest: see committed
+	if r := h.times.raised.Load(); r != nil && tx < r.tx { // loaded after oldest: see published
 		oldest = min(oldest, r.was)
 	}
 	return oldest < cutoff
 }
 
-// count counts the fact val in or out (delta ±1) of generation h in t, a writable
-// transaction: a put into it, or a deletion or rewrite of one of its facts (val its old value).
-func (t *genTx) count(h *genHandle, val []byte, delta int64) {
+// count counts a fact in time bucket b in or out (delta ±1) of generation h in t, a writable
+// transaction: a put into it, or a deletion or rewrite of one of its facts (b its old time's).
+func (t *genTx) count(h *genHandle, b, delta int64) {
 	gt := h.times
 	if gt == nil {
 		return // never: load and seal give every generation its counts
@@ -153,7 +150,6 @@ func (t *genTx) count(h *genHandle, val []byte, delta int64) {
 		}
 		t.counted[gt] = maps.Clone(gt.counts)
 	}
-	b := factTime(val) >> timeShift
 	if n := gt.counts[b] + delta; n == 0 {
 		delete(gt.counts, b)
 	} else {
@@ -178,7 +174,7 @@ func (t *genTx) finish() error {
 			continue // its record went with it
 		}
 		gt.mu.Lock()
-		v := gt.marshal()
+		v := marshalTimes(gt.counts)
 		gt.mu.Unlock()
 		if err := b.Put(genName(gt.id), v); err != nil {
 			return err
@@ -191,7 +187,7 @@ func (t *genTx) finish() error {
 func (t *genTx) published() {
 	for gt := range t.counted {
 		gt.mu.Lock()
-		now := gt.earliest()
+		now := earliest(gt.counts)
 		gt.mu.Unlock()
 		if was := gt.oldest.Load(); now > was {
 			if r := gt.raised.Load(); r != nil {
@@ -209,7 +205,7 @@ func (t *genTx) restored() {
 	for gt, was := range t.counted {
 		gt.mu.Lock()
 		gt.counts = was
-		gt.oldest.Store(gt.earliest())
+		gt.oldest.Store(earliest(gt.counts))
 		gt.mu.Unlock()
 	}
 }

@@ -303,6 +303,11 @@ func (t *readTx) Pair(businessID, userID string) (*storagev1.Pair, error) {
 	if err != nil {
 		return nil, err
 	}
+	return t.pair(k, businessID, userID)
+}
+
+// pair reads the pair record under k, whose ids its key holds (stripPairIDs).
+func (t *readTx) pair(k []byte, businessID, userID string) (*storagev1.Pair, error) {
 	p := new(storagev1.Pair)
 	if err := t.get(bucketPairs, k, p); err != nil {
 		return nil, err
@@ -320,16 +325,15 @@ func (t *readTx) PairView(businessID, userID string) (*storagev1.Pair, error) {
 		return nil, err
 	}
 	if _, ok := t.mem.get(bucketIndex(bucketPairs), k); ok {
-		return t.Pair(businessID, userID) // written since the last B-tree commit
+		return t.pair(k, businessID, userID) // written since the last B-tree commit
 	}
 	if p, ok := t.pairs.get(k); ok {
 		return p, nil
 	}
-	p := new(storagev1.Pair)
-	if err := t.get(bucketPairs, k, p); err != nil {
+	p, err := t.pair(k, businessID, userID)
+	if err != nil {
 		return nil, err
 	}
-	p.BusinessId, p.UserId = businessID, userID
 	t.pairs.add(k, p)
 	return p, nil
 }
