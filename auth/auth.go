@@ -20,9 +20,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 )
 
 // Scope is what a token may do.
@@ -66,6 +68,19 @@ type Principal struct {
 	Scopes     Scope
 	All        bool            // every business
 	Businesses map[string]bool // when not All
+
+	// revoked is set once a reload removed the token or changed its grants, so that
+	// what was authorized before (an open stream) can stop.
+	revoked atomic.Bool
+}
+
+// Revoked reports whether a reload has since removed this principal's token or
+// changed what it grants.
+func (p *Principal) Revoked() bool { return p.revoked.Load() }
+
+// sameGrants reports whether p and q grant the same.
+func (p *Principal) sameGrants(q *Principal) bool {
+	return p.Name == q.Name && p.Scopes == q.Scopes && p.All == q.All && maps.Equal(p.Businesses, q.Businesses)
 }
 
 // May reports whether the principal has the scope.
@@ -74,18 +89,58 @@ func (p *Principal) May(s Scope) bool { return p.Scopes&s == s }
 // Sees reports whether the principal may touch a business.
 func (p *Principal) Sees(business string) bool { return p.All || p.Businesses[business] }
 
-// Tokens is a loaded token file.
+// Tokens is a loaded token file. Replace swaps in a reloaded one while calls are
+// being authenticated.
 type Tokens struct {
-	byHash map[string]*Principal
+	byHash atomic.Pointer[map[string]*Principal]
 }
 
+func (t *Tokens) tokens() map[string]*Principal { return *t.byHash.Load() }
+
 // Len returns how many tokens are loaded.
-func (t *Tokens) Len() int { return len(t.byHash) }
+func (t *Tokens) Len() int { return len(t.tokens()) }
 
 // Lookup returns the principal of a presented token.
 func (t *Tokens) Lookup(token string) (*Principal, bool) {
-	p, ok := t.byHash[Hash(token)]
+	p, ok := t.tokens()[Hash(token)]
 	return p, ok
+}
+
+// Changes says what a Replace changed, by token name.
+type Changes struct {
+	Added, Removed, Changed []string
+}
+
+// Replace makes next's tokens the ones Lookup knows, from now on. A token whose
+// grants are unchanged keeps its principal; the principal of a token that is gone,
+// or whose grants changed, is marked revoked. next must not be used afterwards, and
+// Replace must not run concurrently with itself (serve reloads from one goroutine).
+func (t *Tokens) Replace(next *Tokens) Changes {
+	old, nw := t.tokens(), next.tokens()
+	var c Changes
+	for h, q := range nw {
+		switch p, ok := old[h]; {
+		case !ok:
+			c.Added = append(c.Added, q.Name)
+		case p.sameGrants(q):
+			nw[h] = p // calls and streams it authorized carry on
+		default:
+			c.Changed = append(c.Changed, q.Name)
+		}
+	}
+	t.byHash.Store(&nw)
+	for h, p := range old {
+		if nw[h] != p {
+			p.revoked.Store(true)
+			if _, ok := nw[h]; !ok {
+				c.Removed = append(c.Removed, p.Name)
+			}
+		}
+	}
+	slices.Sort(c.Added)
+	slices.Sort(c.Removed)
+	slices.Sort(c.Changed)
+	return c
 }
 
 // Hash is the hex SHA-256 of a token, as stored in the file.
@@ -102,7 +157,7 @@ var (
 // Parse reads a token file. Errors name the line; a token (rather than its hash)
 // pasted by mistake is refused without echoing it.
 func Parse(r io.Reader, source string) (*Tokens, error) {
-	t := &Tokens{byHash: map[string]*Principal{}}
+	byHash := map[string]*Principal{}
 	names := map[string]bool{}
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
@@ -124,7 +179,7 @@ func Parse(r io.Reader, source string) (*Tokens, error) {
 		if !hashRE.MatchString(hash) {
 			return nil, fmt.Errorf("%s:%d: the second field must be the token's SHA-256 in hex (64 characters), not the token itself: run `convstate token` to mint one", source, n)
 		}
-		if _, dup := t.byHash[hash]; dup {
+		if _, dup := byHash[hash]; dup {
 			return nil, fmt.Errorf("%s:%d: the same token hash appears twice", source, n)
 		}
 		sc, err := ParseScopes(scopes)
@@ -144,14 +199,16 @@ func Parse(r io.Reader, source string) (*Tokens, error) {
 			}
 		}
 		names[name] = true
-		t.byHash[hash] = p
+		byHash[hash] = p
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)
 	}
-	if len(t.byHash) == 0 {
+	if len(byHash) == 0 {
 		return nil, fmt.Errorf("%s: no tokens: every call would be refused", source)
 	}
+	t := &Tokens{}
+	t.byHash.Store(&byHash)
 	return t, nil
 }
 

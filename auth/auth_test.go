@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,55 @@ func TestParseErrors(t *testing.T) {
 	}
 	if got := (Read | Admin).String(); got != "read,admin" {
 		t.Errorf("String = %q", got)
+	}
+}
+
+func TestReplace(t *testing.T) {
+	mint := func(name string, s Scope, biz ...string) (token, line string) {
+		t.Helper()
+		token, line, err := Mint(name, s, biz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return token, line
+	}
+	parse := func(lines ...string) *Tokens {
+		t.Helper()
+		ts, err := Parse(strings.NewReader(strings.Join(lines, "\n")), "tokens")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	a, aLine := mint("a", Read, "b1")
+	b, bLine := mint("b", Read, "*")
+	c, cLine := mint("c", Write, "b1")
+	d, dLine := mint("d", Admin, "*")
+	ts := parse(aLine, bLine, cLine)
+	pa, _ := ts.Lookup(a)
+	pb, _ := ts.Lookup(b)
+	pc, _ := ts.Lookup(c)
+
+	// b keeps its token but gains write: its principal is a new one.
+	bWider := strings.Replace(bLine, "\tread\t", "\tread,write\t", 1)
+	got := ts.Replace(parse(aLine, bWider, dLine))
+	want := Changes{Added: []string{"d"}, Removed: []string{"c"}, Changed: []string{"b"}}
+	if !slices.Equal(got.Added, want.Added) || !slices.Equal(got.Removed, want.Removed) || !slices.Equal(got.Changed, want.Changed) {
+		t.Errorf("Replace = %+v, want %+v", got, want)
+	}
+	if p, ok := ts.Lookup(a); !ok || p != pa || p.Revoked() {
+		t.Errorf("unchanged token a: %p (revoked %v), want its principal %p kept", p, p.Revoked(), pa)
+	}
+	if p, ok := ts.Lookup(b); !ok || p == pb || !p.May(Write) || p.Revoked() || !pb.Revoked() {
+		t.Errorf("changed token b: new %+v, old revoked %v", p, pb.Revoked())
+	}
+	if _, ok := ts.Lookup(c); ok || !pc.Revoked() {
+		t.Errorf("removed token c: still accepted %v, revoked %v", ok, pc.Revoked())
+	}
+	if p, ok := ts.Lookup(d); !ok || !p.May(Admin) {
+		t.Errorf("added token d: %+v, %v", p, ok)
+	}
+	if ts.Len() != 3 {
+		t.Errorf("Len = %d, want 3", ts.Len())
 	}
 }

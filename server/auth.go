@@ -48,6 +48,15 @@ func principal(ctx context.Context) *auth.Principal {
 	return p
 }
 
+// stillAuthorized ends a long stream whose token a reload of the token file has
+// since removed or changed: what it was authorized for is no longer granted.
+func stillAuthorized(ctx context.Context) error {
+	if p := principal(ctx); p != nil && p.Revoked() {
+		return status.Errorf(codes.Unauthenticated, "token %q was revoked or changed by a reload of the token file: reconnect", p.Name)
+	}
+	return nil
+}
+
 // principalView is what filters need of a principal.
 type principalView interface{ Sees(business string) bool }
 

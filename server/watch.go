@@ -40,6 +40,9 @@ func (s *windowService) WatchWindowEvents(req *convstatev1.WatchWindowEventsRequ
 	}
 	keep := watchFilter(principalOf(ctx), req.GetBusinessIds())
 	for {
+		if err := stillAuthorized(ctx); err != nil {
+			return err
+		}
 		now := s.now()
 		events, next, more, err := s.led.Events(ctx, pos, now.Add(-watchSettle).UnixNano(), lead, keep, watchChunk)
 		if err != nil {

@@ -4,50 +4,119 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
+	"time"
 
 	"github.com/convstate/convstate/auth"
 )
 
-// security is the loaded authentication and TLS configuration of serve.
+// security is the loaded authentication and TLS configuration of serve. reload
+// (on SIGHUP) swaps in the token file and the certificates as they are on disk then.
 type security struct {
 	tokens *auth.Tokens
-	tls    *tls.Config
-	mutual bool
+	// tls is what the server is built with; its GetConfigForClient hands each new
+	// connection the configuration loaded last.
+	tls     *tls.Config
+	current atomic.Pointer[tls.Config]
+	mutual  bool
 }
 
 func loadSecurity(c *serveConfig) (*security, error) {
 	s := &security{}
 	if c.authTokens != "" {
-		f, err := openOrFail("auth-tokens", c.authTokens)
-		if err != nil {
+		var err error
+		if s.tokens, err = loadTokens(c.authTokens); err != nil {
 			return nil, err
-		}
-		defer f.Close()
-		if s.tokens, err = auth.Parse(f, c.authTokens); err != nil {
-			return nil, fmt.Errorf("--auth-tokens: %w", err)
 		}
 	}
 	if c.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+		cfg, err := loadTLS(c)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+			return nil, err
 		}
-		s.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		if c.clientCA != "" {
-			pem, err := os.ReadFile(c.clientCA)
-			if err != nil {
-				return nil, fmt.Errorf("--tls-client-ca: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("--tls-client-ca: no PEM certificate in %s", c.clientCA)
-			}
-			s.tls.ClientCAs, s.tls.ClientAuth, s.mutual = pool, tls.RequireAndVerifyClientCert, true
+		s.current.Store(cfg)
+		s.mutual = cfg.ClientAuth == tls.RequireAndVerifyClientCert
+		s.tls = &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
+				return s.current.Load(), nil
+			},
 		}
 	}
 	return s, nil
+}
+
+func loadTokens(path string) (*auth.Tokens, error) {
+	f, err := openOrFail("auth-tokens", path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := auth.Parse(f, path)
+	if err != nil {
+		return nil, fmt.Errorf("--auth-tokens: %w", err)
+	}
+	return t, nil
+}
+
+// loadTLS reads the server's certificate and key, and the client CA when mutual TLS
+// is asked for, into a complete configuration.
+func loadTLS(c *serveConfig) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.clientCA != "" {
+		pem, err := os.ReadFile(c.clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-client-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--tls-client-ca: no PEM certificate in %s", c.clientCA)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// reloadable reports whether there is anything for reload to re-read.
+func (s *security) reloadable() bool { return s.tokens != nil || s.tls != nil }
+
+// reload re-reads the token file and the TLS files serve was started with. Each
+// part is all or nothing: one that fails to load keeps what was loaded before, so
+// a half-edited file never locks every caller out. New calls (and new connections,
+// for TLS) see the result; streams of a removed or changed token end.
+func (s *security) reload(c *serveConfig, log *slog.Logger) (ok bool) {
+	ok = true
+	if s.tokens != nil {
+		if next, err := loadTokens(c.authTokens); err != nil {
+			ok = false
+			log.Error("reload failed: keeping the tokens loaded before", "err", err)
+		} else {
+			ch := s.tokens.Replace(next)
+			log.Info("reloaded the token file", "tokens", s.tokens.Len(),
+				"added", ch.Added, "removed", ch.Removed, "changed", ch.Changed)
+		}
+	}
+	if s.tls != nil {
+		if cfg, err := loadTLS(c); err != nil {
+			ok = false
+			log.Error("reload failed: keeping the TLS certificates loaded before", "err", err)
+		} else {
+			s.current.Store(cfg)
+			attrs := []any{"mutual", cfg.ClientAuth == tls.RequireAndVerifyClientCert}
+			if leaf := cfg.Certificates[0].Leaf; leaf != nil {
+				attrs = append(attrs, "subject", leaf.Subject.String(), "not_after", leaf.NotAfter.UTC().Format(time.RFC3339))
+			}
+			log.Info("reloaded the TLS certificate", attrs...)
+		}
+	}
+	return ok
 }
 
 func (s *security) describeTLS() string {

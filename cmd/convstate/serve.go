@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -194,6 +197,12 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var hup chan os.Signal // registered before the "serving" line: a SIGHUP after it is never fatal
+	if sec.reloadable() {
+		hup = make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	opening := time.Now()
 	st, err := store.Open(c.db, store.Options{LockTimeout: c.lockTimeout, CommitInterval: c.commitInterval, PairCache: c.pairCache})
 	if err != nil {
@@ -230,6 +239,28 @@ func runServe(ctx context.Context, e env, args []string) error {
 		"rate_cards", len(engine.Cards.Cards()), "tls", sec.describeTLS(), "auth", sec.describeAuth())
 
 	g, gctx := errgroup.WithContext(ctx)
+	if hup != nil {
+		// SIGHUP re-reads the token file and the certificates, so that a token can be
+		// revoked, or a certificate rotated, without a restart. Without either, SIGHUP
+		// keeps its default (the process ends).
+		reloads := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "convstate_reloads_total",
+			Help: "reloads of the token file and TLS certificates on SIGHUP, by result (ok, failed)"}, []string{"result"})
+		reg.MustRegister(reloads)
+		g.Go(func() error {
+			for {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-hup:
+					result := "ok"
+					if !sec.reload(c, log) {
+						result = "failed"
+					}
+					reloads.WithLabelValues(result).Inc()
+				}
+			}
+		})
+	}
 	g.Go(func() error { return srv.Serve(lis) })
 	if c.metricsListen != "off" && c.metricsListen != "" {
 		mlis, err := net.Listen("tcp", c.metricsListen)
