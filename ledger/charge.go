@@ -91,8 +91,10 @@ func statusResponse(out *storagev1.Outbound, s *storagev1.Status, dup bool) *con
 	return r
 }
 
-// forceClose closes the window at the failure: Meta says it was closed. If
-// convstate had it open when the message was sent, that is a discrepancy.
+// forceClose closes the window from the rejected message's send time: Meta says it
+// was closed when the message was sent (131047, "more than 24 hours have passed since
+// the recipient last replied"), so a user message between the send and the failed
+// status reopens it. If convstate had it open then, that is a discrepancy.
 func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status, out *storagev1.Outbound) error {
 	pair, err := a.tx.Pair(p.business, f.UserId)
 	if notFound(err) {
@@ -102,7 +104,7 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 		return err
 	}
 	clock := clockOf(pair)
-	clock.AddClosure(p.at)
+	clock.AddClosure(min(f.Timestamp, p.at)) // a message convstate never saw sent has its first status's time
 	s.WindowForceClosed = true
 	s.Discrepancy = out.InWindow
 	if s.Discrepancy {

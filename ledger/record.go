@@ -292,6 +292,9 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 		if ua == nil || ua.Call != call || f.UserId != p.user {
 			return userResult{}, idConflict(p.id, kindName(f)+" of user "+f.UserId, want+" of user "+p.user)
 		}
+		if call && p.at < f.Timestamp {
+			return a.earlierCallEvent(p, f)
+		}
 		return userResult{rec: ua, duplicate: true}, nil
 	}
 	if !notFound(err) {
@@ -317,6 +320,32 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 		return userResult{}, err
 	}
 	return userResult{rec: ua}, nil
+}
+
+// earlierCallEvent handles a second event of a recorded call (Meta sends one when
+// the call connects and one when it ends, with the same call id) that happened
+// before the one recorded: the call's activity moves to the earlier time. The
+// window then runs from the call's first event whichever webhook arrives first:
+// the earliest, because Meta does not say which instant of a call it counts from
+// (whatsapp-rules.md §3.1), and the earliest never allows a free-form message
+// Meta would reject.
+func (a *applier) earlierCallEvent(p *prepared, f *storagev1.Fact) (userResult, error) {
+	pair, err := a.pair(p)
+	if err != nil {
+		return userResult{}, err
+	}
+	clock := clockOf(pair)
+	clock.MoveActivity(f.Timestamp, p.at)
+	ua := f.GetUserActivity()
+	ua.WindowExpiresAt = clock.Latest().ExpiresAt
+	f.Timestamp = p.at
+	if err := a.savePair(pair, clock, p.at); err != nil {
+		return userResult{}, err
+	}
+	if err := a.tx.PutFact(p.business, p.id, f); err != nil {
+		return userResult{}, err
+	}
+	return userResult{rec: ua, duplicate: true}, nil
 }
 
 // businessMessage records a message the business sent; it never extends the window.

@@ -219,12 +219,13 @@ func (r *rater) chargeAt(cat Category, n int64) {
 // after an entry-point message opens a window (consuming the entry point, even if
 // an earlier window is still open), and a message inside an open window is free.
 func (r *rater) fep(cat Category) bool {
-	if r.rules.FEPLength() == 0 {
+	length := r.rules.FEPLength(r.in.Day)
+	if length == 0 {
 		return false
 	}
 	if r.pair.FEPEligible(r.in.At) {
 		r.free(cat, FreeEntryPoint)
-		r.eff.OpenFEP = r.rules.FEPLength()
+		r.eff.OpenFEP = length
 		return true
 	}
 	if _, open := r.pair.FEPAt(r.in.At); open {
@@ -267,6 +268,14 @@ func (r *rater) rate2018() error {
 // business-initiated; the first after an entry-point message is free; 1,000 free
 // conversations a month per WABA.
 func (r *rater) rate2022() error {
+	// From fepWindowFrom a free entry point is a 72 h window, as under the 2023 rules:
+	// everything in it is free, and it closes the open conversations.
+	if r.in.Day >= fepWindowFrom && r.fep(UserInitiated) {
+		if r.eff.OpenFEP > 0 {
+			r.eff.CloseConversations = true
+		}
+		return nil
+	}
 	if open := r.pair.ConversationsAt(r.in.At, string(r.rules)); len(open) > 0 {
 		r.inConversation(open[len(open)-1])
 		return nil
@@ -318,8 +327,10 @@ func (r *rater) joinLater(cat int32) bool {
 	if !ok {
 		return false
 	}
-	r.inConversation(c)
 	r.eff.Backdate = &c
+	joined := c
+	joined.End = min(c.End, r.in.At+window.ConversationLength) // as Backdate leaves it
+	r.inConversation(joined)
 	return true
 }
 

@@ -75,6 +75,11 @@ const (
 	serviceFreeFrom = "2024-11-01"
 	// authIntlFrom is the first authentication-international rate (Indonesia).
 	authIntlFrom = "2024-06-01"
+	// fepWindowFrom is when the free entry point conversation became one 72 h window
+	// that closes the other conversations and lets none open until it ends, still
+	// under the 2022 rules until 2023-05-31 (whatsapp-rules.md §1 and §3.2, CONFIRMED:
+	// Meta's timeline [S10], the date per BSP [S30b]).
+	fepWindowFrom = "2023-03-01"
 	// usMarketingPauseFrom: marketing templates to US numbers are not delivered.
 	usMarketingPauseFrom = "2025-04-01"
 	// CBPFreeTier is the free conversations a month per WABA (2022 rules: any
@@ -111,14 +116,15 @@ func (r Rules) Model() Model {
 // conversational reports whether the rule set charges per conversation.
 func (r Rules) conversational() bool { return r.Model() == CBP }
 
-// FEPLength is how long a free entry point window lasts under r: the free 24 h
-// conversation under the 2022 rules, 72 h afterwards; 0 when there is none (2018).
-func (r Rules) FEPLength() int64 {
+// FEPLength is how long a free entry point window lasts under r on day (the
+// business's local date, YYYY-MM-DD): the free 24 h conversation under the 2022
+// rules until fepWindowFrom, 72 h from then on; 0 when there is none (2018).
+func (r Rules) FEPLength(day string) int64 {
 	const hour = int64(3600e9)
-	switch r {
-	case Rules2018:
+	switch {
+	case r == Rules2018:
 		return 0
-	case Rules2022:
+	case r == Rules2022 && day < fepWindowFrom:
 		return 24 * hour
 	}
 	return 72 * hour

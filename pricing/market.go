@@ -128,6 +128,17 @@ func parseNumberUncached(s string) (digits, region string, err error) {
 		return "", "", fmt.Errorf("it is not a phone number (%v)", perr)
 	}
 	cc := int(num.GetCountryCode())
+	if cc == 52 {
+		// Meta's wa_id of a Mexican mobile keeps the "1" that Mexico dropped from its
+		// numbering in 2019 (52 1 + ten digits: the form WhatsApp webhooks carry; see
+		// chatwoot/chatwoot#14926), which libphonenumber no longer finds possible. The
+		// number is judged without it; the user id stays as Meta spells it.
+		if n := phonenumbers.GetNationalSignificantNumber(num); len(n) == 11 && n[0] == '1' {
+			if m, err := phonenumbers.Parse("+52"+n[1:], "ZZ"); err == nil {
+				num = m
+			}
+		}
+	}
 	if phonenumbers.GetRegionCodeForCountryCode(cc) == phonenumbers.UNKNOWN_REGION {
 		return "", "", fmt.Errorf("calling code of +%s is not assigned", digits)
 	}

@@ -131,13 +131,16 @@ func (p *Pair) LaterConversation(t int64, rules string, cat int32) (Conversation
 	return Conversation{}, false
 }
 
-// Backdate moves the start of conversation c to t (t < c.Start), keeping its end:
-// what was already decided inside it stays decided.
+// Backdate moves the start of conversation c to t (t < c.Start): in delivery order
+// the message at t opened it. A conversation lasts ConversationLength from its
+// start, so its end moves to t+ConversationLength too (or stays, if something
+// closed it earlier). Messages already rated inside the part cut off stay as they
+// were rated; Meta's pricing in their statuses shows them as discrepancies.
 func (p *Pair) Backdate(c Conversation, t int64) {
 	for i := range p.Conversations {
 		x := &p.Conversations[i]
 		if x.Rules == c.Rules && x.Category == c.Category && x.Start == c.Start {
-			x.Start = t
+			x.Start, x.End = t, min(x.End, t+ConversationLength)
 			break
 		}
 	}

@@ -22,6 +22,10 @@ const (
 	// FEPEligibility is how long after an entry-point message a business message must
 	// be delivered to open a free entry point window.
 	FEPEligibility = int64(24 * time.Hour)
+	// ConversationLength is how long a conversation lasts under conversation-based
+	// pricing: "fixed 24-hour sessions" from the delivery that opened it
+	// (whatsapp-rules.md §3.4 and §3.5, CONFIRMED).
+	ConversationLength = int64(24 * time.Hour)
 
 	// Bounds of the kept history. MaxActivity user messages cover any realistic
 	// reordering of webhooks (a status arriving after 64 newer user messages is
@@ -100,6 +104,16 @@ func insertSorted(s []int64, t int64, max int) []int64 {
 // AddActivity records a user message or call at t.
 func (p *Pair) AddActivity(t int64) { p.Activity = insertSorted(p.Activity, t, MaxActivity) }
 
+// MoveActivity moves the user activity recorded at from to to (an earlier event of
+// the same call). Another activity at the very same instant would go with it, which
+// can only shorten the window.
+func (p *Pair) MoveActivity(from, to int64) {
+	if i, found := slices.BinarySearch(p.Activity, from); found {
+		p.Activity = slices.Delete(p.Activity, i, i+1)
+	}
+	p.AddActivity(to)
+}
+
 // AddClosure records a 131047 force-close at t: the window is closed from t until a
 // user message or call after t.
 func (p *Pair) AddClosure(t int64) { p.Closures = insertSorted(p.Closures, t, MaxClosures) }
@@ -133,13 +147,15 @@ func (p *Pair) At(t int64) Window {
 	}
 	w := Window{LastActivity: u, ExpiresAt: u + CSW}
 	// A force-close between the last activity and t closes the window; a user
-	// message at the very instant of the close does not reopen it.
-	if c, ok := firstAtOrAfter(p.Closures, u); ok && c <= t {
+	// message at the very instant of the close does not reopen it. A close at or
+	// after the window's natural end (a message rejected once it had expired)
+	// changes nothing: the window had expired.
+	if c, ok := firstAtOrAfter(p.Closures, u); ok && c < w.ExpiresAt {
 		w.ExpiresAt = c
-		w.Reason = ForceClosed
-		return w
-	} else if ok && c < w.ExpiresAt {
-		w.ExpiresAt = c // a later close cut this window short
+		if c <= t {
+			w.Reason = ForceClosed
+			return w
+		}
 	}
 	if t < w.ExpiresAt {
 		w.Open = true
@@ -157,7 +173,7 @@ func (p *Pair) Latest() Window {
 	}
 	u := p.Activity[len(p.Activity)-1]
 	w := Window{LastActivity: u, ExpiresAt: u + CSW, Open: true, Reason: Open}
-	if c, ok := firstAtOrAfter(p.Closures, u); ok {
+	if c, ok := firstAtOrAfter(p.Closures, u); ok && c < w.ExpiresAt {
 		w.ExpiresAt, w.Open, w.Reason = c, false, ForceClosed
 	}
 	return w

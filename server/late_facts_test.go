@@ -1,0 +1,230 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+)
+
+// Tests of rules where the order or the instant of Meta's webhooks used to change
+// the answer (found by a review of the window and pricing rules on 2026-11-30).
+
+// conversationCards are invented test figures (not Meta's), one amount per row so
+// that a total names the rows it sums.
+const conversationCards = `effective_from,currency,market,category,tier_from,rate
+2022-02-01,USD,Brazil,business_initiated,0,0.0500
+2022-02-01,USD,Brazil,user_initiated,0,0.0300
+2023-06-01,USD,Brazil,marketing,0,0.0625
+2023-06-01,USD,Brazil,utility,0,0.0350
+`
+
+// on re-times a fact built by the harness's builders to an absolute instant.
+func on(f *convstatev1.Fact, t time.Time) *convstatev1.Fact {
+	ts := timestamppb.New(t)
+	switch k := f.GetKind().(type) {
+	case *convstatev1.Fact_UserMessage:
+		k.UserMessage.Timestamp = ts
+	case *convstatev1.Fact_BusinessMessage:
+		k.BusinessMessage.Timestamp = ts
+	case *convstatev1.Fact_Status:
+		k.Status.Timestamp = ts
+	}
+	return f
+}
+
+func (h *harness) chargeOf(id string) *convstatev1.Charge {
+	h.t.Helper()
+	g, err := h.bill.GetCharge(h.ctx, &convstatev1.GetChargeRequest{BusinessId: biz, MessageId: id})
+	if err != nil {
+		h.t.Fatalf("GetCharge %s: %v", id, err)
+	}
+	return g.GetCharge()
+}
+
+func (h *harness) monthCost(month string) string {
+	h.t.Helper()
+	u, err := h.bill.GetUsage(h.ctx, &convstatev1.GetUsageRequest{Scope: &convstatev1.GetUsageRequest_BusinessId{BusinessId: biz}, Month: month})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u.GetTotalCost()["USD"]
+}
+
+// A 131047 says the window was closed when the rejected message was sent: a user
+// message between the send and the failed status reopens it; and a rejection after
+// the window had expired by itself leaves the window's expiry where it was.
+func TestForceCloseAtTheRejectedSend(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		name        string
+		facts       []*convstatev1.Fact
+		decideAt    time.Duration
+		wantAllowed bool
+		wantReason  convstatev1.DecisionReason
+		wantExpiry  time.Duration
+	}{{
+		name: "user wrote between the send and the failure",
+		facts: []*convstatev1.Fact{userMsg("u1", brUser, 0), send("b1", brUser, 24*h+10*s, freeForm),
+			userMsg("u2", brUser, 24*h+20*s), statusFact("b1", failed, 24*h+30*s, 131047)},
+		decideAt: 25 * h, wantAllowed: true, wantReason: open, wantExpiry: 48*h + 20*s,
+	}, {
+		name: "user wrote after the failure too",
+		facts: []*convstatev1.Fact{userMsg("u1", brUser, 0), send("b1", brUser, 10*h, freeForm),
+			statusFact("b1", failed, 10*h+30*s, 131047), userMsg("u2", brUser, 11*h)},
+		decideAt: 12 * h, wantAllowed: true, wantReason: open, wantExpiry: 35 * h,
+	}, {
+		name: "closed inside the window, at the send",
+		facts: []*convstatev1.Fact{userMsg("u1", brUser, 0), send("b1", brUser, 10*h, freeForm),
+			statusFact("b1", failed, 10*h+30*s, 131047)},
+		decideAt: 10*h + 10*s, wantAllowed: false, wantReason: forceClosed, wantExpiry: 10 * h,
+	}, {
+		name: "rejected after the window had expired",
+		facts: []*convstatev1.Fact{userMsg("u1", brUser, 0), send("b1", brUser, 30*h, freeForm),
+			statusFact("b1", failed, 30*h, 131047)},
+		decideAt: 31 * h, wantAllowed: false, wantReason: expired, wantExpiry: 24 * h,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t)
+			hs.clock.Set(t0.Add(60 * h))
+			hs.record(tc.facts...)
+			d := hs.decide(brUser, tc.decideAt, freeForm)
+			if d.GetFreeFormAllowed() != tc.wantAllowed || d.GetReason() != tc.wantReason || offset(d.GetWindowExpiresAt(), true) != tc.wantExpiry {
+				t.Errorf("Decide at t0+%v: allowed %v, %v, expires t0+%v; want %v, %v, t0+%v", tc.decideAt,
+					d.GetFreeFormAllowed(), d.GetReason(), offset(d.GetWindowExpiresAt(), true), tc.wantAllowed, tc.wantReason, tc.wantExpiry)
+			}
+			p, err := hs.win.GetPair(hs.ctx, &convstatev1.GetPairRequest{BusinessId: biz, UserId: brUser})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := offset(p.GetWindowExpiresAt(), true); got != tc.wantExpiry {
+				t.Errorf("GetPair: window_expires_at t0+%v, want t0+%v", got, tc.wantExpiry)
+			}
+		})
+	}
+}
+
+// Meta sends a webhook when a user's call connects and another when it ends, with
+// the same call id. The window runs from the call's first event whichever arrives
+// first, and the second is a duplicate either way.
+func TestCallEventsInEitherOrder(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		name   string
+		events []time.Duration
+	}{
+		{"connect first", []time.Duration{0, 184 * s}},
+		{"end first", []time.Duration{184 * s, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t)
+			hs.clock.Set(t0.Add(30 * h))
+			var last *convstatev1.RecordUserCallResponse
+			for i, ev := range tc.events {
+				last = hs.record(userCall("c1", brUser, ev))[0].GetUserCall()
+				if last.GetDuplicate() != (i > 0) {
+					t.Errorf("event %d: duplicate %v", i, last.GetDuplicate())
+				}
+			}
+			if got := offset(last.GetWindowExpiresAt(), true); got != 24*h {
+				t.Errorf("second event's response: window expires t0+%v, want t0+24h", got)
+			}
+			d := hs.decide(brUser, 24*h+100*s, freeForm)
+			if d.GetFreeFormAllowed() || offset(d.GetWindowExpiresAt(), true) != 24*h {
+				t.Errorf("at t0+24h+100s: allowed %v, expires t0+%v; want closed at t0+24h",
+					d.GetFreeFormAllowed(), offset(d.GetWindowExpiresAt(), true))
+			}
+			if got := offset(d.GetLastUserActivity(), true); got != 0 {
+				t.Errorf("last user activity t0+%v, want t0", got)
+			}
+		})
+	}
+}
+
+// Under conversation-based pricing a conversation lasts 24 h from the delivery that
+// opened it, also when that delivery's status arrived after a later one's: A
+// (delivered T), B (T+23h), C (T+30h), B's status first. In delivery order A opens
+// [T, T+24h), B joins it, and C opens a second conversation.
+func TestBackdatedConversationLasts24Hours(t *testing.T) {
+	hs := newHarness(t, withCards(conversationCards))
+	T := time.Date(2023, 7, 5, 10, 0, 0, 0, time.UTC)
+	hs.record(
+		on(send("a", brUser, 0, marketing), T),
+		on(send("b", brUser, 0, marketing), T.Add(23*h)),
+		on(send("c", brUser, 0, marketing), T.Add(30*h)),
+		on(statusFact("b", delivered, 0, 0), T.Add(23*h)),
+		on(statusFact("a", delivered, 0, 0), T),
+		on(statusFact("c", delivered, 0, 0), T.Add(30*h)),
+	)
+	if got := hs.monthCost("2023-07"); got != "0.125" {
+		t.Errorf("July 2023 cost %s, want 0.125 (two marketing conversations); c: %s", got, hs.chargeOf("c").GetExplanation())
+	}
+	if c := hs.chargeOf("a"); c.GetConversationExpiresAt().AsTime() != T.Add(24*h) {
+		t.Errorf("a's conversation ends %v, want %v", c.GetConversationExpiresAt().AsTime(), T.Add(24*h))
+	}
+}
+
+// From 2023-03-01, still under the 2022 rules, a free entry point is a 72 h window
+// from the reply's delivery in which no conversation opens (whatsapp-rules.md §1,
+// §3.2); before, it was the free 24 h conversation. Templates at 30 h, 70 h and 80 h
+// after the entry point: in the window, in it, and after it (a conversation of the
+// free tier, not one the window's end would have left free).
+func TestFreeEntryPointWindowFromMarch2023(t *testing.T) {
+	const (
+		fep      = convstatev1.PricingType_PRICING_TYPE_FREE_ENTRY_POINT
+		freeTier = convstatev1.PricingType_PRICING_TYPE_FREE_TIER
+	)
+	for _, tc := range []struct {
+		day  time.Time
+		want [3]convstatev1.PricingType
+	}{
+		{time.Date(2023, 2, 10, 10, 0, 0, 0, time.UTC), [3]convstatev1.PricingType{freeTier, freeTier, freeTier}},
+		{time.Date(2023, 4, 10, 10, 0, 0, 0, time.UTC), [3]convstatev1.PricingType{fep, fep, freeTier}},
+	} {
+		t.Run(tc.day.Format(time.DateOnly), func(t *testing.T) {
+			hs := newHarness(t, withCards(conversationCards))
+			T := tc.day
+			hs.record(
+				on(entryMsg("u1", brUser, 0), T),
+				on(send("r", brUser, 0, freeForm), T.Add(1*h)),
+				on(statusFact("r", delivered, 0, 0), T.Add(1*h)),
+			)
+			if c := hs.chargeOf("r"); c.GetPricingType() != fep {
+				t.Errorf("the reply to the entry point: %s, want free entry point", c.GetPricingType())
+			}
+			for i, after := range []time.Duration{30 * h, 70 * h, 80 * h} {
+				id := "m" + after.String()
+				hs.record(on(send(id, brUser, 0, marketing), T.Add(after)), on(statusFact(id, delivered, 0, 0), T.Add(after)))
+				if c := hs.chargeOf(id); c.GetPricingType() != tc.want[i] {
+					t.Errorf("a template %v after the entry point: %s %s, want %s (%s)", after, c.GetPricingType(), c.GetAmount(), tc.want[i], c.GetExplanation())
+				}
+			}
+		})
+	}
+}
+
+// Meta's wa_id of a Mexican mobile is 52, 1 and ten digits (the "1" Mexico's
+// numbering dropped in 2019): it is accepted, kept as given, and priced as Mexico.
+func TestMexicanWaIDs(t *testing.T) {
+	hs := newHarness(t)
+	hs.clock.Set(t0.Add(2 * h))
+	for _, user := range []string{"5215512345678", "525512345678"} {
+		if _, err := hs.recordOne(userMsg("u-"+user, user, 0)); err != nil {
+			t.Errorf("user message from %s: %v", user, err)
+			continue
+		}
+		d := hs.decide(user, h, marketing)
+		if !d.GetFreeFormAllowed() || d.GetQuote().GetMarket() != "Mexico" {
+			t.Errorf("%s: allowed %v, market %q; want allowed, Mexico", user, d.GetFreeFormAllowed(), d.GetQuote().GetMarket())
+		}
+		p, err := hs.win.GetPair(hs.ctx, &convstatev1.GetPairRequest{BusinessId: biz, UserId: user})
+		if err != nil || p.GetUserId() != user {
+			t.Errorf("GetPair(%s): user %q, %v", user, p.GetUserId(), err)
+		}
+	}
+	if _, err := hs.recordOne(userMsg("u-bad", "52155123456789", 0)); err == nil {
+		t.Errorf("52 1 and eleven digits was accepted")
+	}
+}
