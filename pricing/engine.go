@@ -93,12 +93,18 @@ type Effects struct {
 	// Backdate is a conversation a later delivery opened that this earlier one
 	// joins (its status arrived late): its start moves to Input.At.
 	Backdate *window.Conversation
+	// ReplaceFEP is a free entry point window a later delivery opened that the
+	// window OpenFEP opens at Input.At replaces (this delivery's status arrived late).
+	ReplaceFEP *window.Interval
 }
 
 // Apply applies the clock changes of e to p (counters are the caller's).
 func (e Effects) Apply(p *window.Pair, at int64, rules Rules) {
 	if e.CloseConversations {
 		p.CloseConversations(at, string(rules))
+	}
+	if e.ReplaceFEP != nil {
+		p.RemoveFEP(*e.ReplaceFEP)
 	}
 	if e.OpenFEP > 0 {
 		p.OpenFEP(at, e.OpenFEP)
@@ -230,6 +236,14 @@ func (r *rater) fep(cat Category) bool {
 	}
 	if _, open := r.pair.FEPAt(r.in.At); open {
 		r.free(cat, FreeEntryPoint)
+		return true
+	}
+	if replace, late := r.pair.LateFEP(r.in.At); late {
+		// This delivery's status arrived after that of a later delivery, which used the
+		// entry point: in delivery order this one opened the window (as joinLater does
+		// for conversations).
+		r.free(cat, FreeEntryPoint)
+		r.eff.OpenFEP, r.eff.ReplaceFEP = length, replace
 		return true
 	}
 	return false

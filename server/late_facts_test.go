@@ -228,3 +228,48 @@ func TestMexicanWaIDs(t *testing.T) {
 		t.Errorf("52 1 and eleven digits was accepted")
 	}
 }
+
+// The first reply to an entry point opens the free entry point window, also when its
+// delivered status arrives after a later reply's (whatsapp-rules.md §3.2; design.md
+// rule 3: webhooks arrive out of order): both replies are free and the window runs
+// 72 h from the first. A window a later entry point opened stays.
+func TestFreeEntryPointFromALateDeliveredStatus(t *testing.T) {
+	fep := convstatev1.PricingType_PRICING_TYPE_FREE_ENTRY_POINT
+	for _, tc := range []struct {
+		name     string
+		facts    []*convstatev1.Fact
+		late     time.Duration                   // when the reply b1, whose status comes last, was delivered
+		decideAt map[time.Duration]time.Duration // Decide's time: fep_expires_at (none: no window)
+	}{{
+		name: "second reply's status first",
+		facts: []*convstatev1.Fact{entryMsg("u1", brUser, 0), send("b1", brUser, 1*h, marketing), send("b2", brUser, 2*h, marketing),
+			statusFact("b2", delivered, 2*h, 0)},
+		late:     1 * h,
+		decideAt: map[time.Duration]time.Duration{72*h + 30*time.Minute: 73 * h, 73*h + 30*time.Minute: none},
+	}, {
+		name: "a newer entry point's window stays",
+		facts: []*convstatev1.Fact{entryMsg("u1", brUser, 0), send("b1", brUser, 5*h, marketing),
+			entryMsg("u2", brUser, 30*h), send("b2", brUser, 31*h, marketing), statusFact("b2", delivered, 31*h, 0)},
+		late:     5 * h,
+		decideAt: map[time.Duration]time.Duration{20 * h: 77 * h, 100 * h: 103 * h, 104 * h: none},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t, withCards(reconcileCards))
+			hs.clock.Set(t0.Add(40 * h))
+			hs.record(tc.facts...)
+			hs.record(statusFact("b1", delivered, tc.late, 0))
+			for _, id := range []string{"b1", "b2"} {
+				if c := hs.chargeOf(id); c.GetPricingType() != fep {
+					t.Errorf("%s: %s %s, want free entry point", id, c.GetPricingType(), c.GetAmount())
+				}
+			}
+			hs.clock.Set(t0.Add(200 * h))
+			for at, want := range tc.decideAt {
+				d := hs.decide(brUser, at, marketing)
+				if got := offset(d.GetFepExpiresAt(), d.GetFepExpiresAt() != nil); got != want || (want != none) != (d.GetQuote().GetPricingType() == fep) {
+					t.Errorf("Decide at t0+%v: fep_expires_at t0+%v, quote %s; want t0+%v", at, got, d.GetQuote().GetPricingType(), want)
+				}
+			}
+		})
+	}
+}

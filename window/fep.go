@@ -79,6 +79,46 @@ func (p *Pair) OpenFEP(t, length int64) Interval {
 	return w
 }
 
+// LateFEP handles a delivery at t, outside every free entry point window, whose
+// status arrived after that of a later delivery: it reports whether an entry-point
+// message made the pair eligible at t (in (t - FEPEligibility, t]) but a later
+// delivery has since used it. In delivery order the message at t opened the window.
+// replace is the window that later delivery opened, when it was within that entry
+// point's eligibility: in delivery order it would never have opened, so the window
+// from t takes its place (ok with replace unset: it was opened through a newer entry
+// point, and stays).
+func (p *Pair) LateFEP(t int64) (replace *Interval, ok bool) {
+	for i := len(p.EntryPoints) - 1; i >= 0; i-- {
+		e := p.EntryPoints[i]
+		if e.At > t {
+			continue
+		}
+		if t-e.At >= FEPEligibility {
+			break
+		}
+		if !e.Used {
+			return nil, false // FEPEligible's case
+		}
+		for j := range p.FEPWindows {
+			if w := p.FEPWindows[j]; w.Start > t {
+				if w.Start-e.At < FEPEligibility {
+					return &w, true
+				}
+				break
+			}
+		}
+		return nil, true
+	}
+	return nil, false
+}
+
+// RemoveFEP removes the free entry point window w.
+func (p *Pair) RemoveFEP(w Interval) {
+	if i := slices.Index(p.FEPWindows, w); i >= 0 {
+		p.FEPWindows = slices.Delete(p.FEPWindows, i, i+1)
+	}
+}
+
 // LatestFEP returns the most recently opened free entry point window, if any.
 func (p *Pair) LatestFEP() (Interval, bool) {
 	if len(p.FEPWindows) == 0 {
