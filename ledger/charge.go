@@ -58,8 +58,14 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 			}
 		}
 	case statusDelivered, statusRead:
-		if out.Charge == nil && !failed(out) {
+		switch {
+		case failed(out):
+		case out.Charge == nil:
 			if err := a.charge(p, f, out, code); err != nil {
+				return nil, err
+			}
+		case code == statusDelivered && out.ChargeStatus == statusRead && p.at < out.Charge.ChargedAt:
+			if err := a.deliveredAfterRead(p, f, out); err != nil {
 				return nil, err
 			}
 		}
@@ -154,8 +160,16 @@ func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound
 	}
 	c.Explanation += recategorized(out)
 	out.Charge = chargeRecord(&c, p.at, in.Month)
+	out.Charge.EffectsRecorded = true
+	for _, inc := range eff.Increments {
+		out.Charge.Increments = append(out.Charge.Increments,
+			&storagev1.CounterIncrement{Kind: string(inc.Kind), Market: inc.Market, Category: int32(inc.Category)})
+	}
+	if eff.OpenFEP > 0 {
+		out.Charge.FepWindowEnd = p.at + eff.OpenFEP
+	}
 	out.ChargeStatus = status
-	if err := a.addUsage(prof, out.Charge); err != nil {
+	if err := a.addUsage(prof, out.Charge, 1); err != nil {
 		return err
 	}
 	if err := a.reconcile(p.business, p.id, f, out); err != nil {
@@ -179,16 +193,20 @@ func pricingInput(prof *profile, t int64, region string, tmpl pricing.Category) 
 	}
 }
 
-// addUsage counts a charge in the business's and the portfolio's monthly usage.
-func (a *applier) addUsage(prof *profile, c *storagev1.Charge) error {
-	d := &storagev1.Usage{Volume: 1, Currency: c.Currency}
+// addUsage counts a charge in the business's and the portfolio's monthly usage
+// (sign 1), or takes it out again (sign -1).
+func (a *applier) addUsage(prof *profile, c *storagev1.Charge, sign int64) error {
+	d := &storagev1.Usage{Volume: sign, Currency: c.Currency}
+	if sign < 0 {
+		d.Currency = "" // a count-only correction keeps the row's currency
+	}
 	if c.ConversationOpened {
-		d.Conversations = 1
+		d.Conversations = sign
 	}
 	if c.RateUnknown {
-		d.RateUnknownVolume = 1
+		d.RateUnknownVolume = sign
 	} else {
-		d.CostNanos = c.AmountNanos
+		d.CostNanos = sign * c.AmountNanos
 	}
 	for _, scope := range []struct {
 		s  store.Scope

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -272,4 +273,105 @@ func TestFreeEntryPointFromALateDeliveredStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A charge is decided at delivery (design.md §2): when a message's read status came
+// first and decided it, its delivered status, earlier and arriving later, decides it
+// again under per-message pricing, moving its usage and volume-tier count; under
+// conversation-based pricing the charge stands and ListDiscrepancies says why.
+func TestDeliveredAfterRead(t *testing.T) {
+	const tiered = `effective_from,currency,market,category,tier_from,rate
+2023-06-01,USD,Brazil,utility,0,0.0350
+2025-07-01,USD,Brazil,marketing,0,0.0625
+2025-07-01,USD,Brazil,marketing,1,0.0500
+2025-07-01,USD,Brazil,marketing,3,0.0400
+2025-07-01,USD,Brazil,utility,0,0.0068
+`
+	const freeCS = convstatev1.PricingType_PRICING_TYPE_FREE_CUSTOMER_SERVICE
+	m := time.Minute
+	usage := func(hs *harness, month string) (cost string, volume int64) {
+		hs.t.Helper()
+		u, err := hs.bill.GetUsage(hs.ctx, &convstatev1.GetUsageRequest{Scope: &convstatev1.GetUsageRequest_BusinessId{BusinessId: biz}, Month: month})
+		if err != nil {
+			hs.t.Fatal(err)
+		}
+		for _, r := range u.GetRows() {
+			volume += r.GetVolume()
+		}
+		return u.GetTotalCost()["USD"], volume
+	}
+
+	t.Run("utility delivered inside the window, read after it", func(t *testing.T) {
+		hs := newHarness(t, withCards(tiered))
+		hs.clock.Set(t0.Add(30 * h))
+		hs.record(userMsg("u1", brUser, 0), send("m1", brUser, 23*h+50*m, utility))
+		r := hs.record(statusFact("m1", read, 24*h+10*m, 0))[0].GetStatus()
+		if r.GetCharge().GetPricingType() != convstatev1.PricingType_PRICING_TYPE_REGULAR {
+			t.Fatalf("charged at the read: %v", r.GetCharge())
+		}
+		r = hs.record(statusFact("m1", delivered, 23*h+55*m, 0))[0].GetStatus()
+		if c := r.GetCharge(); c.GetPricingType() != freeCS || c.GetChargedAt().AsTime() != t0.Add(23*h+55*m) {
+			t.Errorf("delivered status's response: %v, want free customer service at the delivery", c)
+		}
+		if c := hs.chargeOf("m1"); c.GetPricingType() != freeCS || c.GetAmount() != "0" {
+			t.Errorf("GetCharge: %s %s, want free customer service", c.GetPricingType(), c.GetAmount())
+		}
+		if cost, volume := usage(hs, "2025-09"); cost != "0" || volume != 1 {
+			t.Errorf("September usage: cost %s, volume %d; want 0, 1", cost, volume)
+		}
+		// A second delivered status changes nothing.
+		if r := hs.record(statusFact("m1", delivered, 23*h+55*m, 0))[0].GetStatus(); !r.GetDuplicate() {
+			t.Errorf("the same delivered status again: %v", r)
+		}
+		if cost, volume := usage(hs, "2025-09"); cost != "0" || volume != 1 {
+			t.Errorf("September usage after a duplicate: cost %s, volume %d", cost, volume)
+		}
+	})
+
+	t.Run("delivered in one month, read in the next", func(t *testing.T) {
+		hs := newHarness(t, withCards(tiered))
+		end := time.Date(2025, 9, 30, 23, 50, 0, 0, time.UTC)
+		hs.clock.Set(end.Add(2 * h))
+		hs.record(on(send("m1", brUser, 0, marketing), end), on(statusFact("m1", read, 0, 0), end.Add(20*m)))
+		hs.record(on(send("m2", brUser, 0, marketing), end.Add(-h)), on(statusFact("m2", delivered, 0, 0), end.Add(-h)))
+		hs.record(on(send("m3", brUser, 0, marketing), end.Add(-h)), on(statusFact("m3", delivered, 0, 0), end.Add(-h)))
+		hs.record(on(statusFact("m1", delivered, 0, 0), end.Add(5*m)))
+		if c := hs.chargeOf("m1"); c.GetChargedAt().AsTime() != end.Add(5*m) {
+			t.Errorf("m1 charged at %v, want its delivery", c.GetChargedAt().AsTime())
+		}
+		if cost, volume := usage(hs, "2025-10"); cost != "0" || volume != 0 {
+			t.Errorf("October usage: cost %s, volume %d; want none", cost, volume)
+		}
+		if cost, volume := usage(hs, "2025-09"); cost != "0.1625" || volume != 3 {
+			t.Errorf("September usage: cost %s, volume %d; want 0.0625 + 0.05 + 0.05, 3", cost, volume)
+		}
+		// September's tier count holds three messages: the fourth is at the third tier.
+		hs.record(on(send("m4", brUser, 0, marketing), end), on(statusFact("m4", delivered, 0, 0), end.Add(6*m)))
+		if c := hs.chargeOf("m4"); c.GetAmount() != "0.04" {
+			t.Errorf("the fourth September message: %s, want 0.04", c.GetAmount())
+		}
+		// October's count is back to none: its first message is at the first tier.
+		hs.record(on(send("m5", brUser, 0, marketing), end.Add(h)), on(statusFact("m5", delivered, 0, 0), end.Add(h)))
+		if c := hs.chargeOf("m5"); c.GetAmount() != "0.0625" {
+			t.Errorf("the first October message: %s, want 0.0625", c.GetAmount())
+		}
+	})
+
+	t.Run("conversation-based pricing: the charge stands", func(t *testing.T) {
+		hs := newHarness(t, withCards(tiered))
+		T := time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)
+		hs.record(on(userMsg("u1", brUser, 0), T), on(send("m1", brUser, 0, utility), T.Add(23*h+50*m)),
+			on(statusFact("m1", read, 0, 0), T.Add(24*h+10*m)), on(statusFact("m1", delivered, 0, 0), T.Add(23*h+55*m)))
+		if c := hs.chargeOf("m1"); c.GetChargedAt().AsTime() != T.Add(24*h+10*m) {
+			t.Errorf("m1 charged at %v, want the read (the charge stands)", c.GetChargedAt().AsTime())
+		}
+		resp, err := hs.bill.ListDiscrepancies(hs.ctx, &convstatev1.ListDiscrepanciesRequest{BusinessId: biz, Month: "2024-03"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := resp.GetDiscrepancies(); len(d) != 1 || d[0].GetMessageId() != "m1" || len(d[0].GetDifferences()) != 1 ||
+			!strings.Contains(d[0].GetDifferences()[0], "conversation-based charges are not decided again") {
+			t.Errorf("discrepancies: %v", d)
+		}
+	})
 }

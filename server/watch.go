@@ -39,6 +39,11 @@ func (s *windowService) WatchWindowEvents(req *convstatev1.WatchWindowEventsRequ
 		lead = int64(d.AsDuration())
 	}
 	keep := watchFilter(principalOf(ctx), req.GetBusinessIds())
+	// The headers tell the client the stream is accepted (authenticated, valid) before
+	// any event, which may be long in coming.
+	if err := stream.SendHeader(nil); err != nil {
+		return err
+	}
 	for {
 		if err := stillAuthorized(ctx); err != nil {
 			return err

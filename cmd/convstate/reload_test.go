@@ -150,6 +150,9 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := watch.Header(); err != nil { // accepted by the server before the reload
+		t.Fatal(err)
+	}
 	watchEnded := make(chan error, 1)
 	go func() {
 		for {

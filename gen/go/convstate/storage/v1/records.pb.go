@@ -1124,8 +1124,17 @@ type Charge struct {
 	ConversationOpened    bool   `protobuf:"varint,13,opt,name=conversation_opened,json=conversationOpened,proto3" json:"conversation_opened,omitempty"`
 	ConversationExpiresAt int64  `protobuf:"varint,14,opt,name=conversation_expires_at,json=conversationExpiresAt,proto3" json:"conversation_expires_at,omitempty"`
 	Explanation           string `protobuf:"bytes,15,opt,name=explanation,proto3" json:"explanation,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// What deciding the charge changed besides the usage rows, so that a charge decided
+	// at a read can be undone when the earlier delivery's status arrives later:
+	// the counters it incremented (volume tiers, free tiers, the service allowance),
+	// and the end of the free entry point window it opened at charged_at (0: none).
+	Increments   []*CounterIncrement `protobuf:"bytes,16,rep,name=increments,proto3" json:"increments,omitempty"`
+	FepWindowEnd int64               `protobuf:"varint,17,opt,name=fep_window_end,json=fepWindowEnd,proto3" json:"fep_window_end,omitempty"`
+	// increments and fep_window_end are recorded (charges stored before they were are
+	// not decided again).
+	EffectsRecorded bool `protobuf:"varint,18,opt,name=effects_recorded,json=effectsRecorded,proto3" json:"effects_recorded,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Charge) Reset() {
@@ -1263,6 +1272,89 @@ func (x *Charge) GetExplanation() string {
 	return ""
 }
 
+func (x *Charge) GetIncrements() []*CounterIncrement {
+	if x != nil {
+		return x.Increments
+	}
+	return nil
+}
+
+func (x *Charge) GetFepWindowEnd() int64 {
+	if x != nil {
+		return x.FepWindowEnd
+	}
+	return 0
+}
+
+func (x *Charge) GetEffectsRecorded() bool {
+	if x != nil {
+		return x.EffectsRecorded
+	}
+	return false
+}
+
+// CounterIncrement is one counter a charge incremented (see pricing.Increment).
+type CounterIncrement struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Kind   string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Market string                 `protobuf:"bytes,2,opt,name=market,proto3" json:"market,omitempty"`
+	// convstate.v1.ChargeCategory
+	Category      int32 `protobuf:"varint,3,opt,name=category,proto3" json:"category,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CounterIncrement) Reset() {
+	*x = CounterIncrement{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CounterIncrement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CounterIncrement) ProtoMessage() {}
+
+func (x *CounterIncrement) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CounterIncrement.ProtoReflect.Descriptor instead.
+func (*CounterIncrement) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *CounterIncrement) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *CounterIncrement) GetMarket() string {
+	if x != nil {
+		return x.Market
+	}
+	return ""
+}
+
+func (x *CounterIncrement) GetCategory() int32 {
+	if x != nil {
+		return x.Category
+	}
+	return 0
+}
+
 // Usage is the running monthly usage of one scope × market × category × pricing type.
 type Usage struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
@@ -1277,7 +1369,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1381,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1394,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Usage) GetVolume() int64 {
@@ -1439,7 +1531,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x03 \x01(\x05R\terrorCode\x12.\n" +
 	"\x13window_force_closed\x18\x04 \x01(\bR\x11windowForceClosed\x12 \n" +
-	"\vdiscrepancy\x18\x05 \x01(\bR\vdiscrepancy\"\xde\x03\n" +
+	"\vdiscrepancy\x18\x05 \x01(\bR\vdiscrepancy\"\xf7\x04\n" +
 	"\x06Charge\x12!\n" +
 	"\famount_nanos\x18\x01 \x01(\x03R\vamountNanos\x12!\n" +
 	"\frate_unknown\x18\x02 \x01(\bR\vrateUnknown\x12\x1a\n" +
@@ -1457,7 +1549,16 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\trate_card\x18\f \x01(\tR\brateCard\x12/\n" +
 	"\x13conversation_opened\x18\r \x01(\bR\x12conversationOpened\x126\n" +
 	"\x17conversation_expires_at\x18\x0e \x01(\x03R\x15conversationExpiresAt\x12 \n" +
-	"\vexplanation\x18\x0f \x01(\tR\vexplanation\"\xb0\x01\n" +
+	"\vexplanation\x18\x0f \x01(\tR\vexplanation\x12F\n" +
+	"\n" +
+	"increments\x18\x10 \x03(\v2&.convstate.storage.v1.CounterIncrementR\n" +
+	"increments\x12$\n" +
+	"\x0efep_window_end\x18\x11 \x01(\x03R\ffepWindowEnd\x12)\n" +
+	"\x10effects_recorded\x18\x12 \x01(\bR\x0feffectsRecorded\"Z\n" +
+	"\x10CounterIncrement\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06market\x18\x02 \x01(\tR\x06market\x12\x1a\n" +
+	"\bcategory\x18\x03 \x01(\x05R\bcategory\"\xb0\x01\n" +
 	"\x05Usage\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x03R\x06volume\x12$\n" +
 	"\rconversations\x18\x02 \x01(\x03R\rconversations\x12\x1d\n" +
@@ -1479,23 +1580,24 @@ func file_convstate_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_convstate_storage_v1_records_proto_rawDescData
 }
 
-var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_convstate_storage_v1_records_proto_goTypes = []any{
-	(*Business)(nil),        // 0: convstate.storage.v1.Business
-	(*Pair)(nil),            // 1: convstate.storage.v1.Pair
-	(*EntryPointVisit)(nil), // 2: convstate.storage.v1.EntryPointVisit
-	(*Interval)(nil),        // 3: convstate.storage.v1.Interval
-	(*Conversation)(nil),    // 4: convstate.storage.v1.Conversation
-	(*Fact)(nil),            // 5: convstate.storage.v1.Fact
-	(*UserActivity)(nil),    // 6: convstate.storage.v1.UserActivity
-	(*Outbound)(nil),        // 7: convstate.storage.v1.Outbound
-	(*Reported)(nil),        // 8: convstate.storage.v1.Reported
-	(*Discrepancy)(nil),     // 9: convstate.storage.v1.Discrepancy
-	(*TemplateHistory)(nil), // 10: convstate.storage.v1.TemplateHistory
-	(*TemplateChange)(nil),  // 11: convstate.storage.v1.TemplateChange
-	(*Status)(nil),          // 12: convstate.storage.v1.Status
-	(*Charge)(nil),          // 13: convstate.storage.v1.Charge
-	(*Usage)(nil),           // 14: convstate.storage.v1.Usage
+	(*Business)(nil),         // 0: convstate.storage.v1.Business
+	(*Pair)(nil),             // 1: convstate.storage.v1.Pair
+	(*EntryPointVisit)(nil),  // 2: convstate.storage.v1.EntryPointVisit
+	(*Interval)(nil),         // 3: convstate.storage.v1.Interval
+	(*Conversation)(nil),     // 4: convstate.storage.v1.Conversation
+	(*Fact)(nil),             // 5: convstate.storage.v1.Fact
+	(*UserActivity)(nil),     // 6: convstate.storage.v1.UserActivity
+	(*Outbound)(nil),         // 7: convstate.storage.v1.Outbound
+	(*Reported)(nil),         // 8: convstate.storage.v1.Reported
+	(*Discrepancy)(nil),      // 9: convstate.storage.v1.Discrepancy
+	(*TemplateHistory)(nil),  // 10: convstate.storage.v1.TemplateHistory
+	(*TemplateChange)(nil),   // 11: convstate.storage.v1.TemplateChange
+	(*Status)(nil),           // 12: convstate.storage.v1.Status
+	(*Charge)(nil),           // 13: convstate.storage.v1.Charge
+	(*CounterIncrement)(nil), // 14: convstate.storage.v1.CounterIncrement
+	(*Usage)(nil),            // 15: convstate.storage.v1.Usage
 }
 var file_convstate_storage_v1_records_proto_depIdxs = []int32{
 	2,  // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
@@ -1507,11 +1609,12 @@ var file_convstate_storage_v1_records_proto_depIdxs = []int32{
 	13, // 6: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
 	8,  // 7: convstate.storage.v1.Outbound.reported:type_name -> convstate.storage.v1.Reported
 	11, // 8: convstate.storage.v1.TemplateHistory.changes:type_name -> convstate.storage.v1.TemplateChange
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 9: convstate.storage.v1.Charge.increments:type_name -> convstate.storage.v1.CounterIncrement
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_convstate_storage_v1_records_proto_init() }
@@ -1529,7 +1632,7 @@ func file_convstate_storage_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_storage_v1_records_proto_rawDesc), len(file_convstate_storage_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
