@@ -1,0 +1,106 @@
+package server_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
+
+	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+)
+
+// errorInfo returns the ErrorInfo detail of an error, or nil.
+func errorInfo(err error) *errdetails.ErrorInfo {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
+}
+
+// TestRecordErrorsCarryDocumentedMetadata: the ErrorInfo metadata each ErrorReason
+// documents in convstate.proto reaches the caller, in the status of a single-fact
+// call and in the ItemError of the same fact in a RecordFacts batch.
+func TestRecordErrorsCarryDocumentedMetadata(t *testing.T) {
+	future := t0.Add(24 * time.Hour)
+	tests := []struct {
+		name   string
+		before []*convstatev1.Fact // recorded first
+		fact   *convstatev1.Fact
+		reason convstatev1.ErrorReason
+		want   map[string]string
+	}{
+		{"timestamp in the future", nil, userMsg("m-future", brUser, 24*time.Hour),
+			convstatev1.ErrorReason_ERROR_REASON_TIMESTAMP_IN_FUTURE,
+			map[string]string{"timestamp": future.Format(time.RFC3339Nano), "max_skew": "5m0s"}},
+		{"invalid user id", nil, userCall("c-bad-user", "not-a-phone", 0),
+			convstatev1.ErrorReason_ERROR_REASON_INVALID_USER_ID,
+			map[string]string{"user_id": "not-a-phone"}},
+		{"status of an unknown message", nil, statusFact("nope", delivered, 0, 0),
+			convstatev1.ErrorReason_ERROR_REASON_UNKNOWN_MESSAGE,
+			map[string]string{"business_id": biz, "message_id": "nope"}},
+		{"message id recorded as another kind", []*convstatev1.Fact{userMsg("m-taken", brUser, 0)}, send("m-taken", brUser, 0, marketing),
+			convstatev1.ErrorReason_ERROR_REASON_MESSAGE_ID_CONFLICT,
+			map[string]string{"message_id": "m-taken", "recorded_as": "a user message of user " + brUser}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t)
+			hs.record(tc.before...)
+
+			_, err := hs.recordOne(tc.fact)
+			info := errorInfo(err)
+			if info.GetReason() != tc.reason.String() {
+				t.Fatalf("single call: %v, want reason %s", err, tc.reason)
+			}
+			if diff := cmp.Diff(tc.want, info.GetMetadata(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("single call: ErrorInfo metadata (-want +got):\n%s", diff)
+			}
+
+			resp, err := hs.win.RecordFacts(hs.ctx, &convstatev1.RecordFactsRequest{Facts: []*convstatev1.Fact{tc.fact}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ie := resp.GetResults()[0].GetError()
+			if ie.GetReason() != tc.reason {
+				t.Fatalf("batch item: %v, want reason %s", ie, tc.reason)
+			}
+			if diff := cmp.Diff(tc.want, ie.GetMetadata(), cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("batch item: ItemError metadata (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestBatchItemErrorsCarryDocumentedMetadata: the other calls answering with
+// ItemErrors (IngestWebhook, DecideBatch) carry the reason's metadata too.
+func TestBatchItemErrorsCarryDocumentedMetadata(t *testing.T) {
+	hs := newHarness(t)
+	hs.clock.Set(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"` + biz + `"},` +
+		`"statuses":[{"id":"wamid.never-sent","status":"delivered","timestamp":"1795305600"}]}}]}]}`
+	wr, err := hs.win.IngestWebhook(hs.ctx, &convstatev1.IngestWebhookRequest{Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ie := wr.GetResults()[0].GetResult().GetError()
+	want := map[string]string{"business_id": biz, "message_id": "wamid.never-sent"}
+	if ie.GetReason() != convstatev1.ErrorReason_ERROR_REASON_UNKNOWN_MESSAGE || !cmp.Equal(ie.GetMetadata(), want) {
+		t.Errorf("IngestWebhook item: %v, want UNKNOWN_MESSAGE with metadata %v", ie, want)
+	}
+
+	dr, err := hs.win.DecideBatch(hs.ctx, &convstatev1.DecideBatchRequest{BusinessId: biz, UserIds: []string{brUser, "not-a-phone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ie = dr.GetResults()[1].GetError()
+	want = map[string]string{"user_id": "not-a-phone"}
+	if ie.GetReason() != convstatev1.ErrorReason_ERROR_REASON_INVALID_USER_ID || !cmp.Equal(ie.GetMetadata(), want) {
+		t.Errorf("DecideBatch item: %v, want INVALID_USER_ID with metadata %v", ie, want)
+	}
+}
