@@ -104,3 +104,80 @@ func TestBatchItemErrorsCarryDocumentedMetadata(t *testing.T) {
 		t.Errorf("DecideBatch item: %v, want INVALID_USER_ID with metadata %v", ie, want)
 	}
 }
+
+// TestBatchFieldViolationsNameTheFactKind: in RecordFacts, a field violation the
+// ledger finds is named from the Fact, with its kind ("user_message.user_id"), as
+// protovalidate names the ones it finds; the single-fact call names the same field
+// from its request ("message.user_id").
+func TestBatchFieldViolationsNameTheFactKind(t *testing.T) {
+	withRecipient := statusFact("s-bad-recipient", delivered, 0, 0)
+	withRecipient.GetStatus().RecipientId = "not-a-phone"
+	tests := []struct {
+		name   string
+		fact   *convstatev1.Fact
+		batch  string // the field in the RecordFacts item
+		single string // the field in the single-fact call's BadRequest; "" if there is no such call
+	}{
+		{"found by protovalidate", userMsg("", brUser, 0), "user_message.message_id", "message.message_id"},
+		{"user message: user id", userMsg("m-bad-user", "not-a-phone", 0), "user_message.user_id", "message.user_id"},
+		{"user message: timestamp", userMsg("m-future", brUser, 24*time.Hour), "user_message.timestamp", "message.timestamp"},
+		{"user call: user id", userCall("c-bad-user", "not-a-phone", 0), "user_call.user_id", "call.user_id"},
+		{"business message: timestamp", send("b-future", brUser, 24*time.Hour, marketing), "business_message.timestamp", "message.timestamp"},
+		{"status: recipient id", withRecipient, "status.recipient_id", "status.recipient_id"},
+		{"status: unknown message", statusFact("s-unknown", delivered, 0, 0), "status.message_id", "status.message_id"},
+		{"template category change: timestamp", &convstatev1.Fact{Kind: &convstatev1.Fact_TemplateCategoryChange{TemplateCategoryChange: &convstatev1.TemplateCategoryChange{
+			WabaId: biz, TemplateName: "order_update", NewCategory: marketing, Timestamp: at(24 * time.Hour)}}},
+			"template_category_change.timestamp", ""},
+	}
+	hs := newHarness(t)
+	facts := make([]*convstatev1.Fact, len(tests))
+	for i, tc := range tests {
+		facts[i] = tc.fact
+	}
+	resp, err := hs.win.RecordFacts(hs.ctx, &convstatev1.RecordFactsRequest{Facts: facts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, v := range resp.GetResults()[i].GetError().GetFieldViolations() {
+				got = append(got, v.GetField())
+			}
+			if !cmp.Equal(got, []string{tc.batch}) {
+				t.Errorf("RecordFacts item: fields %q, want [%q]", got, tc.batch)
+			}
+			if tc.single == "" {
+				return
+			}
+			_, err := hs.recordOne(tc.fact)
+			if got := fieldViolations(err); !cmp.Equal(got, []string{tc.single}) {
+				t.Errorf("single-fact call: fields %q, want [%q] (%v)", got, tc.single, err)
+			}
+		})
+	}
+}
+
+// TestWebhookFieldViolationsNameTheFactKind: IngestWebhook names the fields of the
+// facts it read as RecordFacts does.
+func TestWebhookFieldViolationsNameTheFactKind(t *testing.T) {
+	hs := newHarness(t)
+	hs.clock.Set(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"` + biz + `"},` +
+		`"messages":[{"from":"5511987650001","id":"wamid.future","timestamp":"1893456000","type":"text"}],` +
+		`"statuses":[{"id":"wamid.never-sent","status":"delivered","timestamp":"1795305600"}]}}]}]}`
+	r, err := hs.win.IngestWebhook(hs.ctx, &convstatev1.IngestWebhookRequest{Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"user_message.timestamp", "status.message_id"}
+	var got []string
+	for _, x := range r.GetResults() {
+		for _, v := range x.GetResult().GetError().GetFieldViolations() {
+			got = append(got, v.GetField())
+		}
+	}
+	if !cmp.Equal(got, want) {
+		t.Errorf("fields %q, want %q (%v)", got, want, r)
+	}
+}
