@@ -7,7 +7,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 )
@@ -179,5 +181,64 @@ func TestWebhookFieldViolationsNameTheFactKind(t *testing.T) {
 	}
 	if !cmp.Equal(got, want) {
 		t.Errorf("fields %q, want %q (%v)", got, want, r)
+	}
+}
+
+// TestWebhookUnreadableItemsAreFieldViolations: an item of a webhook that cannot
+// be read is an invalid item (ERROR_REASON_INVALID_ARGUMENT, the reason of items
+// protovalidate rejects) with one field violation: the field's path in the body and
+// what is wrong with it. ERROR_REASON_INVALID_WEBHOOK stays the reason of a body
+// that is not a webhook at all.
+func TestWebhookUnreadableItemsAreFieldViolations(t *testing.T) {
+	hs := newHarness(t)
+	hs.clock.Set(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC))
+	r, err := hs.win.IngestWebhook(hs.ctx, &convstatev1.IngestWebhookRequest{Body: fixture(t, "malformed_items.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const v0 = "entry[0].changes[0].value."
+	tests := []struct {
+		path string
+		want *convstatev1.FieldViolation
+	}{
+		{v0 + "messages[0]", &convstatev1.FieldViolation{Field: v0 + "messages[0].id", Description: "missing"}},
+		{v0 + "messages[1]", &convstatev1.FieldViolation{Field: v0 + "messages[1].timestamp", Description: `"yesterday" is not Unix seconds`}},
+		{v0 + "messages[2]", &convstatev1.FieldViolation{Field: v0 + "messages[2]", Description: "not an object"}},
+		{"entry[0].changes[1].value.messages[0]", &convstatev1.FieldViolation{Field: "entry[0].changes[1].value.metadata.phone_number_id", Description: "missing"}},
+		// The field may lie outside the item.
+		{"entry[0].changes[5].value", &convstatev1.FieldViolation{Field: "entry[0].time", Description: "no time (a template_category_update takes effect at the entry's time)"}},
+	}
+	byPath := map[string]*convstatev1.WebhookFactResult{}
+	for _, x := range r.GetResults() {
+		byPath[x.GetPath()] = x
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			x := byPath[tc.path]
+			ie := x.GetResult().GetError()
+			if x.GetFact() != nil || ie == nil {
+				t.Fatalf("%v: want an item that could not be read", x)
+			}
+			if ie.GetCode() != int32(codes.InvalidArgument) || ie.GetReason() != convstatev1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT {
+				t.Errorf("code %s, reason %s; want InvalidArgument, ERROR_REASON_INVALID_ARGUMENT", ie.GetCodeName(), ie.GetReason())
+			}
+			if diff := cmp.Diff([]*convstatev1.FieldViolation{tc.want}, ie.GetFieldViolations(), protocmp.Transform()); diff != "" {
+				t.Errorf("field violations (-want +got):\n%s", diff)
+			}
+			if want := tc.want.GetField() + ": " + tc.want.GetDescription(); ie.GetMessage() != want {
+				t.Errorf("message %q, want %q", ie.GetMessage(), want)
+			}
+		})
+	}
+	// Every item that could not be read says which field and why.
+	for _, x := range r.GetResults() {
+		if ie := x.GetResult().GetError(); x.GetFact() == nil && (len(ie.GetFieldViolations()) != 1 || ie.GetFieldViolations()[0].GetField() == "" || ie.GetFieldViolations()[0].GetDescription() == "") {
+			t.Errorf("%s: %v, want one field violation", x.GetPath(), ie)
+		}
+	}
+
+	_, err = hs.win.IngestWebhook(hs.ctx, &convstatev1.IngestWebhookRequest{Body: `{"entry":"not an array"}`})
+	if status.Code(err) != codes.InvalidArgument || errorReason(err) != "ERROR_REASON_INVALID_WEBHOOK" || !cmp.Equal(fieldViolations(err), []string{"body"}) {
+		t.Errorf("a body that is not a webhook: %v, want InvalidArgument, ERROR_REASON_INVALID_WEBHOOK on field body", err)
 	}
 }

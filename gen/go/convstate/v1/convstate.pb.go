@@ -511,7 +511,9 @@ type ErrorReason int32
 
 const (
 	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
-	// The request is malformed; see the BadRequest field violations.
+	// The request, or a batch item, is malformed; see the BadRequest field violations
+	// (an ItemError's field_violations). An item of a webhook body that cannot be read
+	// has this reason too.
 	ErrorReason_ERROR_REASON_INVALID_ARGUMENT ErrorReason = 1
 	// user_id is neither a wa_id nor a BSUID. metadata: {"user_id": "..."}
 	ErrorReason_ERROR_REASON_INVALID_USER_ID ErrorReason = 2
@@ -530,7 +532,8 @@ const (
 	ErrorReason_ERROR_REASON_INVALID_TIME_ZONE ErrorReason = 7
 	// The batch holds more items than the server allows. metadata: {"max": "..."}
 	ErrorReason_ERROR_REASON_BATCH_TOO_LARGE ErrorReason = 8
-	// The webhook body is not a WhatsApp webhook JSON object.
+	// The webhook body as a whole is not a WhatsApp webhook JSON object (not JSON, no
+	// "entry" array...): IngestWebhook fails, with a field violation on "body".
 	ErrorReason_ERROR_REASON_INVALID_WEBHOOK ErrorReason = 9
 )
 
@@ -1576,7 +1579,10 @@ func (x *Warning) GetMessage() string {
 // FieldViolation is one invalid field of a batch item (as in google.rpc.BadRequest).
 type FieldViolation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Path of the field, e.g. "user_message.user_id".
+	// Path of the field within the item, e.g. "user_message.user_id" for a Fact. For
+	// an item of a webhook body that could not be read, the path of the JSON field in
+	// the body, e.g. "entry[0].changes[0].value.messages[1].timestamp" (it may lie
+	// outside the item, e.g. "entry[0].changes[0].value.metadata.phone_number_id").
 	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
 	// What is wrong with it.
 	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`

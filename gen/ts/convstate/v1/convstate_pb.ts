@@ -605,7 +605,10 @@ export const WarningSchema: GenMessage<Warning> = /*@__PURE__*/
  */
 export type FieldViolation = Message<"convstate.v1.FieldViolation"> & {
   /**
-   * Path of the field, e.g. "user_message.user_id".
+   * Path of the field within the item, e.g. "user_message.user_id" for a Fact. For
+   * an item of a webhook body that could not be read, the path of the JSON field in
+   * the body, e.g. "entry[0].changes[0].value.messages[1].timestamp" (it may lie
+   * outside the item, e.g. "entry[0].changes[0].value.metadata.phone_number_id").
    *
    * @generated from field: string field = 1;
    */
@@ -1271,7 +1274,9 @@ export enum ErrorReason {
   UNSPECIFIED = 0,
 
   /**
-   * The request is malformed; see the BadRequest field violations.
+   * The request, or a batch item, is malformed; see the BadRequest field violations
+   * (an ItemError's field_violations). An item of a webhook body that cannot be read
+   * has this reason too.
    *
    * @generated from enum value: ERROR_REASON_INVALID_ARGUMENT = 1;
    */
@@ -1330,7 +1335,8 @@ export enum ErrorReason {
   BATCH_TOO_LARGE = 8,
 
   /**
-   * The webhook body is not a WhatsApp webhook JSON object.
+   * The webhook body as a whole is not a WhatsApp webhook JSON object (not JSON, no
+   * "entry" array...): IngestWebhook fails, with a field violation on "body".
    *
    * @generated from enum value: ERROR_REASON_INVALID_WEBHOOK = 9;
    */
