@@ -155,6 +155,7 @@ func errorResult(e *Error) *convstatev1.FactResult {
 		CodeName: e.Code.String(),
 		Message:  e.Msg,
 		Reason:   e.Reason,
+		Metadata: e.Metadata,
 	}
 	if e.Field != "" {
 		ie.FieldViolations = []*convstatev1.FieldViolation{{Field: e.Field, Description: e.Msg}}

@@ -56,8 +56,9 @@ func (f *webhookFake) IngestWebhook(ctx context.Context, in *convstatev1.IngestW
 		wr := &convstatev1.WebhookFactResult{Path: it.Path, Fact: it.Fact}
 		if it.Fact == nil {
 			wr.Result = &convstatev1.FactResult{Result: &convstatev1.FactResult_Error{Error: &convstatev1.ItemError{
-				Code: int32(codes.InvalidArgument), CodeName: "InvalidArgument", Message: it.Err,
-				Reason: convstatev1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT}}}
+				Code: int32(codes.InvalidArgument), CodeName: "InvalidArgument", Message: it.Message(),
+				Reason:          convstatev1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT,
+				FieldViolations: []*convstatev1.FieldViolation{{Field: it.Field, Description: it.Problem}}}}}
 		} else {
 			wr.Result, results = results[0], results[1:]
 			if c := it.Fact.GetTemplateCategoryChange(); c != nil && wr.Result == nil { // not in runner_test.go's fake

@@ -62,7 +62,7 @@ func itemStatus(e *convstatev1.ItemError, prefix string) error {
 	for _, v := range e.GetFieldViolations() {
 		fv = append(fv, &errdetails.BadRequest_FieldViolation{Field: prefix + v.GetField(), Description: v.GetDescription()})
 	}
-	return withDetails(codes.Code(e.GetCode()), e.GetMessage(), e.GetReason(), nil, fv)
+	return withDetails(codes.Code(e.GetCode()), e.GetMessage(), e.GetReason(), e.GetMetadata(), fv)
 }
 
 // withDetails builds a status with ErrorInfo and, for field errors, BadRequest.

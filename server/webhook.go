@@ -49,9 +49,13 @@ func (s *windowService) IngestWebhook(ctx context.Context, req *convstatev1.Inge
 	results := make([]*convstatev1.FactResult, len(items))
 	for i, it := range items {
 		if facts[i] = it.Fact; it.Fact == nil {
+			// An item of a webhook that cannot be read is an invalid item, as a fact
+			// protovalidate rejects is (INVALID_WEBHOOK is the body's error); its field is
+			// named by its path in the body, as WebhookFactResult.path names the item.
 			results[i] = &convstatev1.FactResult{Result: &convstatev1.FactResult_Error{Error: &convstatev1.ItemError{
-				Code: int32(codes.InvalidArgument), CodeName: codes.InvalidArgument.String(), Message: it.Err,
-				Reason: convstatev1.ErrorReason_ERROR_REASON_INVALID_WEBHOOK,
+				Code: int32(codes.InvalidArgument), CodeName: codes.InvalidArgument.String(), Message: it.Message(),
+				Reason:          convstatev1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT,
+				FieldViolations: []*convstatev1.FieldViolation{{Field: it.Field, Description: it.Problem}},
 			}}}
 		}
 	}

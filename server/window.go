@@ -110,9 +110,29 @@ func (s *windowService) recordEach(ctx context.Context, facts []*convstatev1.Fac
 		return s.errs.status(ctx, err, "")
 	}
 	for j, r := range rs {
+		// The ledger names fields within the fact's kind ("user_id"); protovalidate,
+		// which checked the Fact, names them from the Fact ("user_message.user_id"),
+		// and so must the ledger's (the single-fact calls prefix "message." instead).
+		if e := r.GetError(); e != nil {
+			if kind := factKind(valid[j]); kind != "" {
+				for _, v := range e.GetFieldViolations() {
+					v.Field = kind + "." + v.GetField()
+				}
+			}
+		}
 		results[index[j]] = r
 	}
 	return nil
+}
+
+// factKind is the name of the Fact's kind field that is set (the oneof's member:
+// "user_message", "status"...), or "" if none is.
+func factKind(f *convstatev1.Fact) string {
+	m := f.ProtoReflect()
+	if fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("kind")); fd != nil {
+		return string(fd.Name())
+	}
+	return ""
 }
 
 // tally counts a batch's results.

@@ -58,12 +58,12 @@ func FuzzParse(f *testing.F) {
 			if !strings.HasPrefix(it.Path, "entry[") {
 				t.Fatalf("item path %q", it.Path)
 			}
-			if (it.Fact == nil) == (it.Err == "") {
-				t.Fatalf("item %q: fact %v, err %q; want exactly one", it.Path, it.Fact, it.Err)
+			if (it.Fact == nil) == (it.Field == "" || it.Problem == "") {
+				t.Fatalf("item %q: fact %v, field %q, problem %q; want a fact or a field and its problem", it.Path, it.Fact, it.Field, it.Problem)
 			}
 			if it.Fact == nil {
-				if !utf8.ValidString(it.Err) {
-					t.Fatalf("item %q: error text is not UTF-8: %q", it.Path, it.Err)
+				if !utf8.ValidString(it.Field) || !utf8.ValidString(it.Problem) {
+					t.Fatalf("item %q: error text is not UTF-8: %q: %q", it.Path, it.Field, it.Problem)
 				}
 				continue
 			}

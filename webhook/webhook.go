@@ -19,11 +19,26 @@ import (
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 )
 
-// Item is one fact read from a webhook body.
+// Item is one fact read from a webhook body, or an item that could not be read:
+// then Fact is nil, and Field and Problem say why.
 type Item struct {
 	Path string            // e.g. "entry[0].changes[0].value.statuses[1]"
 	Fact *convstatev1.Fact // nil when the item could not be read
-	Err  string            // why it could not be read (then Fact is nil)
+	// Field is the full path in the body of the field that could not be read, e.g.
+	// "entry[0].changes[0].value.statuses[1].timestamp"; it may lie outside the item
+	// (e.g. the value's metadata.phone_number_id). Set only when Fact is nil.
+	Field string
+	// Problem is what is wrong with Field, e.g. "missing". Set only when Fact is nil.
+	Problem string
+}
+
+// Message is why the item could not be read, for people: "Field: Problem" ("" when
+// it was read).
+func (it Item) Message() string {
+	if it.Fact != nil {
+		return ""
+	}
+	return it.Field + ": " + it.Problem
 }
 
 // BodyError is Parse's error for a body that is not a Cloud API webhook at all.
@@ -39,9 +54,9 @@ func bodyErr(format string, args ...any) error {
 
 // Parse reads the facts of a WhatsApp Cloud API webhook POST body. An error (a
 // *BodyError) means the body as a whole is not a webhook (not JSON, no "entry"
-// array...); items that cannot be read become Items with Err, and the others are
-// still returned, in body order. ignored counts changes of fields convstate does
-// not use (e.g. account_update).
+// array...); an item that cannot be read becomes an Item with Field and Problem
+// instead of a Fact, and the others are still returned, in body order. ignored
+// counts changes of fields convstate does not use (e.g. account_update).
 //
 // The mapping:
 //
@@ -56,14 +71,16 @@ func bodyErr(format string, args ...any) error {
 //     entry point.
 //   - value.statuses[]: sent, delivered, read and failed are StatusUpdates with
 //     errors[0].code (failed), the recipient and Meta's pricing object; other
-//     statuses are items with Err; statuses of calls (type "call") are skipped.
+//     statuses are items that cannot be read; statuses of calls (type "call") are
+//     skipped.
 //   - value.calls[]: a call the user placed (direction USER_INITIATED, or without
 //     direction "from" other than the business's display number) is a UserCall,
 //     one per event (connect, terminate: the server deduplicates on the call id);
 //     business-initiated calls are skipped.
 //   - field "smb_message_echoes": value.message_echoes[] are free-form
 //     BusinessMessages; a template echo cannot be rated (no category) and is an
-//     item with Err; revoke and edit echoes are not new messages and are skipped.
+//     item that cannot be read; revoke and edit echoes are not new messages and are
+//     skipped.
 //   - field "template_category_update": a TemplateCategoryChange at the entry's
 //     time; an advance notice (correct_category without new_category) is ignored.
 //   - any other field is ignored.
@@ -115,7 +132,7 @@ func (p *parser) add(path string, f *convstatev1.Fact) {
 // fail records an item that could not be read; field is the full path of the
 // offending field (it may lie outside the item, e.g. the value's metadata).
 func (p *parser) fail(path, field, problem string) {
-	p.items = append(p.items, Item{Path: path, Err: field + ": " + problem})
+	p.items = append(p.items, Item{Path: path, Field: field, Problem: problem})
 }
 
 func (p *parser) entry(path string, raw json.RawMessage) {
@@ -212,7 +229,7 @@ func newValue(p *parser, path string, v obj) *value {
 }
 
 // list iterates over the elements of the array field key of the value; a field
-// that is present but not an array is one item with Err.
+// that is present but not an array is one item that cannot be read.
 func (x *value) list(key string, each func(path string, o obj)) {
 	raw := x.v[key]
 	if absent(raw) {

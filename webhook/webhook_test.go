@@ -77,7 +77,7 @@ func change(name string, prev, next convstatev1.TemplateCategory, sec int64) *co
 }
 
 func ok(path string, f *convstatev1.Fact) Item { return Item{Path: path, Fact: f} }
-func bad(path, err string) Item                { return Item{Path: path, Err: err} }
+func bad(path, field, problem string) Item     { return Item{Path: path, Field: field, Problem: problem} }
 
 const v0 = "entry[0].changes[0].value."
 
@@ -199,7 +199,7 @@ func TestParseFixtures(t *testing.T) {
 		{file: "smb_message_echoes.json", want: []Item{
 			ok(v0+"message_echoes[0]", echo(ana, "wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEkVDSE9URVhUMDAwMDAwMDAA", 1754309000)),
 			ok(v0+"message_echoes[1]", echo(ana, "wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEkVDSE9JTUFHRTAwMDAwMDAA", 1754309060)),
-			bad(v0+"message_echoes[2]", v0+"message_echoes[2].type: template echo without category (the echo does not say the template's category, which decides its charge)"),
+			bad(v0+"message_echoes[2]", v0+"message_echoes[2].type", "template echo without category (the echo does not say the template's category, which decides its charge)"),
 			// message_echoes[3] is a revoke: skipped
 			ok(v0+"message_echoes[4]", echo(jane, "wamid.HBgYVVMuMTM0OTEyMDg2NTUzMDI3NDE5MTgVAgARGBJFQ0hPQlNVSUQwMDAA", 1779116700)),
 		}},
@@ -210,25 +210,25 @@ func TestParseFixtures(t *testing.T) {
 		}},
 		{file: "account_update.json", ignored: 2},
 		{file: "malformed_items.json", want: []Item{
-			bad(v0+"messages[0]", v0+"messages[0].id: missing"),
-			bad(v0+"messages[1]", v0+`messages[1].timestamp: "yesterday" is not Unix seconds`),
-			bad(v0+"messages[2]", v0+"messages[2]: not an object"),
-			bad(v0+"messages[3]", v0+"messages[3].from: missing (no from, from_user_id or contact)"),
-			bad(v0+"messages[4]", v0+`messages[4].timestamp: "1754301600.5" is not Unix seconds`),
+			bad(v0+"messages[0]", v0+"messages[0].id", "missing"),
+			bad(v0+"messages[1]", v0+"messages[1].timestamp", `"yesterday" is not Unix seconds`),
+			bad(v0+"messages[2]", v0+"messages[2]", "not an object"),
+			bad(v0+"messages[3]", v0+"messages[3].from", "missing (no from, from_user_id or contact)"),
+			bad(v0+"messages[4]", v0+"messages[4].timestamp", `"1754301600.5" is not Unix seconds`),
 			ok(v0+"messages[5]", userMsg(ana, "wamid.GOOD0006", 1754301600)),
-			bad(v0+"statuses[0]", v0+`statuses[0].errors[0].code: "E131047" is not an error code`),
-			bad(v0+"statuses[1]", v0+"statuses[1].status: missing"),
-			bad(v0+"statuses[2]", v0+"statuses[2].id: not a string"),
-			bad("entry[0].changes[1].value.messages[0]", "entry[0].changes[1].value.metadata.phone_number_id: missing"),
-			bad("entry[0].changes[1].value.statuses", "entry[0].changes[1].value.statuses: not an array"),
-			bad("entry[0].changes[2].value.calls[0]", "entry[0].changes[2].value.calls[0].direction: missing, and without metadata.display_phone_number the caller is unknown"),
-			bad("entry[0].changes[2].value.calls[1]", `entry[0].changes[2].value.calls[1].direction: unknown direction "SIDEWAYS"`),
-			bad("entry[0].changes[3]", "entry[0].changes[3].field: missing"),
-			bad("entry[0].changes[4].value", `entry[0].changes[4].value.new_category: "PROMOTIONAL" is not MARKETING, UTILITY or AUTHENTICATION`),
-			bad("entry[0].changes[5].value", "entry[0].time: no time (a template_category_update takes effect at the entry's time)"),
-			bad("entry[0].changes[6].value", "entry[0].changes[6].value: not an object"),
-			bad("entry[1]", "entry[1]: not an object"),
-			bad("entry[2]", "entry[2].changes: not an array"),
+			bad(v0+"statuses[0]", v0+"statuses[0].errors[0].code", `"E131047" is not an error code`),
+			bad(v0+"statuses[1]", v0+"statuses[1].status", "missing"),
+			bad(v0+"statuses[2]", v0+"statuses[2].id", "not a string"),
+			bad("entry[0].changes[1].value.messages[0]", "entry[0].changes[1].value.metadata.phone_number_id", "missing"),
+			bad("entry[0].changes[1].value.statuses", "entry[0].changes[1].value.statuses", "not an array"),
+			bad("entry[0].changes[2].value.calls[0]", "entry[0].changes[2].value.calls[0].direction", "missing, and without metadata.display_phone_number the caller is unknown"),
+			bad("entry[0].changes[2].value.calls[1]", "entry[0].changes[2].value.calls[1].direction", `unknown direction "SIDEWAYS"`),
+			bad("entry[0].changes[3]", "entry[0].changes[3].field", "missing"),
+			bad("entry[0].changes[4].value", "entry[0].changes[4].value.new_category", `"PROMOTIONAL" is not MARKETING, UTILITY or AUTHENTICATION`),
+			bad("entry[0].changes[5].value", "entry[0].time", "no time (a template_category_update takes effect at the entry's time)"),
+			bad("entry[0].changes[6].value", "entry[0].changes[6].value", "not an object"),
+			bad("entry[1]", "entry[1]", "not an object"),
+			bad("entry[2]", "entry[2].changes", "not an array"),
 		}},
 	}
 	seen := map[string]bool{}
@@ -367,10 +367,10 @@ func TestParseCases(t *testing.T) {
 				`{"from":"1","id":"a","timestamp":"-1"},{"from":"1","id":"b","timestamp":"1754301600000000"},`+
 				`{"from":"1","id":"c","timestamp":true},{"from":"1","id":"d","timestamp":null},{"from":"1","id":"e","timestamp":"0"}]}`),
 			want: []Item{
-				bad(v0+"messages[0]", v0+`messages[0].timestamp: "-1" is not Unix seconds`),
-				bad(v0+"messages[1]", v0+`messages[1].timestamp: "1754301600000000" is not Unix seconds`),
-				bad(v0+"messages[2]", v0+`messages[2].timestamp: "true" is not Unix seconds`),
-				bad(v0+"messages[3]", v0+"messages[3].timestamp: missing"),
+				bad(v0+"messages[0]", v0+"messages[0].timestamp", `"-1" is not Unix seconds`),
+				bad(v0+"messages[1]", v0+"messages[1].timestamp", `"1754301600000000" is not Unix seconds`),
+				bad(v0+"messages[2]", v0+"messages[2].timestamp", `"true" is not Unix seconds`),
+				bad(v0+"messages[3]", v0+"messages[3].timestamp", "missing"),
 				ok(v0+"messages[4]", userMsg("1", "e", 0)),
 			},
 		},
@@ -426,11 +426,11 @@ func TestParseCases(t *testing.T) {
 				`{"id":"w","time":"soon","changes":[{"field":"template_category_update","value":{"message_template_name":"t","new_category":"UTILITY"}}]},` +
 				`{"id":"w","time":1,"changes":[{"field":"template_category_update","value":{"message_template_name":"t"}}]}]}`,
 			want: []Item{
-				bad("entry[0].changes[0].value", `entry[0].changes[0].value.previous_category: "SERVICE" is not MARKETING, UTILITY or AUTHENTICATION`),
-				bad("entry[1].changes[0].value", "entry[1].changes[0].value.message_template_name: missing"),
-				bad("entry[2].changes[0].value", "entry[2].id: missing"),
-				bad("entry[3].changes[0].value", `entry[3].time: "soon" is not Unix seconds`),
-				bad("entry[4].changes[0].value", "entry[4].changes[0].value.new_category: missing"),
+				bad("entry[0].changes[0].value", "entry[0].changes[0].value.previous_category", `"SERVICE" is not MARKETING, UTILITY or AUTHENTICATION`),
+				bad("entry[1].changes[0].value", "entry[1].changes[0].value.message_template_name", "missing"),
+				bad("entry[2].changes[0].value", "entry[2].id", "missing"),
+				bad("entry[3].changes[0].value", "entry[3].time", `"soon" is not Unix seconds`),
+				bad("entry[4].changes[0].value", "entry[4].changes[0].value.new_category", "missing"),
 			},
 		},
 		{
@@ -438,15 +438,15 @@ func TestParseCases(t *testing.T) {
 			body: `{"object":"whatsapp_business_account","entry":[{"id":"w","changes":[` +
 				`{"field":"smb_message_echoes","value":{` + md + `,"message_echoes":[{"from":"15550783881","id":"e1","timestamp":"1","type":"text"}]}},` +
 				`{"field":"history","value":{}},{"field":"smb_app_state_sync","value":{}},{"field":"user_preferences","value":{}}]}]}`,
-			want:    []Item{bad(v0+"message_echoes[0]", v0+"message_echoes[0].to: missing (no to, to_user_id or contact)")},
+			want:    []Item{bad(v0+"message_echoes[0]", v0+"message_echoes[0].to", "missing (no to, to_user_id or contact)")},
 			ignored: 3,
 		},
 		{
 			name: "field of the wrong type",
 			body: `{"entry":[{"changes":[{"field":["messages"],"value":{}},{"field":"messages"}]}]}`,
 			want: []Item{
-				bad("entry[0].changes[0]", "entry[0].changes[0].field: not a string"),
-				bad("entry[0].changes[1].value", "entry[0].changes[1].value: missing"),
+				bad("entry[0].changes[0]", "entry[0].changes[0].field", "not a string"),
+				bad("entry[0].changes[1].value", "entry[0].changes[1].value", "missing"),
 			},
 		},
 	} {
@@ -474,8 +474,8 @@ func TestParseErrorTextIsValidUTF8(t *testing.T) {
 	if err != nil || len(items) != 1 {
 		t.Fatalf("items %v, err %v", items, err)
 	}
-	want := v0 + `messages[0].timestamp: "` + strings.Repeat("é", 40) + `…" is not Unix seconds`
-	if items[0].Err != want {
-		t.Errorf("Err = %q\nwant %q", items[0].Err, want)
+	want := bad(v0+"messages[0]", v0+"messages[0].timestamp", `"`+strings.Repeat("é", 40)+`…" is not Unix seconds`)
+	if items[0] != want {
+		t.Errorf("item = %+v\nwant %+v", items[0], want)
 	}
 }

@@ -511,7 +511,9 @@ type ErrorReason int32
 
 const (
 	ErrorReason_ERROR_REASON_UNSPECIFIED ErrorReason = 0
-	// The request is malformed; see the BadRequest field violations.
+	// The request, or a batch item, is malformed; see the BadRequest field violations
+	// (an ItemError's field_violations). An item of a webhook body that cannot be read
+	// has this reason too.
 	ErrorReason_ERROR_REASON_INVALID_ARGUMENT ErrorReason = 1
 	// user_id is neither a wa_id nor a BSUID. metadata: {"user_id": "..."}
 	ErrorReason_ERROR_REASON_INVALID_USER_ID ErrorReason = 2
@@ -530,7 +532,8 @@ const (
 	ErrorReason_ERROR_REASON_INVALID_TIME_ZONE ErrorReason = 7
 	// The batch holds more items than the server allows. metadata: {"max": "..."}
 	ErrorReason_ERROR_REASON_BATCH_TOO_LARGE ErrorReason = 8
-	// The webhook body is not a WhatsApp webhook JSON object.
+	// The webhook body as a whole is not a WhatsApp webhook JSON object (not JSON, no
+	// "entry" array...): IngestWebhook fails, with a field violation on "body".
 	ErrorReason_ERROR_REASON_INVALID_WEBHOOK ErrorReason = 9
 )
 
@@ -1576,7 +1579,10 @@ func (x *Warning) GetMessage() string {
 // FieldViolation is one invalid field of a batch item (as in google.rpc.BadRequest).
 type FieldViolation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Path of the field, e.g. "user_message.user_id".
+	// Path of the field within the item, e.g. "user_message.user_id" for a Fact. For
+	// an item of a webhook body that could not be read, the path of the JSON field in
+	// the body, e.g. "entry[0].changes[0].value.messages[1].timestamp" (it may lie
+	// outside the item, e.g. "entry[0].changes[0].value.metadata.phone_number_id").
 	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
 	// What is wrong with it.
 	Description   string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
@@ -1629,6 +1635,9 @@ func (x *FieldViolation) GetDescription() string {
 }
 
 // ItemError is the error of one item of a batch; nothing was written for that item.
+// It holds what the single-item call's status would: code, message, and the
+// google.rpc.ErrorInfo (reason, metadata) and google.rpc.BadRequest (field
+// violations) details.
 type ItemError struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The google.rpc.Code value, e.g. 3 (INVALID_ARGUMENT).
@@ -1641,8 +1650,12 @@ type ItemError struct {
 	Reason ErrorReason `protobuf:"varint,4,opt,name=reason,proto3,enum=convstate.v1.ErrorReason" json:"reason,omitempty"`
 	// The invalid fields, for INVALID_ARGUMENT.
 	FieldViolations []*FieldViolation `protobuf:"bytes,5,rep,name=field_violations,json=fieldViolations,proto3" json:"field_violations,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The reason's details, as in google.rpc.ErrorInfo.metadata: the keys each
+	// ErrorReason documents, e.g. {"timestamp": "...", "max_skew": "..."} for
+	// ERROR_REASON_TIMESTAMP_IN_FUTURE; empty for reasons that document none.
+	Metadata      map[string]string `protobuf:"bytes,6,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ItemError) Reset() {
@@ -1706,6 +1719,13 @@ func (x *ItemError) GetReason() ErrorReason {
 func (x *ItemError) GetFieldViolations() []*FieldViolation {
 	if x != nil {
 		return x.FieldViolations
+	}
+	return nil
+}
+
+func (x *ItemError) GetMetadata() map[string]string {
+	if x != nil {
+		return x.Metadata
 	}
 	return nil
 }
@@ -2131,13 +2151,17 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\amessage\x18\x02 \x01(\tR\amessage\"H\n" +
 	"\x0eFieldViolation\x12\x14\n" +
 	"\x05field\x18\x01 \x01(\tR\x05field\x12 \n" +
-	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xd2\x01\n" +
+	"\vdescription\x18\x02 \x01(\tR\vdescription\"\xd2\x02\n" +
 	"\tItemError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x1b\n" +
 	"\tcode_name\x18\x02 \x01(\tR\bcodeName\x12\x18\n" +
 	"\amessage\x18\x03 \x01(\tR\amessage\x121\n" +
 	"\x06reason\x18\x04 \x01(\x0e2\x19.convstate.v1.ErrorReasonR\x06reason\x12G\n" +
-	"\x10field_violations\x18\x05 \x03(\v2\x1c.convstate.v1.FieldViolationR\x0ffieldViolations\"\xb8\x03\n" +
+	"\x10field_violations\x18\x05 \x03(\v2\x1c.convstate.v1.FieldViolationR\x0ffieldViolations\x12A\n" +
+	"\bmetadata\x18\x06 \x03(\v2%.convstate.v1.ItemError.MetadataEntryR\bmetadata\x1a;\n" +
+	"\rMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb8\x03\n" +
 	"\x0fBusinessProfile\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x12$\n" +
@@ -2246,7 +2270,7 @@ func file_convstate_v1_convstate_proto_rawDescGZIP() []byte {
 }
 
 var file_convstate_v1_convstate_proto_enumTypes = make([]protoimpl.EnumInfo, 9)
-var file_convstate_v1_convstate_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_convstate_v1_convstate_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_convstate_v1_convstate_proto_goTypes = []any{
 	(TemplateCategory)(0),          // 0: convstate.v1.TemplateCategory
 	(EntryPoint)(0),                // 1: convstate.v1.EntryPoint
@@ -2272,20 +2296,21 @@ var file_convstate_v1_convstate_proto_goTypes = []any{
 	(*BusinessProfile)(nil),        // 21: convstate.v1.BusinessProfile
 	(*UsageRow)(nil),               // 22: convstate.v1.UsageRow
 	(*Discrepancy)(nil),            // 23: convstate.v1.Discrepancy
-	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
+	nil,                            // 24: convstate.v1.ItemError.MetadataEntry
+	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
 }
 var file_convstate_v1_convstate_proto_depIdxs = []int32{
-	24, // 0: convstate.v1.UserMessage.timestamp:type_name -> google.protobuf.Timestamp
+	25, // 0: convstate.v1.UserMessage.timestamp:type_name -> google.protobuf.Timestamp
 	1,  // 1: convstate.v1.UserMessage.entry_point:type_name -> convstate.v1.EntryPoint
-	24, // 2: convstate.v1.UserCall.timestamp:type_name -> google.protobuf.Timestamp
-	24, // 3: convstate.v1.BusinessMessage.timestamp:type_name -> google.protobuf.Timestamp
+	25, // 2: convstate.v1.UserCall.timestamp:type_name -> google.protobuf.Timestamp
+	25, // 3: convstate.v1.BusinessMessage.timestamp:type_name -> google.protobuf.Timestamp
 	0,  // 4: convstate.v1.BusinessMessage.template:type_name -> convstate.v1.TemplateCategory
 	2,  // 5: convstate.v1.StatusUpdate.status:type_name -> convstate.v1.MessageStatus
-	24, // 6: convstate.v1.StatusUpdate.timestamp:type_name -> google.protobuf.Timestamp
+	25, // 6: convstate.v1.StatusUpdate.timestamp:type_name -> google.protobuf.Timestamp
 	13, // 7: convstate.v1.StatusUpdate.pricing:type_name -> convstate.v1.ReportedPricing
 	0,  // 8: convstate.v1.TemplateCategoryChange.previous_category:type_name -> convstate.v1.TemplateCategory
 	0,  // 9: convstate.v1.TemplateCategoryChange.new_category:type_name -> convstate.v1.TemplateCategory
-	24, // 10: convstate.v1.TemplateCategoryChange.timestamp:type_name -> google.protobuf.Timestamp
+	25, // 10: convstate.v1.TemplateCategoryChange.timestamp:type_name -> google.protobuf.Timestamp
 	9,  // 11: convstate.v1.Fact.user_message:type_name -> convstate.v1.UserMessage
 	10, // 12: convstate.v1.Fact.user_call:type_name -> convstate.v1.UserCall
 	11, // 13: convstate.v1.Fact.business_message:type_name -> convstate.v1.BusinessMessage
@@ -2294,26 +2319,27 @@ var file_convstate_v1_convstate_proto_depIdxs = []int32{
 	3,  // 16: convstate.v1.Charge.category:type_name -> convstate.v1.ChargeCategory
 	4,  // 17: convstate.v1.Charge.pricing_type:type_name -> convstate.v1.PricingType
 	5,  // 18: convstate.v1.Charge.model:type_name -> convstate.v1.PricingModel
-	24, // 19: convstate.v1.Charge.charged_at:type_name -> google.protobuf.Timestamp
-	24, // 20: convstate.v1.Charge.conversation_expires_at:type_name -> google.protobuf.Timestamp
+	25, // 19: convstate.v1.Charge.charged_at:type_name -> google.protobuf.Timestamp
+	25, // 20: convstate.v1.Charge.conversation_expires_at:type_name -> google.protobuf.Timestamp
 	3,  // 21: convstate.v1.Conversation.category:type_name -> convstate.v1.ChargeCategory
-	24, // 22: convstate.v1.Conversation.opened_at:type_name -> google.protobuf.Timestamp
-	24, // 23: convstate.v1.Conversation.expires_at:type_name -> google.protobuf.Timestamp
+	25, // 22: convstate.v1.Conversation.opened_at:type_name -> google.protobuf.Timestamp
+	25, // 23: convstate.v1.Conversation.expires_at:type_name -> google.protobuf.Timestamp
 	4,  // 24: convstate.v1.Conversation.pricing_type:type_name -> convstate.v1.PricingType
 	7,  // 25: convstate.v1.Warning.code:type_name -> convstate.v1.WarningCode
 	8,  // 26: convstate.v1.ItemError.reason:type_name -> convstate.v1.ErrorReason
 	19, // 27: convstate.v1.ItemError.field_violations:type_name -> convstate.v1.FieldViolation
-	24, // 28: convstate.v1.BusinessProfile.auth_international_start:type_name -> google.protobuf.Timestamp
-	3,  // 29: convstate.v1.UsageRow.category:type_name -> convstate.v1.ChargeCategory
-	4,  // 30: convstate.v1.UsageRow.pricing_type:type_name -> convstate.v1.PricingType
-	24, // 31: convstate.v1.Discrepancy.charged_at:type_name -> google.protobuf.Timestamp
-	16, // 32: convstate.v1.Discrepancy.computed:type_name -> convstate.v1.Charge
-	13, // 33: convstate.v1.Discrepancy.reported:type_name -> convstate.v1.ReportedPricing
-	34, // [34:34] is the sub-list for method output_type
-	34, // [34:34] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	24, // 28: convstate.v1.ItemError.metadata:type_name -> convstate.v1.ItemError.MetadataEntry
+	25, // 29: convstate.v1.BusinessProfile.auth_international_start:type_name -> google.protobuf.Timestamp
+	3,  // 30: convstate.v1.UsageRow.category:type_name -> convstate.v1.ChargeCategory
+	4,  // 31: convstate.v1.UsageRow.pricing_type:type_name -> convstate.v1.PricingType
+	25, // 32: convstate.v1.Discrepancy.charged_at:type_name -> google.protobuf.Timestamp
+	16, // 33: convstate.v1.Discrepancy.computed:type_name -> convstate.v1.Charge
+	13, // 34: convstate.v1.Discrepancy.reported:type_name -> convstate.v1.ReportedPricing
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_convstate_v1_convstate_proto_init() }
@@ -2335,7 +2361,7 @@ func file_convstate_v1_convstate_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_v1_convstate_proto_rawDesc), len(file_convstate_v1_convstate_proto_rawDesc)),
 			NumEnums:      9,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

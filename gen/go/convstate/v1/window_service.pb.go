@@ -1819,7 +1819,9 @@ type WebhookFactResult struct {
 	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
 	// The fact as convstate read it (unset when the item could not be read).
 	Fact *Fact `protobuf:"bytes,2,opt,name=fact,proto3" json:"fact,omitempty"`
-	// Its result, or why it was not recorded.
+	// Its result, or why it was not recorded: an ItemError, with reason
+	// ERROR_REASON_INVALID_ARGUMENT and one field violation naming the field in the
+	// body when the item could not be read.
 	Result        *FactResult `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

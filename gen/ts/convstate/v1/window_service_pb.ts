@@ -985,7 +985,9 @@ export type WebhookFactResult = Message<"convstate.v1.WebhookFactResult"> & {
   fact?: Fact | undefined;
 
   /**
-   * Its result, or why it was not recorded.
+   * Its result, or why it was not recorded: an ItemError, with reason
+   * ERROR_REASON_INVALID_ARGUMENT and one field violation naming the field in the
+   * body when the item could not be read.
    *
    * @generated from field: convstate.v1.FactResult result = 3;
    */
