@@ -24,6 +24,7 @@ type prepared struct {
 	fact     *convstatev1.Fact
 	business string
 	user     string // normalized; empty for statuses
+	bsuid    string // a status's recipient BSUID beside its phone recipient (user)
 	id       string
 	phone    string
 	region   string
@@ -52,6 +53,9 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 	case *convstatev1.Fact_Status:
 		m := k.Status
 		p.business, p.id, user = m.GetBusinessId(), m.GetMessageId(), m.GetRecipientId()
+		if user == "" {
+			user = m.GetRecipientUserId()
+		}
 		if m.GetTimestamp() != nil {
 			stamp = m.GetTimestamp()
 		}
@@ -69,6 +73,11 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 	}
 	if f.GetTemplateCategoryChange() == nil && (f.GetStatus() == nil || user != "") {
 		if p.user, p.phone, p.region, p.err = recipient(userField, user, phone); p.err != nil {
+			return p
+		}
+	}
+	if b := f.GetStatus().GetRecipientUserId(); b != "" {
+		if p.bsuid, p.err = beside(p.user, b); p.err != nil {
 			return p
 		}
 	}

@@ -198,6 +198,13 @@ func statusFact(id string, st convstatev1.MessageStatus, d time.Duration, code i
 		BusinessId: biz, MessageId: id, Status: st, Timestamp: at(d), ErrorCode: code}}}
 }
 
+// recipients names a status's recipient: user (recipient_id) and the BSUID beside a
+// phone user (recipient_user_id, "" for none).
+func recipients(f *convstatev1.Fact, user, bsuid string) *convstatev1.Fact {
+	f.GetStatus().RecipientId, f.GetStatus().RecipientUserId = user, bsuid
+	return f
+}
+
 const (
 	freeForm  = convstatev1.TemplateCategory_TEMPLATE_CATEGORY_UNSPECIFIED
 	marketing = convstatev1.TemplateCategory_TEMPLATE_CATEGORY_MARKETING
