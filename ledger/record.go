@@ -281,6 +281,8 @@ func (a *applier) userCallResponse(r userResult) *convstatev1.RecordUserCallResp
 
 func kindName(f *storagev1.Fact) string {
 	switch {
+	case f.GetOutbound().GetFromStatus():
+		return "a business message known from its statuses"
 	case f.GetOutbound() != nil:
 		return "a business message"
 	case f.GetUserActivity().GetCall():
@@ -333,6 +335,9 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	f, err := a.tx.Fact(p.business, p.id)
 	if err == nil {
 		out := f.GetOutbound()
+		if out.GetFromStatus() && standInOf(f, p) {
+			return a.completeStandIn(p, m, f)
+		}
 		if out == nil || f.UserId != p.user {
 			return nil, idConflict(p.id, kindName(f)+" of user "+f.UserId, "a business message to user "+p.user)
 		}
@@ -341,6 +346,21 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if !notFound(err) {
 		return nil, err
 	}
+	out, err := a.outbound(p, m)
+	if err != nil {
+		return nil, err
+	}
+	fact := &storagev1.Fact{UserId: p.user, Timestamp: p.at, Kind: &storagev1.Fact_Outbound{Outbound: out}}
+	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
+		return nil, err
+	}
+	return a.outboundResponse(out, false), nil
+}
+
+// outbound is the record of a message the business sent, as of its sending: the
+// window then, the template's category at the time of use, the warnings. It saves
+// the pair (created if new).
+func (a *applier) outbound(p *prepared, m *convstatev1.BusinessMessage) (*storagev1.Outbound, error) {
 	prof, err := a.profile(p.business)
 	if err != nil {
 		return nil, err
@@ -371,11 +391,7 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return nil, err
 	}
-	fact := &storagev1.Fact{UserId: p.user, Timestamp: p.at, Kind: &storagev1.Fact_Outbound{Outbound: out}}
-	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
-		return nil, err
-	}
-	return a.outboundResponse(out, false), nil
+	return out, nil
 }
 
 func (a *applier) outboundResponse(out *storagev1.Outbound, dup bool) *convstatev1.RecordBusinessMessageResponse {
