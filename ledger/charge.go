@@ -247,7 +247,9 @@ func (c txCounts) Count(kind pricing.CounterKind, market string, cat pricing.Cat
 
 // fromStatus records a business message convstate never saw sent, from a status
 // naming its recipient: a template of Meta's reported category (free-form for
-// service or none), sent at the status's time.
+// service or none), sent at the status's time. It is filed under the recipient the
+// status names (its phone number when it has one) and keeps the BSUID beside it:
+// the sender may still record the message, to either.
 func (a *applier) fromStatus(p *prepared, m *convstatev1.StatusUpdate) (*storagev1.Fact, error) {
 	pair, err := a.pair(p)
 	if err != nil {
@@ -261,6 +263,7 @@ func (a *applier) fromStatus(p *prepared, m *convstatev1.StatusUpdate) (*storage
 		InWindow:        w.Open,
 		WindowExpiresAt: w.ExpiresAt,
 		FromStatus:      true,
+		RecipientUserId: p.bsuid,
 	}
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return nil, err

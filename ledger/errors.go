@@ -123,3 +123,21 @@ func recipient(field, user, phone string) (u, ph, region string, e *Error) {
 	}
 	return u, ph, region, nil
 }
+
+// beside validates a status's recipient_user_id, the BSUID of its recipient user: it is
+// kept when user is the recipient's phone number, and must be user when user is a BSUID.
+func beside(user, bsuid string) (string, *Error) {
+	if !pricing.IsBSUID(bsuid) {
+		return "", invalidField("recipient_user_id", "recipient_user_id %q is not a BSUID (country, a dot, digits)", bsuid)
+	}
+	if _, err := pricing.NormalizeUser(bsuid); err != nil {
+		return "", invalidUser("recipient_user_id", bsuid, err)
+	}
+	if !pricing.IsBSUID(user) {
+		return bsuid, nil
+	}
+	if user != bsuid {
+		return "", invalidField("recipient_user_id", "recipient_user_id %q is not recipient_id %q: it is the BSUID of a recipient named by phone number", bsuid, user)
+	}
+	return "", nil
+}

@@ -24,6 +24,7 @@ type prepared struct {
 	fact     *convstatev1.Fact
 	business string
 	user     string // normalized; empty for statuses
+	bsuid    string // a status's recipient BSUID beside its phone recipient (user)
 	id       string
 	phone    string
 	region   string
@@ -52,6 +53,9 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 	case *convstatev1.Fact_Status:
 		m := k.Status
 		p.business, p.id, user = m.GetBusinessId(), m.GetMessageId(), m.GetRecipientId()
+		if user == "" {
+			user = m.GetRecipientUserId()
+		}
 		if m.GetTimestamp() != nil {
 			stamp = m.GetTimestamp()
 		}
@@ -69,6 +73,11 @@ func (l *Ledger) prepare(f *convstatev1.Fact, now time.Time) prepared {
 	}
 	if f.GetTemplateCategoryChange() == nil && (f.GetStatus() == nil || user != "") {
 		if p.user, p.phone, p.region, p.err = recipient(userField, user, phone); p.err != nil {
+			return p
+		}
+	}
+	if b := f.GetStatus().GetRecipientUserId(); b != "" {
+		if p.bsuid, p.err = beside(p.user, b); p.err != nil {
 			return p
 		}
 	}
@@ -273,6 +282,8 @@ func (a *applier) userCallResponse(r userResult) *convstatev1.RecordUserCallResp
 
 func kindName(f *storagev1.Fact) string {
 	switch {
+	case f.GetOutbound().GetFromStatus():
+		return "a business message known from its statuses"
 	case f.GetOutbound() != nil:
 		return "a business message"
 	case f.GetUserActivity().GetCall():
@@ -354,6 +365,9 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	f, err := a.tx.Fact(p.business, p.id)
 	if err == nil {
 		out := f.GetOutbound()
+		if out.GetFromStatus() && standInOf(f, p) {
+			return a.completeStandIn(p, m, f)
+		}
 		if out == nil || f.UserId != p.user {
 			return nil, idConflict(p.id, kindName(f)+" of user "+f.UserId, "a business message to user "+p.user)
 		}
@@ -362,6 +376,21 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if !notFound(err) {
 		return nil, err
 	}
+	out, err := a.outbound(p, m)
+	if err != nil {
+		return nil, err
+	}
+	fact := &storagev1.Fact{UserId: p.user, Timestamp: p.at, Kind: &storagev1.Fact_Outbound{Outbound: out}}
+	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
+		return nil, err
+	}
+	return a.outboundResponse(out, false), nil
+}
+
+// outbound is the record of a message the business sent, as of its sending: the
+// window then, the template's category at the time of use, the warnings. It saves
+// the pair (created if new).
+func (a *applier) outbound(p *prepared, m *convstatev1.BusinessMessage) (*storagev1.Outbound, error) {
 	prof, err := a.profile(p.business)
 	if err != nil {
 		return nil, err
@@ -392,11 +421,7 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return nil, err
 	}
-	fact := &storagev1.Fact{UserId: p.user, Timestamp: p.at, Kind: &storagev1.Fact_Outbound{Outbound: out}}
-	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
-		return nil, err
-	}
-	return a.outboundResponse(out, false), nil
+	return out, nil
 }
 
 func (a *applier) outboundResponse(out *storagev1.Outbound, dup bool) *convstatev1.RecordBusinessMessageResponse {

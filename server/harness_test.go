@@ -91,6 +91,9 @@ type harness struct {
 	ctx    context.Context
 	deps   server.Deps
 	cancel context.CancelFunc
+	path   string        // the bbolt file
+	so     store.Options // what it is opened with
+	stop   func()        // stops the server and closes the file
 }
 
 type option func(*server.Deps)
@@ -117,13 +120,9 @@ func newHarness(t *testing.T, opts ...option) *harness {
 // newHarnessOn is newHarness on a store opened with so.
 func newHarnessOn(t *testing.T, so store.Options, opts ...option) *harness {
 	t.Helper()
-	db, err := store.Open(filepath.Join(t.TempDir(), "convstate.db"), so)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, clock: &clock{now: t0}, reg: prometheus.NewRegistry(), db: db}
+	h := &harness{t: t, clock: &clock{now: t0}, reg: prometheus.NewRegistry(),
+		path: filepath.Join(t.TempDir(), "convstate.db"), so: so}
 	h.deps = server.Deps{
-		Store:   db,
 		Logger:  testLogger(),
 		Metrics: h.reg,
 		Now:     h.clock.Now,
@@ -134,6 +133,21 @@ func newHarnessOn(t *testing.T, so store.Options, opts ...option) *harness {
 	for _, o := range opts {
 		o(&h.deps)
 	}
+	h.start()
+	t.Cleanup(func() { h.stop() })
+	h.ctx = t.Context()
+	return h
+}
+
+// start opens the bbolt file and serves it.
+func (h *harness) start() {
+	t := h.t
+	t.Helper()
+	db, err := store.Open(h.path, h.so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.db, h.deps.Store = db, db
 	srv, _, err := server.New(h.deps)
 	if err != nil {
 		t.Fatal(err)
@@ -146,20 +160,28 @@ func newHarnessOn(t *testing.T, so store.Options, opts ...option) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	h.stop = func() {
 		conn.Close()
 		srv.Stop()
 		if err := db.Check(); err != nil {
 			t.Errorf("store consistency: %v", err)
 		}
 		db.Close()
-	})
+	}
 	h.conn = conn
 	h.win = convstatev1.NewWindowServiceClient(conn)
 	h.bill = convstatev1.NewBillingServiceClient(conn)
 	h.admin = convstatev1.NewAdminServiceClient(conn)
-	h.ctx = t.Context()
-	return h
+}
+
+// restart stops the server, closes the file and serves it again: what follows reads
+// the state back from the file, as a process restarted on it would.
+func (h *harness) restart() {
+	h.t.Helper()
+	h.stop()
+	h.reg = prometheus.NewRegistry() // a new process registers its metrics afresh
+	h.deps.Metrics = h.reg
+	h.start()
 }
 
 func at(d time.Duration) *timestamppb.Timestamp { return timestamppb.New(t0.Add(d)) }
@@ -196,6 +218,13 @@ func send(id, user string, d time.Duration, tmpl convstatev1.TemplateCategory) *
 func statusFact(id string, st convstatev1.MessageStatus, d time.Duration, code int32) *convstatev1.Fact {
 	return &convstatev1.Fact{Kind: &convstatev1.Fact_Status{Status: &convstatev1.StatusUpdate{
 		BusinessId: biz, MessageId: id, Status: st, Timestamp: at(d), ErrorCode: code}}}
+}
+
+// recipients names a status's recipient: user (recipient_id) and the BSUID beside a
+// phone user (recipient_user_id, "" for none).
+func recipients(f *convstatev1.Fact, user, bsuid string) *convstatev1.Fact {
+	f.GetStatus().RecipientId, f.GetStatus().RecipientUserId = user, bsuid
+	return f
 }
 
 const (

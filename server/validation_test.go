@@ -78,6 +78,12 @@ func TestBadInput(t *testing.T) {
 		{"call with empty call id", userCall("", brUser, 0), codes.InvalidArgument, "call.call_id", "ERROR_REASON_INVALID_ARGUMENT"},
 		{"status without status", statusFact("b1", 0, 0, 0), codes.InvalidArgument, "status.status", "ERROR_REASON_INVALID_ARGUMENT"},
 		{"status of an unknown message", statusFact("nope", delivered, 0, 0), codes.NotFound, "status.message_id", "ERROR_REASON_UNKNOWN_MESSAGE"},
+		{"recipient_user_id not a BSUID", recipients(statusFact("b1", delivered, 0, 0), brUser, usUser),
+			codes.InvalidArgument, "status.recipient_user_id", "ERROR_REASON_INVALID_ARGUMENT"},
+		{"recipient_user_id of an unknown country", recipients(statusFact("b1", delivered, 0, 0), brUser, "XX.123"),
+			codes.InvalidArgument, "status.recipient_user_id", "ERROR_REASON_INVALID_USER_ID"},
+		{"recipient_user_id beside another BSUID", recipients(statusFact("b1", delivered, 0, 0), "BR.15", "BR.16"),
+			codes.InvalidArgument, "status.recipient_user_id", "ERROR_REASON_INVALID_ARGUMENT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 
 // FuzzParse: Parse never panics, whatever the body; it returns either a *BodyError
 // and nothing else, or items each holding exactly one of a Fact (with a kind,
-// marshalable: valid UTF-8 strings) or an Err, at a path inside the body.
+// marshalable: valid UTF-8 strings) or a Problem with its Field, at a path inside the body.
 func FuzzParse(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join("..", "testdata", "webhooks", "*.json"))
 	if err != nil || len(files) == 0 {

@@ -70,9 +70,9 @@ func bodyErr(format string, args ...any) error {
 //     "from_user_id"). A referral with source_type "ad" marks a Click-to-WhatsApp
 //     entry point.
 //   - value.statuses[]: sent, delivered, read and failed are StatusUpdates with
-//     errors[0].code (failed), the recipient and Meta's pricing object; other
-//     statuses are items that cannot be read; statuses of calls (type "call") are
-//     skipped.
+//     errors[0].code (failed), the recipient (the phone when known, with the BSUID
+//     beside it) and Meta's pricing object; other statuses are items that cannot be
+//     read; statuses of calls (type "call") are skipped.
 //   - value.calls[]: a call the user placed (direction USER_INITIATED, or without
 //     direction "from" other than the business's display number) is a UserCall,
 //     one per event (connect, terminate: the server deduplicates on the call id);
@@ -417,7 +417,7 @@ func (x *value) status(path string, o obj) {
 	}
 	// The recipient is optional (convstate knows the recipient of a message it saw
 	// sent); failed statuses of messages sent to a phone carry only recipient_id.
-	s.RecipientId = x.recipient(o)
+	s.RecipientId, s.RecipientUserId = x.recipient(o)
 	if pr, ok := object(o["pricing"]); ok {
 		s.Pricing = pricing(pr)
 	}
@@ -427,8 +427,10 @@ func (x *value) status(path string, o obj) {
 }
 
 // recipient is a status's user: recipient_id when it is a phone, else the phone
-// paired with recipient_user_id in the contacts, else the BSUID.
-func (x *value) recipient(o obj) string {
+// paired with recipient_user_id in the contacts, else the BSUID. bsuid is the
+// BSUID beside a phone user (empty when the user is the BSUID): the sender may
+// record the message to either, possibly after this status.
+func (x *value) recipient(o obj) (user, bsuid string) {
 	phone, bsuid := o.str("recipient_id"), o.str("recipient_user_id")
 	if isBSUID(phone) {
 		if bsuid == "" {
@@ -439,14 +441,15 @@ func (x *value) recipient(o obj) string {
 	if phone == "" && bsuid != "" {
 		for _, c := range x.contacts {
 			if c.userID == bsuid && c.waID != "" && !isBSUID(c.waID) {
-				return c.waID
+				phone = c.waID
+				break
 			}
 		}
 	}
-	if phone != "" {
-		return phone
+	if phone == "" {
+		return bsuid, ""
 	}
-	return bsuid
+	return phone, bsuid
 }
 
 // errorCode is errors[0].code of a failed status (0 when Meta sent no errors).

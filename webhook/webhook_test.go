@@ -64,6 +64,12 @@ func failure(id string, sec int64, recipient string, code int32) *convstatev1.Fa
 	return f
 }
 
+// alsoBSUID sets a status's recipient_user_id: the BSUID beside its phone recipient.
+func alsoBSUID(f *convstatev1.Fact, bsuid string) *convstatev1.Fact {
+	f.GetStatus().RecipientUserId = bsuid
+	return f
+}
+
 func bp(b bool) *bool { return &b }
 
 // price builds a ReportedPricing; billable nil means Meta sent none.
@@ -175,9 +181,9 @@ func TestParseFixtures(t *testing.T) {
 			ok(v0+"statuses[1]", status("wamid.HBgNNTUxMTk4NzY1MDAwMRUCABEYEjIwMjUwODA0Vk9JQ0UwMDAA", read, 1754302790, ana, nil)),
 		}},
 		{file: "statuses_bsuid.json", want: []Item{
-			// recipient_id (phone) wins over recipient_user_id
-			ok(v0+"statuses[0]", status("wamid.HBgMOTE5ODEwMjE4Njc0FQIAERgSMjAyNjA1MThCU1VJRDAwMDAA", delivered, 1779116500, kri,
-				price("PMP", "utility", "regular", bp(true)))),
+			// recipient_id (phone) wins over recipient_user_id, which is kept beside it
+			ok(v0+"statuses[0]", alsoBSUID(status("wamid.HBgMOTE5ODEwMjE4Njc0FQIAERgSMjAyNjA1MThCU1VJRDAwMDAA", delivered, 1779116500, kri,
+				price("PMP", "utility", "regular", bp(true))), "IN.1410018717833190")),
 			// sent to a BSUID, no phone anywhere: the BSUID
 			ok(v0+"statuses[1]", status("wamid.HBgYVVMuMTM0OTEyMDg2NTUzMDI3NDE5MTgVAgARGBIyMDI2MDUxOEJTVUlEMDAA", delivered, 1779116560, jane,
 				price("PMP", "service", "free_customer_service", bp(false)))),
@@ -397,7 +403,7 @@ func TestParseCases(t *testing.T) {
 				`{"id":"s1","status":"read","timestamp":"5","recipient_user_id":"BR.15"},`+
 				`{"id":"s2","status":"read","timestamp":"5","recipient_id":"BR.16"}]}`),
 			want: []Item{
-				ok(v0+"statuses[0]", status("s1", read, 5, ana, nil)),
+				ok(v0+"statuses[0]", alsoBSUID(status("s1", read, 5, ana, nil), "BR.15")),
 				ok(v0+"statuses[1]", status("s2", read, 5, "BR.16", nil)),
 			},
 		},

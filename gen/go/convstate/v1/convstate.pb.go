@@ -885,12 +885,16 @@ type StatusUpdate struct {
 	// Meta's error code for a failed status (e.g. 131047 re-engagement required).
 	ErrorCode int32 `protobuf:"varint,5,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
 	// The recipient (Meta's recipient_id): lets convstate record a status of a message
-	// it never saw sent, rated from the reported pricing category.
+	// it never saw sent, rated from the reported pricing category. A wa_id or a BSUID.
 	RecipientId string `protobuf:"bytes,6,opt,name=recipient_id,json=recipientId,proto3" json:"recipient_id,omitempty"`
 	// Meta's pricing object of the status, for reconciliation with convstate's charge.
-	Pricing       *ReportedPricing `protobuf:"bytes,7,opt,name=pricing,proto3" json:"pricing,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Pricing *ReportedPricing `protobuf:"bytes,7,opt,name=pricing,proto3" json:"pricing,omitempty"`
+	// The recipient's BSUID (Meta's recipient_user_id) when recipient_id is their
+	// phone number. A message recorded from its status alone is filed under
+	// recipient_id; a send recorded later to either identity completes it.
+	RecipientUserId string `protobuf:"bytes,8,opt,name=recipient_user_id,json=recipientUserId,proto3" json:"recipient_user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *StatusUpdate) Reset() {
@@ -970,6 +974,13 @@ func (x *StatusUpdate) GetPricing() *ReportedPricing {
 		return x.Pricing
 	}
 	return nil
+}
+
+func (x *StatusUpdate) GetRecipientUserId() string {
+	if x != nil {
+		return x.RecipientUserId
+	}
+	return ""
 }
 
 // ReportedPricing is the pricing object of a status webhook, as Meta sent it.
@@ -2087,7 +2098,7 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\btemplate\x18\x05 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\btemplate\x12&\n" +
 	"\n" +
 	"user_phone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\x12-\n" +
-	"\rtemplate_name\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\ftemplateName\"\xa1\x03\n" +
+	"\rtemplate_name\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\ftemplateName\"\xd6\x03\n" +
 	"\fStatusUpdate\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x123\n" +
@@ -2099,7 +2110,8 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\terrorCode\x12*\n" +
 	"\frecipient_id\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\vrecipientId\x127\n" +
-	"\apricing\x18\a \x01(\v2\x1d.convstate.v1.ReportedPricingR\apricing\"\xaf\x01\n" +
+	"\apricing\x18\a \x01(\v2\x1d.convstate.v1.ReportedPricingR\apricing\x123\n" +
+	"\x11recipient_user_id\x18\b \x01(\tB\a\xbaH\x04r\x02\x18@R\x0frecipientUserId\"\xaf\x01\n" +
 	"\x0fReportedPricing\x12,\n" +
 	"\rpricing_model\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\fpricingModel\x12#\n" +
 	"\bcategory\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12\x1b\n" +

@@ -361,6 +361,10 @@ func (x *RecordBusinessMessageRequest) GetMessage() *BusinessMessage {
 type RecordBusinessMessageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The message id was recorded before: nothing changed and this is the first result.
+	// A message known only from its statuses (a status with recipient_id and pricing
+	// came before the send) was not: its first send is not a duplicate, and completes it
+	// (template, send time, window, user) while keeping the charge a delivered status
+	// already decided.
 	Duplicate bool `protobuf:"varint,1,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
 	// Whether the customer service window was open (on Meta's clock) when it was sent.
 	InWindow bool `protobuf:"varint,2,opt,name=in_window,json=inWindow,proto3" json:"in_window,omitempty"`

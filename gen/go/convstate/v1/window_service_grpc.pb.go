@@ -44,6 +44,8 @@ type WindowServiceClient interface {
 	// RecordUserCall records a call from the user; it opens or refreshes the window.
 	RecordUserCall(ctx context.Context, in *RecordUserCallRequest, opts ...grpc.CallOption) (*RecordUserCallResponse, error)
 	// RecordBusinessMessage records a message the business sent (template or free-form).
+	// Its statuses may have come first (Meta's webhooks can beat the sender): the send
+	// then completes the message they recorded, if they named its user (phone or BSUID).
 	RecordBusinessMessage(ctx context.Context, in *RecordBusinessMessageRequest, opts ...grpc.CallOption) (*RecordBusinessMessageResponse, error)
 	// RecordStatus records a status of a business message; the status that decides the
 	// charge (delivered, or read without delivered) returns it.
@@ -202,6 +204,8 @@ type WindowServiceServer interface {
 	// RecordUserCall records a call from the user; it opens or refreshes the window.
 	RecordUserCall(context.Context, *RecordUserCallRequest) (*RecordUserCallResponse, error)
 	// RecordBusinessMessage records a message the business sent (template or free-form).
+	// Its statuses may have come first (Meta's webhooks can beat the sender): the send
+	// then completes the message they recorded, if they named its user (phone or BSUID).
 	RecordBusinessMessage(context.Context, *RecordBusinessMessageRequest) (*RecordBusinessMessageResponse, error)
 	// RecordStatus records a status of a business message; the status that decides the
 	// charge (delivered, or read without delivered) returns it.

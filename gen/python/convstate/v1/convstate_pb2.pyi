@@ -220,12 +220,13 @@ class ReportedPricing(_message.Message):
     def __init__(self, pricing_model: _Optional[str] = ..., category: _Optional[str] = ..., type: _Optional[str] = ..., billable: bool = ...) -> None: ...
 
 class StatusUpdate(_message.Message):
-    __slots__ = ["business_id", "error_code", "message_id", "pricing", "recipient_id", "status", "timestamp"]
+    __slots__ = ["business_id", "error_code", "message_id", "pricing", "recipient_id", "recipient_user_id", "status", "timestamp"]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     PRICING_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_USER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
     business_id: str
@@ -233,9 +234,10 @@ class StatusUpdate(_message.Message):
     message_id: str
     pricing: ReportedPricing
     recipient_id: str
+    recipient_user_id: str
     status: MessageStatus
     timestamp: _timestamp_pb2.Timestamp
-    def __init__(self, business_id: _Optional[str] = ..., message_id: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[int] = ..., recipient_id: _Optional[str] = ..., pricing: _Optional[_Union[ReportedPricing, _Mapping]] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., message_id: _Optional[str] = ..., status: _Optional[_Union[MessageStatus, str]] = ..., timestamp: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., error_code: _Optional[int] = ..., recipient_id: _Optional[str] = ..., pricing: _Optional[_Union[ReportedPricing, _Mapping]] = ..., recipient_user_id: _Optional[str] = ...) -> None: ...
 
 class TemplateCategoryChange(_message.Message):
     __slots__ = ["new_category", "previous_category", "template_name", "timestamp", "waba_id"]

@@ -91,6 +91,8 @@ class WindowServiceServicer(object):
 
     def RecordBusinessMessage(self, request, context):
         """RecordBusinessMessage records a message the business sent (template or free-form).
+        Its statuses may have come first (Meta's webhooks can beat the sender): the send
+        then completes the message they recorded, if they named its user (phone or BSUID).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -167,6 +167,10 @@ export const RecordBusinessMessageRequestSchema: GenMessage<RecordBusinessMessag
 export type RecordBusinessMessageResponse = Message<"convstate.v1.RecordBusinessMessageResponse"> & {
   /**
    * The message id was recorded before: nothing changed and this is the first result.
+   * A message known only from its statuses (a status with recipient_id and pricing
+   * came before the send) was not: its first send is not a duplicate, and completes it
+   * (template, send time, window, user) while keeping the charge a delivered status
+   * already decided.
    *
    * @generated from field: bool duplicate = 1;
    */
@@ -1119,6 +1123,8 @@ export const WindowService: GenService<{
   },
   /**
    * RecordBusinessMessage records a message the business sent (template or free-form).
+   * Its statuses may have come first (Meta's webhooks can beat the sender): the send
+   * then completes the message they recorded, if they named its user (phone or BSUID).
    *
    * @generated from rpc convstate.v1.WindowService.RecordBusinessMessage
    */

@@ -651,10 +651,15 @@ type Outbound struct {
 	// category of the time of use).
 	TemplateName  string `protobuf:"bytes,10,opt,name=template_name,json=templateName,proto3" json:"template_name,omitempty"`
 	GivenTemplate int32  `protobuf:"varint,11,opt,name=given_template,json=givenTemplate,proto3" json:"given_template,omitempty"`
-	// Set when the message was recorded from a status alone (never seen sent).
-	FromStatus    bool `protobuf:"varint,12,opt,name=from_status,json=fromStatus,proto3" json:"from_status,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Set when the message was recorded from a status alone (never seen sent); cleared
+	// when the sender records it (RecordBusinessMessage completes it).
+	FromStatus bool `protobuf:"varint,12,opt,name=from_status,json=fromStatus,proto3" json:"from_status,omitempty"`
+	// With from_status: the recipient's BSUID when the status named it beside the
+	// phone number the fact is filed under (user_id), so a send recorded to either
+	// identity is known as this message.
+	RecipientUserId string `protobuf:"bytes,13,opt,name=recipient_user_id,json=recipientUserId,proto3" json:"recipient_user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Outbound) Reset() {
@@ -769,6 +774,13 @@ func (x *Outbound) GetFromStatus() bool {
 		return x.FromStatus
 	}
 	return false
+}
+
+func (x *Outbound) GetRecipientUserId() string {
+	if x != nil {
+		return x.RecipientUserId
+	}
+	return ""
 }
 
 // Reported is Meta's pricing object of a status.
@@ -1490,7 +1502,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\ventry_point\x18\x02 \x01(\x05R\n" +
 	"entryPoint\x12*\n" +
 	"\x11window_expires_at\x18\x03 \x01(\x03R\x0fwindowExpiresAt\x12,\n" +
-	"\x12fep_eligible_until\x18\x04 \x01(\x03R\x10fepEligibleUntil\"\xe8\x03\n" +
+	"\x12fep_eligible_until\x18\x04 \x01(\x03R\x10fepEligibleUntil\"\x94\x04\n" +
 	"\bOutbound\x12\x1a\n" +
 	"\btemplate\x18\x01 \x01(\x05R\btemplate\x12\x1d\n" +
 	"\n" +
@@ -1506,7 +1518,8 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	" \x01(\tR\ftemplateName\x12%\n" +
 	"\x0egiven_template\x18\v \x01(\x05R\rgivenTemplate\x12\x1f\n" +
 	"\vfrom_status\x18\f \x01(\bR\n" +
-	"fromStatus\"\xb6\x01\n" +
+	"fromStatus\x12*\n" +
+	"\x11recipient_user_id\x18\r \x01(\tR\x0frecipientUserId\"\xb6\x01\n" +
 	"\bReported\x12#\n" +
 	"\rpricing_model\x18\x01 \x01(\tR\fpricingModel\x12\x1a\n" +
 	"\bcategory\x18\x02 \x01(\tR\bcategory\x12\x12\n" +

@@ -128,12 +128,13 @@ class Interval(_message.Message):
     def __init__(self, start: _Optional[int] = ..., end: _Optional[int] = ...) -> None: ...
 
 class Outbound(_message.Message):
-    __slots__ = ["charge", "charge_status", "from_status", "given_template", "in_window", "reported", "statuses", "template", "template_name", "user_phone", "warnings", "window_expires_at"]
+    __slots__ = ["charge", "charge_status", "from_status", "given_template", "in_window", "recipient_user_id", "reported", "statuses", "template", "template_name", "user_phone", "warnings", "window_expires_at"]
     CHARGE_FIELD_NUMBER: _ClassVar[int]
     CHARGE_STATUS_FIELD_NUMBER: _ClassVar[int]
     FROM_STATUS_FIELD_NUMBER: _ClassVar[int]
     GIVEN_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     IN_WINDOW_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_USER_ID_FIELD_NUMBER: _ClassVar[int]
     REPORTED_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
@@ -146,6 +147,7 @@ class Outbound(_message.Message):
     from_status: bool
     given_template: int
     in_window: bool
+    recipient_user_id: str
     reported: Reported
     statuses: _containers.RepeatedCompositeFieldContainer[Status]
     template: int
@@ -153,7 +155,7 @@ class Outbound(_message.Message):
     user_phone: str
     warnings: _containers.RepeatedScalarFieldContainer[int]
     window_expires_at: int
-    def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ..., reported: _Optional[_Union[Reported, _Mapping]] = ..., template_name: _Optional[str] = ..., given_template: _Optional[int] = ..., from_status: bool = ...) -> None: ...
+    def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ..., reported: _Optional[_Union[Reported, _Mapping]] = ..., template_name: _Optional[str] = ..., given_template: _Optional[int] = ..., from_status: bool = ..., recipient_user_id: _Optional[str] = ...) -> None: ...
 
 class Pair(_message.Message):
     __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "entry_points", "fep_indexed", "fep_windows", "last_fact", "region", "user_id", "user_phone"]
