@@ -35,6 +35,7 @@ type Input struct {
 	AuthIntl   string  `json:"auth_international_start"`
 	// Reconciliation and re-categorisation (README "Replay").
 	Recipient    string   `json:"recipient"`
+	RecipientBID string   `json:"recipient_user_id"`
 	Pricing      *pricing `json:"pricing"`
 	TemplateName string   `json:"template_name"`
 	Previous     string   `json:"previous_category"`
@@ -197,7 +198,7 @@ func parseFact(in *Input) (*convstatev1.Fact, error) {
 	}
 	su := &convstatev1.StatusUpdate{
 		BusinessId: in.Business, MessageId: in.ID, Status: st, Timestamp: ts, ErrorCode: int32(in.ErrorCode),
-		RecipientId: in.Recipient,
+		RecipientId: in.Recipient, RecipientUserId: in.RecipientBID,
 	}
 	if p := in.Pricing; p != nil {
 		su.Pricing = &convstatev1.ReportedPricing{PricingModel: p.PricingModel, Category: p.Category, Type: p.Type, Billable: p.Billable}
