@@ -61,7 +61,7 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 		switch {
 		case failed(out):
 		case out.Charge == nil:
-			if err := a.charge(p, f, out, code); err != nil {
+			if err := a.charge(p, f, out, code, nil); err != nil {
 				return nil, err
 			}
 		case code == statusDelivered && out.ChargeStatus == statusRead && p.at < out.Charge.ChargedAt:
@@ -126,8 +126,10 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 	return a.savePair(pair, clock, p.at)
 }
 
-// charge decides the charge of a message delivered (or read) at p.at.
-func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32) error {
+// charge decides the charge of a message delivered (or read) at p.at. held are the
+// places a charge decided before (and being decided again) has in the counters it
+// incremented: read as the counters' values, and not incremented again.
+func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32, held map[store.CounterKey]int64) error {
 	prof, err := a.profile(p.business)
 	if err != nil {
 		return err
@@ -147,24 +149,25 @@ func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound
 	clock := clockOf(pair)
 	in := pricingInput(prof, p.at, pair.Region, templateCategory(convstatev1.TemplateCategory(out.Template)))
 	in.Explain = true // a recorded charge says why, for audit
-	counts := txCounts{tx: a.tx, prof: prof, month: in.Month}
+	counts := &placedCounts{txCounts: txCounts{tx: a.tx, prof: prof, month: in.Month}, held: held, seen: map[store.CounterKey]int64{}}
 	c, eff, err := a.l.cfg.Engine.Price(in, clock, counts)
 	if err != nil {
 		return err
 	}
 	eff.Apply(clock, p.at, c.Rules)
+	var incs []*storagev1.CounterIncrement
 	for _, inc := range eff.Increments {
-		if _, err := a.tx.AddCounter(counts.key(inc.Kind, inc.Market, inc.Category), 1); err != nil {
-			return err
+		k := counts.key(inc.Kind, inc.Market, inc.Category)
+		if _, kept := held[k]; !kept {
+			if _, err := a.tx.AddCounter(k, 1); err != nil {
+				return err
+			}
 		}
+		incs = append(incs, &storagev1.CounterIncrement{Kind: string(inc.Kind), Market: inc.Market, Category: int32(inc.Category), Position: counts.seen[k]})
 	}
 	c.Explanation += recategorized(out)
 	out.Charge = chargeRecord(&c, p.at, in.Month)
-	out.Charge.EffectsRecorded = true
-	for _, inc := range eff.Increments {
-		out.Charge.Increments = append(out.Charge.Increments,
-			&storagev1.CounterIncrement{Kind: string(inc.Kind), Market: inc.Market, Category: int32(inc.Category)})
-	}
+	out.Charge.EffectsRecorded, out.Charge.Increments = true, incs
 	if eff.OpenFEP > 0 {
 		out.Charge.FepWindowEnd = p.at + eff.OpenFEP
 	}
@@ -243,6 +246,27 @@ func (c txCounts) key(kind pricing.CounterKind, market string, cat pricing.Categ
 
 func (c txCounts) Count(kind pricing.CounterKind, market string, cat pricing.Category) (int64, error) {
 	return c.tx.Counter(c.key(kind, market, cat))
+}
+
+// placedCounts are the counters as one charge sees them: a counter in held reads as
+// the place the message already has in it, and every value read is kept in seen (the
+// place each increment records).
+type placedCounts struct {
+	txCounts
+	held, seen map[store.CounterKey]int64
+}
+
+func (c *placedCounts) Count(kind pricing.CounterKind, market string, cat pricing.Category) (int64, error) {
+	k := c.key(kind, market, cat)
+	n, ok := c.held[k]
+	if !ok {
+		var err error
+		if n, err = c.txCounts.Count(kind, market, cat); err != nil {
+			return 0, err
+		}
+	}
+	c.seen[k] = n
+	return n, nil
 }
 
 // fromStatus records a business message convstate never saw sent, from a status

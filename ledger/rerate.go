@@ -5,6 +5,7 @@ import (
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 	"github.com/convstate/convstate/pricing"
+	"github.com/convstate/convstate/store"
 )
 
 // deliveredAfterRead handles a delivered status that arrives after the message was
@@ -45,11 +46,13 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 	if err := a.addUsage(prof, old, -1); err != nil {
 		return err
 	}
+	// The message keeps its place in the counters it was counted in, if the new charge
+	// counts it there again (the same month): the deliveries decided since did not
+	// take it. A counter it is no longer counted in gives its place back.
 	counts := txCounts{tx: a.tx, prof: prof, month: old.Month}
+	held := map[store.CounterKey]int64{}
 	for _, inc := range old.Increments {
-		if _, err := a.tx.AddCounter(counts.key(pricing.CounterKind(inc.Kind), inc.Market, pricing.Category(inc.Category)), -1); err != nil {
-			return err
-		}
+		held[counts.key(pricing.CounterKind(inc.Kind), inc.Market, pricing.Category(inc.Category))] = inc.Position
 	}
 	// reconcile files a discrepancy under the month of the new charge.
 	if err := a.tx.DeleteDiscrepancy(p.business, old.Month, p.id); err != nil {
@@ -57,10 +60,21 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 	}
 	out.Charge, out.ChargeStatus = nil, 0
 	n := len(a.ev.charges)
-	if err := a.charge(p, f, out, statusDelivered); err != nil {
+	if err := a.charge(p, f, out, statusDelivered, held); err != nil {
 		return err
 	}
 	a.ev.charges = a.ev.charges[:n] // the metrics counted the message's charge when read decided it
+	kept := map[store.CounterKey]bool{}
+	for _, inc := range out.Charge.Increments {
+		kept[txCounts{prof: prof, month: out.Charge.Month}.key(pricing.CounterKind(inc.Kind), inc.Market, pricing.Category(inc.Category))] = true
+	}
+	for k := range held {
+		if !kept[k] {
+			if _, err := a.tx.AddCounter(k, -1); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -43,6 +43,9 @@ func (a *applier) completeStandIn(p *prepared, m *convstatev1.BusinessMessage, f
 		return nil, err
 	}
 	out.Statuses, out.Reported, out.Charge, out.ChargeStatus = stand.Statuses, stand.Reported, stand.Charge, stand.ChargeStatus
+	if err := a.closeAtSend(p, f); err != nil {
+		return nil, err
+	}
 	if f.UserId != p.user {
 		if err := a.moveDiscrepancies(p.business, p.id, p.user, out); err != nil {
 			return nil, err
@@ -106,4 +109,31 @@ func (a *applier) discrepancy(business, month, id string) (*storagev1.Discrepanc
 		err = nil
 	}
 	return found, err
+}
+
+// closeAtSend moves a 131047's force-close, which the failed status put at the
+// stand-in's time (its first status), to the send now known to be earlier: Meta says
+// the window was closed when the message was sent (forceClose). It stays on the pair
+// the statuses named, with the rest of their window state.
+func (a *applier) closeAtSend(p *prepared, f *storagev1.Fact) error {
+	for _, s := range f.GetOutbound().GetStatuses() {
+		if !s.WindowForceClosed {
+			continue
+		}
+		closed := min(f.Timestamp, s.Timestamp)
+		if p.at >= closed {
+			return nil
+		}
+		pair, err := a.tx.Pair(p.business, f.UserId)
+		if notFound(err) {
+			return nil // collected since: nothing left to move
+		}
+		if err != nil {
+			return err
+		}
+		clock := clockOf(pair)
+		clock.MoveClosure(closed, p.at)
+		return a.savePair(pair, clock, p.at)
+	}
+	return nil
 }

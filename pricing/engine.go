@@ -114,6 +114,9 @@ func (e Effects) Apply(p *window.Pair, at int64, rules Rules) {
 	}
 	if e.Backdate != nil {
 		p.Backdate(*e.Backdate, at)
+		if PricingType(e.Backdate.PricingType) == FreeEntryPoint {
+			p.MoveFEP(e.Backdate.Start, at) // the free conversation is the window (2022 rules)
+		}
 	}
 }
 
@@ -225,14 +228,12 @@ func (r *rater) chargeAt(cat Category, n int64) {
 // after an entry-point message opens a window (consuming the entry point, even if
 // an earlier window is still open), and a message inside an open window is free.
 func (r *rater) fep(cat Category) bool {
+	if r.fepOpens(cat) {
+		return true
+	}
 	length := r.rules.FEPLength(r.in.Day)
 	if length == 0 {
 		return false
-	}
-	if r.pair.FEPEligible(r.in.At) {
-		r.free(cat, FreeEntryPoint)
-		r.eff.OpenFEP = length
-		return true
 	}
 	if _, open := r.pair.FEPAt(r.in.At); open {
 		r.free(cat, FreeEntryPoint)
@@ -247,6 +248,18 @@ func (r *rater) fep(cat Category) bool {
 		return true
 	}
 	return false
+}
+
+// fepOpens handles the first delivery after an entry-point message: it opens a free
+// entry point window (consuming the entry point, even if an earlier window is open).
+func (r *rater) fepOpens(cat Category) bool {
+	length := r.rules.FEPLength(r.in.Day)
+	if length == 0 || !r.pair.FEPEligible(r.in.At) {
+		return false
+	}
+	r.free(cat, FreeEntryPoint)
+	r.eff.OpenFEP = length
+	return true
 }
 
 // templateCategory is the category a template is rated in under the 2023 rules and
@@ -300,8 +313,9 @@ func (r *rater) rate2022() error {
 	conv := &window.Conversation{Start: r.in.At, End: r.in.At + 24*hour, Rules: string(r.rules)}
 	r.eff.OpenConversation = conv
 	r.c.ConversationOpened, r.c.ConversationEnd = true, conv.End
-	if r.fep(UserInitiated) {
-		// The free entry point conversation is this conversation (24 h).
+	if r.fepOpens(UserInitiated) {
+		// The free entry point conversation is this conversation (24 h): only the first
+		// is free, so a window left open by it is no reason for another.
 		conv.Category, conv.PricingType = int32(UserInitiated), int32(FreeEntryPoint)
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/server"
 )
 
 // Tests of rules where the order or the instant of Meta's webhooks used to change
@@ -374,4 +375,120 @@ func TestDeliveredAfterRead(t *testing.T) {
 			t.Errorf("discrepancies: %v", d)
 		}
 	})
+}
+
+// Each case records the same facts in time order and in an order Meta's webhooks may
+// take, and wants the same charges (found by a review of this session's fixes).
+func TestSameChargesInEitherOrder(t *testing.T) {
+	allowance1 := func(d *server.Deps) { d.Engine.ServiceAllowance = 1 }
+	oct := time.Date(2026, 10, 5, 10, 0, 0, 0, time.UTC)
+	jun22 := time.Date(2022, 6, 1, 10, 0, 0, 0, time.UTC)
+	const (
+		fep      = convstatev1.PricingType_PRICING_TYPE_FREE_ENTRY_POINT
+		freeTier = convstatev1.PricingType_PRICING_TYPE_FREE_TIER
+		regular  = convstatev1.PricingType_PRICING_TYPE_REGULAR
+	)
+	m := time.Minute
+	for _, tc := range []struct {
+		name        string
+		opts        []option
+		now         time.Time
+		before      []*convstatev1.Fact
+		inOrder     []*convstatev1.Fact
+		outOfOrder  []*convstatev1.Fact
+		after       []*convstatev1.Fact
+		want        map[string]convstatev1.PricingType
+		month, cost string
+		// fepAt, when set, is a time to Decide at and fepEnd its fep_expires_at.
+		fepAt, fepEnd time.Time
+	}{{
+		// A message keeps its place in the service allowance when its delivered status,
+		// arriving after a later message's, decides its charge again.
+		name: "service allowance", opts: []option{withCards(reconcileCards), allowance1}, now: oct.Add(5 * h),
+		before: []*convstatev1.Fact{on(userMsg("u1", brUser, 0), oct),
+			on(send("m1", brUser, 0, freeForm), oct.Add(h)), on(send("m2", brUser, 0, freeForm), oct.Add(2*h))},
+		inOrder: []*convstatev1.Fact{on(statusFact("m1", delivered, 0, 0), oct.Add(h+m)),
+			on(statusFact("m1", read, 0, 0), oct.Add(h+5*m)), on(statusFact("m2", delivered, 0, 0), oct.Add(2*h))},
+		outOfOrder: []*convstatev1.Fact{on(statusFact("m1", read, 0, 0), oct.Add(h+5*m)),
+			on(statusFact("m2", delivered, 0, 0), oct.Add(2*h)), on(statusFact("m1", delivered, 0, 0), oct.Add(h+m))},
+		want:  map[string]convstatev1.PricingType{"m1": freeTier, "m2": regular},
+		month: "2026-10", cost: "0.0068",
+	}, {
+		// A newer entry point makes a later reply open its own window, which stays when
+		// an earlier reply's status comes late.
+		name: "newer entry point", opts: []option{withCards(reconcileCards)}, now: t0.Add(100 * h),
+		before: []*convstatev1.Fact{entryMsg("u1", brUser, 0), send("b1", brUser, 5*h, marketing),
+			entryMsg("u2", brUser, 10*h), send("b2", brUser, 11*h, marketing)},
+		inOrder:    []*convstatev1.Fact{statusFact("b1", delivered, 5*h, 0), statusFact("b2", delivered, 11*h, 0)},
+		outOfOrder: []*convstatev1.Fact{statusFact("b2", delivered, 11*h, 0), statusFact("b1", delivered, 5*h, 0)},
+		after:      []*convstatev1.Fact{send("b3", brUser, 80*h, marketing), statusFact("b3", delivered, 80*h, 0)},
+		want:       map[string]convstatev1.PricingType{"b1": fep, "b2": fep, "b3": fep},
+	}, {
+		// Under the 2022 rules only the first conversation after an entry point is
+		// free; its backdated window leaves nothing behind for the next one.
+		name: "2022 free conversation backdated", opts: []option{withCards(conversationCards)}, now: jun22.Add(50 * h),
+		before: []*convstatev1.Fact{on(entryMsg("u1", brUser, 0), jun22),
+			on(send("a", brUser, 0, freeForm), jun22.Add(h)), on(send("b", brUser, 0, freeForm), jun22.Add(2*h))},
+		inOrder:    []*convstatev1.Fact{on(statusFact("a", delivered, 0, 0), jun22.Add(h)), on(statusFact("b", delivered, 0, 0), jun22.Add(2*h))},
+		outOfOrder: []*convstatev1.Fact{on(statusFact("b", delivered, 0, 0), jun22.Add(2*h)), on(statusFact("a", delivered, 0, 0), jun22.Add(h))},
+		after: []*convstatev1.Fact{on(send("c", brUser, 0, marketing), jun22.Add(25*h+30*m)), on(statusFact("c", delivered, 0, 0), jun22.Add(25*h+30*m)),
+			on(send("d", brUser, 0, marketing), jun22.Add(40*h)), on(statusFact("d", delivered, 0, 0), jun22.Add(40*h))},
+		want:  map[string]convstatev1.PricingType{"a": fep, "b": fep, "c": freeTier, "d": freeTier},
+		fepAt: jun22.Add(24*h + 30*m), fepEnd: jun22.Add(25 * h),
+	}} {
+		for _, order := range []string{"in order", "out of order"} {
+			t.Run(tc.name+"/"+order, func(t *testing.T) {
+				hs := newHarness(t, tc.opts...)
+				hs.clock.Set(tc.now)
+				hs.record(tc.before...)
+				if order == "in order" {
+					hs.record(tc.inOrder...)
+				} else {
+					hs.record(tc.outOfOrder...)
+				}
+				hs.record(tc.after...)
+				for id, want := range tc.want {
+					if c := hs.chargeOf(id); c.GetPricingType() != want {
+						t.Errorf("%s: %s %s, want %s (%s)", id, c.GetPricingType(), c.GetAmount(), want, c.GetExplanation())
+					}
+				}
+				if tc.month != "" {
+					if got := hs.monthCost(tc.month); got != tc.cost {
+						t.Errorf("%s cost %s, want %s", tc.month, got, tc.cost)
+					}
+				}
+				if !tc.fepAt.IsZero() {
+					d, err := hs.win.Decide(hs.ctx, &convstatev1.DecideRequest{BusinessId: biz, UserId: brUser, Time: timestamppb.New(tc.fepAt)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := d.GetFepExpiresAt().AsTime(); got != tc.fepEnd {
+						t.Errorf("Decide at %v: fep_expires_at %v, want %v", tc.fepAt, got, tc.fepEnd)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A 131047 whose failed status is recorded before the message's send closes the
+// window from the send all the same: a user message between the two reopens it.
+func TestForceCloseOfAMessageSentAfterItsStatus(t *testing.T) {
+	s := time.Second
+	for _, statusFirst := range []bool{false, true} {
+		t.Run(map[bool]string{false: "send first", true: "failed status first"}[statusFirst], func(t *testing.T) {
+			hs := newHarness(t)
+			hs.clock.Set(t0.Add(60 * h))
+			hs.record(userMsg("u1", brUser, 0), userMsg("u2", brUser, 24*h+20*s))
+			fail := recipients(statusFact("b1", failed, 24*h+30*s, 131047), brUser, "")
+			if statusFirst {
+				hs.record(fail, send("b1", brUser, 24*h+10*s, freeForm))
+			} else {
+				hs.record(send("b1", brUser, 24*h+10*s, freeForm), fail)
+			}
+			if d := hs.decide(brUser, 25*h, freeForm); !d.GetFreeFormAllowed() || offset(d.GetWindowExpiresAt(), true) != 48*h+20*s {
+				t.Errorf("Decide at t0+25h: %v, expires t0+%v; want open until t0+48h20s", d.GetReason(), offset(d.GetWindowExpiresAt(), true))
+			}
+		})
+	}
 }

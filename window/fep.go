@@ -101,7 +101,10 @@ func (p *Pair) LateFEP(t int64) (replace *Interval, ok bool) {
 		}
 		for j := range p.FEPWindows {
 			if w := p.FEPWindows[j]; w.Start > t {
-				if w.Start-e.At < FEPEligibility {
+				// A newer entry point at or before w's start made w's delivery eligible by
+				// itself: in delivery order w opens too.
+				newer := i+1 < len(p.EntryPoints) && p.EntryPoints[i+1].At <= w.Start
+				if w.Start-e.At < FEPEligibility && !newer {
 					return &w, true
 				}
 				break
@@ -110,6 +113,18 @@ func (p *Pair) LateFEP(t int64) (replace *Interval, ok bool) {
 		return nil, true
 	}
 	return nil, false
+}
+
+// MoveFEP moves the start of the free entry point window that starts at from to to,
+// keeping its length (the 2022 rules' free conversation, backdated).
+func (p *Pair) MoveFEP(from, to int64) {
+	for i, w := range p.FEPWindows {
+		if w.Start == from {
+			p.FEPWindows[i] = Interval{Start: to, End: to + (w.End - w.Start)}
+			slices.SortStableFunc(p.FEPWindows, func(a, b Interval) int { return cmp.Compare(a.Start, b.Start) })
+			return
+		}
+	}
 }
 
 // RemoveFEP removes the free entry point window w.

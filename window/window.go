@@ -118,6 +118,15 @@ func (p *Pair) MoveActivity(from, to int64) {
 // user message or call after t.
 func (p *Pair) AddClosure(t int64) { p.Closures = insertSorted(p.Closures, t, MaxClosures) }
 
+// MoveClosure moves the force-close recorded at from to to (a rejected message whose
+// send was recorded after its failed status).
+func (p *Pair) MoveClosure(from, to int64) {
+	if i, found := slices.BinarySearch(p.Closures, from); found {
+		p.Closures = slices.Delete(p.Closures, i, i+1)
+	}
+	p.AddClosure(to)
+}
+
 // lastAtOrBefore returns the largest element of an ascending slice that is <= t.
 func lastAtOrBefore(s []int64, t int64) (int64, bool) {
 	i, found := slices.BinarySearch(s, t)

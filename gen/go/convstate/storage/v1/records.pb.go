@@ -1311,7 +1311,11 @@ type CounterIncrement struct {
 	Kind   string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	Market string                 `protobuf:"bytes,2,opt,name=market,proto3" json:"market,omitempty"`
 	// convstate.v1.ChargeCategory
-	Category      int32 `protobuf:"varint,3,opt,name=category,proto3" json:"category,omitempty"`
+	Category int32 `protobuf:"varint,3,opt,name=category,proto3" json:"category,omitempty"`
+	// The counter's value before the increment: the message's place in the month's
+	// count (its volume tier, or whether it was inside a free allowance). A charge
+	// decided again in the same month keeps it.
+	Position      int64 `protobuf:"varint,4,opt,name=position,proto3" json:"position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1363,6 +1367,13 @@ func (x *CounterIncrement) GetMarket() string {
 func (x *CounterIncrement) GetCategory() int32 {
 	if x != nil {
 		return x.Category
+	}
+	return 0
+}
+
+func (x *CounterIncrement) GetPosition() int64 {
+	if x != nil {
+		return x.Position
 	}
 	return 0
 }
@@ -1567,11 +1578,12 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"increments\x18\x10 \x03(\v2&.convstate.storage.v1.CounterIncrementR\n" +
 	"increments\x12$\n" +
 	"\x0efep_window_end\x18\x11 \x01(\x03R\ffepWindowEnd\x12)\n" +
-	"\x10effects_recorded\x18\x12 \x01(\bR\x0feffectsRecorded\"Z\n" +
+	"\x10effects_recorded\x18\x12 \x01(\bR\x0feffectsRecorded\"v\n" +
 	"\x10CounterIncrement\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06market\x18\x02 \x01(\tR\x06market\x12\x1a\n" +
-	"\bcategory\x18\x03 \x01(\x05R\bcategory\"\xb0\x01\n" +
+	"\bcategory\x18\x03 \x01(\x05R\bcategory\x12\x1a\n" +
+	"\bposition\x18\x04 \x01(\x03R\bposition\"\xb0\x01\n" +
 	"\x05Usage\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x03R\x06volume\x12$\n" +
 	"\rconversations\x18\x02 \x01(\x03R\rconversations\x12\x1d\n" +

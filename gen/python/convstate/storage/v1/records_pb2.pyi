@@ -78,14 +78,16 @@ class Conversation(_message.Message):
     def __init__(self, category: _Optional[int] = ..., start: _Optional[int] = ..., end: _Optional[int] = ..., pricing_type: _Optional[int] = ..., rules: _Optional[str] = ...) -> None: ...
 
 class CounterIncrement(_message.Message):
-    __slots__ = ["category", "kind", "market"]
+    __slots__ = ["category", "kind", "market", "position"]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     MARKET_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
     category: int
     kind: str
     market: str
-    def __init__(self, kind: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ...) -> None: ...
+    position: int
+    def __init__(self, kind: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ..., position: _Optional[int] = ...) -> None: ...
 
 class Discrepancy(_message.Message):
     __slots__ = ["charged_at", "differences", "user_id"]
