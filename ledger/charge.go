@@ -179,6 +179,7 @@ func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound
 		return err
 	}
 	a.ev.charges = append(a.ev.charges, &c)
+	noteDelivery(pair, p.id, p.at)
 	return a.savePair(pair, clock, p.at)
 }
 

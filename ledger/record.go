@@ -324,11 +324,21 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 		ua.FepEligibleUntil = p.at + window.FEPEligibility
 	}
 	ua.WindowExpiresAt = clock.Latest().ExpiresAt
+	deliveries := pair.Deliveries
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return userResult{}, err
 	}
 	fact := &storagev1.Fact{UserId: p.user, Timestamp: p.at, Kind: &storagev1.Fact_UserActivity{UserActivity: ua}}
 	if err := a.tx.PutFact(p.business, p.id, fact); err != nil {
+		return userResult{}, err
+	}
+	// Deliveries charged before this message was recorded, though it came first: its
+	// window (or free entry point) may make them free.
+	until := p.at + window.CSW
+	if entry != convstatev1.EntryPoint_ENTRY_POINT_UNSPECIFIED {
+		until = p.at + deliveryHorizon
+	}
+	if err := a.redecideDeliveries(p, deliveries, until); err != nil {
 		return userResult{}, err
 	}
 	return userResult{rec: ua}, nil
@@ -350,11 +360,17 @@ func (a *applier) earlierCallEvent(p *prepared, f *storagev1.Fact) (userResult, 
 	clock.MoveActivity(f.Timestamp, p.at)
 	ua := f.GetUserActivity()
 	ua.WindowExpiresAt = clock.Latest().ExpiresAt
+	was := f.Timestamp
 	f.Timestamp = p.at
+	deliveries := pair.Deliveries
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return userResult{}, err
 	}
 	if err := a.tx.PutFact(p.business, p.id, f); err != nil {
+		return userResult{}, err
+	}
+	// The window now ends earlier: a delivery it covered until now may not be free.
+	if err := a.redecideDeliveries(p, deliveries, was+window.CSW); err != nil {
 		return userResult{}, err
 	}
 	return userResult{rec: ua, duplicate: true}, nil

@@ -1,54 +1,121 @@
 package ledger
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 	"github.com/convstate/convstate/pricing"
 	"github.com/convstate/convstate/store"
+	"github.com/convstate/convstate/window"
 )
 
-// deliveredAfterRead handles a delivered status that arrives after the message was
-// charged at its read, with an earlier timestamp. A charge is decided at delivery
-// (or at read when no delivered status came, design.md §2), and the two can differ:
-// a utility template delivered inside the customer service window and read after it
-// closed, or delivered on the last day of a month and read on the first of the next.
+// A charge is decided when its message is delivered (design.md §2), from the facts
+// recorded by then. Webhooks arrive out of order, so a fact that changes it can come
+// later: the delivered status after the read that decided it, or a user message (or
+// entry point) from before the delivery. Under per-message pricing the charge is then
+// decided again: what it counted is undone (its usage, and the counters it
+// incremented, where the message keeps its place) and the charge is decided anew.
 //
-// Under per-message pricing the charge read decided is undone (its usage and the
-// counters it incremented) and decided again at the delivery. It is not when the read
-// opened a free entry point window (which entry points it used is not recorded),
-// under conversation-based pricing (later messages joined the conversations it
-// opened), or for a charge stored before its effects were recorded: the message is
-// then listed by ListDiscrepancies, saying why its charge stands.
+// It is not decided again when it opened a free entry point window (which entry points
+// that used is not recorded), under conversation-based pricing (later messages joined
+// the conversations it opened), or when it was stored before its effects were recorded.
+
+const (
+	// deliveryHorizon is how long after a user message a delivery can depend on it: a
+	// reply within the 24 h of entry-point eligibility opens a 72 h free window.
+	deliveryHorizon = window.FEPEligibility + 72*int64(time.Hour)
+	// maxDeliveries bounds the deliveries a pair remembers.
+	maxDeliveries = 16
+)
+
+// cannotRedecide says why the charge old cannot be decided again at a delivery at at
+// ("" if it can).
+func cannotRedecide(prof *profile, old *storagev1.Charge, at int64) string {
+	switch {
+	case !old.EffectsRecorded:
+		return "it was decided before convstate recorded what a charge changes"
+	case old.FepWindowEnd != 0:
+		return "it opened a free entry point window"
+	case pricing.Rules(old.Rules).Model() != pricing.PMP || pricing.RulesOn(prof.day(at)).Model() != pricing.PMP:
+		return "conversation-based charges are not decided again"
+	}
+	return ""
+}
+
+// deliveredAfterRead handles a delivered status that arrives after the message was
+// charged at its read, with an earlier timestamp: the charge is decided again at the
+// delivery, and the two can differ (a utility template delivered inside the customer
+// service window and read after it closed; delivered on the last day of a month and
+// read on the first of the next). Where it cannot be, the message is listed by
+// ListDiscrepancies, saying why its charge stands.
 func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storagev1.Outbound) error {
 	old := out.Charge
 	prof, err := a.profile(p.business)
 	if err != nil {
 		return err
 	}
-	var stands string
-	switch {
-	case !old.EffectsRecorded:
-		stands = "it was decided before convstate recorded what a charge changes"
-	case old.FepWindowEnd != 0:
-		stands = "the read opened a free entry point window"
-	case pricing.Rules(old.Rules).Model() != pricing.PMP || pricing.RulesOn(prof.day(p.at)).Model() != pricing.PMP:
-		stands = "conversation-based charges are not decided again"
-	}
-	if stands != "" {
+	if stands := cannotRedecide(prof, old, p.at); stands != "" {
 		return a.tx.PutDiscrepancy(p.business, old.Month, p.id, &storagev1.Discrepancy{
 			UserId: f.UserId, ChargedAt: old.ChargedAt,
 			Differences: append(reportedDifferences(out), "time: charged when read at "+rfc3339(old.ChargedAt)+
 				"; the earlier delivery's status ("+rfc3339(p.at)+") arrived later, and the charge stands: "+stands),
 		})
 	}
+	return a.redecide(prof, p, f, out, statusDelivered)
+}
 
+// redecideDeliveries decides again the charges of the pair's deliveries that a user
+// message at p.at, recorded after them, may change: those in [p.at, until), oldest
+// first (a late entry point's window opens from the first). deliveries is the pair's
+// list as it was before.
+func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delivery, until int64) error {
+	var prof *profile
+	for _, d := range deliveries {
+		if d.At < p.at || d.At >= until {
+			continue
+		}
+		f, err := a.tx.Fact(p.business, d.MessageId)
+		if notFound(err) {
+			continue // collected
+		}
+		if err != nil {
+			return err
+		}
+		out := f.GetOutbound()
+		if out.GetCharge().GetChargedAt() != d.At || failed(out) {
+			continue
+		}
+		if prof == nil {
+			if prof, err = a.profile(p.business); err != nil {
+				return err
+			}
+		}
+		if cannotRedecide(prof, out.Charge, d.At) != "" {
+			continue
+		}
+		q := &prepared{business: p.business, id: d.MessageId, at: d.At}
+		if err := a.redecide(prof, q, f, out, out.ChargeStatus); err != nil {
+			return err
+		}
+		if err := a.tx.PutFact(p.business, d.MessageId, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// redecide undoes the charge of out and decides it again at p.at, for status. The
+// message keeps its place in the counters it was counted in, if the new charge counts
+// it there again (the same month): the deliveries decided since did not take it. A
+// counter it is no longer counted in gives its place back. The metrics counted the
+// message when its charge was first decided, and do not again.
+func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32) error {
+	old := out.Charge
 	if err := a.addUsage(prof, old, -1); err != nil {
 		return err
 	}
-	// The message keeps its place in the counters it was counted in, if the new charge
-	// counts it there again (the same month): the deliveries decided since did not
-	// take it. A counter it is no longer counted in gives its place back.
 	counts := txCounts{tx: a.tx, prof: prof, month: old.Month}
 	held := map[store.CounterKey]int64{}
 	for _, inc := range old.Increments {
@@ -59,11 +126,11 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 		return err
 	}
 	out.Charge, out.ChargeStatus = nil, 0
-	n := len(a.ev.charges)
-	if err := a.charge(p, f, out, statusDelivered, held); err != nil {
+	charges, discrepancies := len(a.ev.charges), a.ev.pricingDiscrepancies
+	if err := a.charge(p, f, out, status, held); err != nil {
 		return err
 	}
-	a.ev.charges = a.ev.charges[:n] // the metrics counted the message's charge when read decided it
+	a.ev.charges, a.ev.pricingDiscrepancies = a.ev.charges[:charges], discrepancies
 	kept := map[store.CounterKey]bool{}
 	for _, inc := range out.Charge.Increments {
 		kept[txCounts{prof: prof, month: out.Charge.Month}.key(pricing.CounterKind(inc.Kind), inc.Market, pricing.Category(inc.Category))] = true
@@ -76,6 +143,21 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 		}
 	}
 	return nil
+}
+
+// noteDelivery remembers on the pair a delivery whose charge was decided at at (once:
+// a charge decided again moves it), forgetting those too old to depend on a user
+// message recorded late, and the oldest beyond maxDeliveries.
+func noteDelivery(pair *storagev1.Pair, id string, at int64) {
+	ds := slices.DeleteFunc(pair.Deliveries, func(d *storagev1.Delivery) bool {
+		return d.MessageId == id || d.At < at-deliveryHorizon
+	})
+	i, _ := slices.BinarySearchFunc(ds, at, func(d *storagev1.Delivery, t int64) int { return cmp.Compare(d.At, t) })
+	ds = slices.Insert(ds, i, &storagev1.Delivery{MessageId: id, At: at})
+	if len(ds) > maxDeliveries {
+		ds = ds[len(ds)-maxDeliveries:]
+	}
+	pair.Deliveries = ds
 }
 
 // reportedDifferences lists where Meta's pricing object disagrees with the charge.

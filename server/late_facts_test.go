@@ -414,6 +414,36 @@ func TestSameChargesInEitherOrder(t *testing.T) {
 		want:  map[string]convstatev1.PricingType{"m1": freeTier, "m2": regular},
 		month: "2026-10", cost: "0.0068",
 	}, {
+		// A user message recorded after a utility template's delivered status, though it
+		// came first: the template was delivered inside its window (2025 rules: free).
+		name: "user message recorded late", opts: []option{withCards(reconcileCards)}, now: t0.Add(5 * h),
+		before:     []*convstatev1.Fact{send("m1", brUser, h, utility)},
+		inOrder:    []*convstatev1.Fact{userMsg("u1", brUser, 30*m), statusFact("m1", delivered, h, 0)},
+		outOfOrder: []*convstatev1.Fact{statusFact("m1", delivered, h, 0), userMsg("u1", brUser, 30*m)},
+		want:       map[string]convstatev1.PricingType{"m1": convstatev1.PricingType_PRICING_TYPE_FREE_CUSTOMER_SERVICE},
+		month:      "2025-09", cost: "0",
+	}, {
+		// An entry point recorded after its replies' delivered statuses: the first reply
+		// opens the free window, and the second, 29 h later, is inside it.
+		name: "entry point recorded late", opts: []option{withCards(reconcileCards)}, now: t0.Add(80 * h),
+		before: []*convstatev1.Fact{send("r1", brUser, h, marketing), send("r2", brUser, 30*h, marketing)},
+		inOrder: []*convstatev1.Fact{entryMsg("u1", brUser, 0), statusFact("r1", delivered, h, 0),
+			statusFact("r2", delivered, 30*h, 0)},
+		outOfOrder: []*convstatev1.Fact{statusFact("r2", delivered, 30*h, 0), statusFact("r1", delivered, h, 0),
+			entryMsg("u1", brUser, 0)},
+		want:  map[string]convstatev1.PricingType{"r1": fep, "r2": fep},
+		month: "2025-09", cost: "0",
+		fepAt: t0.Add(72*h + 30*m), fepEnd: t0.Add(73 * h),
+	}, {
+		// A call's start recorded after its end and after a utility template's delivery:
+		// the window ran out at 24 h from the start, before the delivery.
+		name: "call start recorded late", opts: []option{withCards(reconcileCards)}, now: t0.Add(30 * h),
+		before:     []*convstatev1.Fact{send("m1", brUser, 24*h, utility)},
+		inOrder:    []*convstatev1.Fact{userCall("c1", brUser, 0), userCall("c1", brUser, 3*m), statusFact("m1", delivered, 24*h+m, 0)},
+		outOfOrder: []*convstatev1.Fact{userCall("c1", brUser, 3*m), statusFact("m1", delivered, 24*h+m, 0), userCall("c1", brUser, 0)},
+		want:       map[string]convstatev1.PricingType{"m1": regular},
+		month:      "2025-09", cost: "0.0068",
+	}, {
 		// A newer entry point makes a later reply open its own window, which stays when
 		// an earlier reply's status comes late.
 		name: "newer entry point", opts: []option{withCards(reconcileCards)}, now: t0.Add(100 * h),

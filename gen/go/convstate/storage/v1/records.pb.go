@@ -146,7 +146,11 @@ type Pair struct {
 	// The latest fact time seen for the pair (any kind).
 	LastFact int64 `protobuf:"varint,11,opt,name=last_fact,json=lastFact,proto3" json:"last_fact,omitempty"`
 	// As csw_indexed, for the latest free entry point window.
-	FepIndexed    int64 `protobuf:"varint,12,opt,name=fep_indexed,json=fepIndexed,proto3" json:"fep_indexed,omitempty"`
+	FepIndexed int64 `protobuf:"varint,12,opt,name=fep_indexed,json=fepIndexed,proto3" json:"fep_indexed,omitempty"`
+	// Recent charged deliveries to the user, ascending by time, bounded: the messages a
+	// user message or entry point recorded late (an earlier time than theirs) may make
+	// free, whose charges are then decided again.
+	Deliveries    []*Delivery `protobuf:"bytes,13,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -265,6 +269,66 @@ func (x *Pair) GetFepIndexed() int64 {
 	return 0
 }
 
+func (x *Pair) GetDeliveries() []*Delivery {
+	if x != nil {
+		return x.Deliveries
+	}
+	return nil
+}
+
+// Delivery is a business message whose charge was decided at `at`.
+type Delivery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MessageId     string                 `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	At            int64                  `protobuf:"varint,2,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Delivery) Reset() {
+	*x = Delivery{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Delivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Delivery) ProtoMessage() {}
+
+func (x *Delivery) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
+func (*Delivery) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Delivery) GetMessageId() string {
+	if x != nil {
+		return x.MessageId
+	}
+	return ""
+}
+
+func (x *Delivery) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
 // EntryPointVisit is a user message that came through a free entry point.
 type EntryPointVisit struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -279,7 +343,7 @@ type EntryPointVisit struct {
 
 func (x *EntryPointVisit) Reset() {
 	*x = EntryPointVisit{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +355,7 @@ func (x *EntryPointVisit) String() string {
 func (*EntryPointVisit) ProtoMessage() {}
 
 func (x *EntryPointVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,7 +368,7 @@ func (x *EntryPointVisit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryPointVisit.ProtoReflect.Descriptor instead.
 func (*EntryPointVisit) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{2}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EntryPointVisit) GetAt() int64 {
@@ -339,7 +403,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +415,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +428,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{3}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Interval) GetStart() int64 {
@@ -398,7 +462,7 @@ type Conversation struct {
 
 func (x *Conversation) Reset() {
 	*x = Conversation{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +474,7 @@ func (x *Conversation) String() string {
 func (*Conversation) ProtoMessage() {}
 
 func (x *Conversation) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +487,7 @@ func (x *Conversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Conversation.ProtoReflect.Descriptor instead.
 func (*Conversation) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{4}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Conversation) GetCategory() int32 {
@@ -477,7 +541,7 @@ type Fact struct {
 
 func (x *Fact) Reset() {
 	*x = Fact{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +553,7 @@ func (x *Fact) String() string {
 func (*Fact) ProtoMessage() {}
 
 func (x *Fact) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +566,7 @@ func (x *Fact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fact.ProtoReflect.Descriptor instead.
 func (*Fact) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{5}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Fact) GetUserId() string {
@@ -574,7 +638,7 @@ type UserActivity struct {
 
 func (x *UserActivity) Reset() {
 	*x = UserActivity{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +650,7 @@ func (x *UserActivity) String() string {
 func (*UserActivity) ProtoMessage() {}
 
 func (x *UserActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +663,7 @@ func (x *UserActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserActivity.ProtoReflect.Descriptor instead.
 func (*UserActivity) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{6}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UserActivity) GetCall() bool {
@@ -664,7 +728,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +740,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +753,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Outbound) GetTemplate() int32 {
@@ -799,7 +863,7 @@ type Reported struct {
 
 func (x *Reported) Reset() {
 	*x = Reported{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +875,7 @@ func (x *Reported) String() string {
 func (*Reported) ProtoMessage() {}
 
 func (x *Reported) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +888,7 @@ func (x *Reported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reported.ProtoReflect.Descriptor instead.
 func (*Reported) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Reported) GetPricingModel() string {
@@ -881,7 +945,7 @@ type Discrepancy struct {
 
 func (x *Discrepancy) Reset() {
 	*x = Discrepancy{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +957,7 @@ func (x *Discrepancy) String() string {
 func (*Discrepancy) ProtoMessage() {}
 
 func (x *Discrepancy) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +970,7 @@ func (x *Discrepancy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discrepancy.ProtoReflect.Descriptor instead.
 func (*Discrepancy) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Discrepancy) GetUserId() string {
@@ -940,7 +1004,7 @@ type TemplateHistory struct {
 
 func (x *TemplateHistory) Reset() {
 	*x = TemplateHistory{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1016,7 @@ func (x *TemplateHistory) String() string {
 func (*TemplateHistory) ProtoMessage() {}
 
 func (x *TemplateHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1029,7 @@ func (x *TemplateHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TemplateHistory.ProtoReflect.Descriptor instead.
 func (*TemplateHistory) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TemplateHistory) GetChanges() []*TemplateChange {
@@ -988,7 +1052,7 @@ type TemplateChange struct {
 
 func (x *TemplateChange) Reset() {
 	*x = TemplateChange{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1064,7 @@ func (x *TemplateChange) String() string {
 func (*TemplateChange) ProtoMessage() {}
 
 func (x *TemplateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1077,7 @@ func (x *TemplateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TemplateChange.ProtoReflect.Descriptor instead.
 func (*TemplateChange) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{11}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TemplateChange) GetAt() int64 {
@@ -1052,7 +1116,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1128,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1141,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Status) GetStatus() int32 {
@@ -1151,7 +1215,7 @@ type Charge struct {
 
 func (x *Charge) Reset() {
 	*x = Charge{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1227,7 @@ func (x *Charge) String() string {
 func (*Charge) ProtoMessage() {}
 
 func (x *Charge) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1240,7 @@ func (x *Charge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Charge.ProtoReflect.Descriptor instead.
 func (*Charge) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Charge) GetAmountNanos() int64 {
@@ -1322,7 +1386,7 @@ type CounterIncrement struct {
 
 func (x *CounterIncrement) Reset() {
 	*x = CounterIncrement{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1334,7 +1398,7 @@ func (x *CounterIncrement) String() string {
 func (*CounterIncrement) ProtoMessage() {}
 
 func (x *CounterIncrement) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1347,7 +1411,7 @@ func (x *CounterIncrement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterIncrement.ProtoReflect.Descriptor instead.
 func (*CounterIncrement) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CounterIncrement) GetKind() string {
@@ -1392,7 +1456,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1404,7 +1468,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1417,7 +1481,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{15}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Usage) GetVolume() int64 {
@@ -1468,7 +1532,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\awaba_id\x18\x04 \x01(\tR\x06wabaId\x12!\n" +
 	"\fportfolio_id\x18\x05 \x01(\tR\vportfolioId\x12'\n" +
 	"\x0fprimary_country\x18\x06 \x01(\tR\x0eprimaryCountry\x128\n" +
-	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xe3\x03\n" +
+	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xa3\x04\n" +
 	"\x04Pair\x12\x1f\n" +
 	"\vbusiness_id\x18\x01 \x01(\tR\n" +
 	"businessId\x12\x17\n" +
@@ -1487,7 +1551,14 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"cswIndexed\x12\x1b\n" +
 	"\tlast_fact\x18\v \x01(\x03R\blastFact\x12\x1f\n" +
 	"\vfep_indexed\x18\f \x01(\x03R\n" +
-	"fepIndexed\"V\n" +
+	"fepIndexed\x12>\n" +
+	"\n" +
+	"deliveries\x18\r \x03(\v2\x1e.convstate.storage.v1.DeliveryR\n" +
+	"deliveries\"9\n" +
+	"\bDelivery\x12\x1d\n" +
+	"\n" +
+	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x0e\n" +
+	"\x02at\x18\x02 \x01(\x03R\x02at\"V\n" +
 	"\x0fEntryPointVisit\x12\x0e\n" +
 	"\x02at\x18\x01 \x01(\x03R\x02at\x12\x1f\n" +
 	"\ventry_point\x18\x02 \x01(\x05R\n" +
@@ -1605,41 +1676,43 @@ func file_convstate_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_convstate_storage_v1_records_proto_rawDescData
 }
 
-var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_convstate_storage_v1_records_proto_goTypes = []any{
 	(*Business)(nil),         // 0: convstate.storage.v1.Business
 	(*Pair)(nil),             // 1: convstate.storage.v1.Pair
-	(*EntryPointVisit)(nil),  // 2: convstate.storage.v1.EntryPointVisit
-	(*Interval)(nil),         // 3: convstate.storage.v1.Interval
-	(*Conversation)(nil),     // 4: convstate.storage.v1.Conversation
-	(*Fact)(nil),             // 5: convstate.storage.v1.Fact
-	(*UserActivity)(nil),     // 6: convstate.storage.v1.UserActivity
-	(*Outbound)(nil),         // 7: convstate.storage.v1.Outbound
-	(*Reported)(nil),         // 8: convstate.storage.v1.Reported
-	(*Discrepancy)(nil),      // 9: convstate.storage.v1.Discrepancy
-	(*TemplateHistory)(nil),  // 10: convstate.storage.v1.TemplateHistory
-	(*TemplateChange)(nil),   // 11: convstate.storage.v1.TemplateChange
-	(*Status)(nil),           // 12: convstate.storage.v1.Status
-	(*Charge)(nil),           // 13: convstate.storage.v1.Charge
-	(*CounterIncrement)(nil), // 14: convstate.storage.v1.CounterIncrement
-	(*Usage)(nil),            // 15: convstate.storage.v1.Usage
+	(*Delivery)(nil),         // 2: convstate.storage.v1.Delivery
+	(*EntryPointVisit)(nil),  // 3: convstate.storage.v1.EntryPointVisit
+	(*Interval)(nil),         // 4: convstate.storage.v1.Interval
+	(*Conversation)(nil),     // 5: convstate.storage.v1.Conversation
+	(*Fact)(nil),             // 6: convstate.storage.v1.Fact
+	(*UserActivity)(nil),     // 7: convstate.storage.v1.UserActivity
+	(*Outbound)(nil),         // 8: convstate.storage.v1.Outbound
+	(*Reported)(nil),         // 9: convstate.storage.v1.Reported
+	(*Discrepancy)(nil),      // 10: convstate.storage.v1.Discrepancy
+	(*TemplateHistory)(nil),  // 11: convstate.storage.v1.TemplateHistory
+	(*TemplateChange)(nil),   // 12: convstate.storage.v1.TemplateChange
+	(*Status)(nil),           // 13: convstate.storage.v1.Status
+	(*Charge)(nil),           // 14: convstate.storage.v1.Charge
+	(*CounterIncrement)(nil), // 15: convstate.storage.v1.CounterIncrement
+	(*Usage)(nil),            // 16: convstate.storage.v1.Usage
 }
 var file_convstate_storage_v1_records_proto_depIdxs = []int32{
-	2,  // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
-	3,  // 1: convstate.storage.v1.Pair.fep_windows:type_name -> convstate.storage.v1.Interval
-	4,  // 2: convstate.storage.v1.Pair.conversations:type_name -> convstate.storage.v1.Conversation
-	6,  // 3: convstate.storage.v1.Fact.user_activity:type_name -> convstate.storage.v1.UserActivity
-	7,  // 4: convstate.storage.v1.Fact.outbound:type_name -> convstate.storage.v1.Outbound
-	12, // 5: convstate.storage.v1.Outbound.statuses:type_name -> convstate.storage.v1.Status
-	13, // 6: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
-	8,  // 7: convstate.storage.v1.Outbound.reported:type_name -> convstate.storage.v1.Reported
-	11, // 8: convstate.storage.v1.TemplateHistory.changes:type_name -> convstate.storage.v1.TemplateChange
-	14, // 9: convstate.storage.v1.Charge.increments:type_name -> convstate.storage.v1.CounterIncrement
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	3,  // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
+	4,  // 1: convstate.storage.v1.Pair.fep_windows:type_name -> convstate.storage.v1.Interval
+	5,  // 2: convstate.storage.v1.Pair.conversations:type_name -> convstate.storage.v1.Conversation
+	2,  // 3: convstate.storage.v1.Pair.deliveries:type_name -> convstate.storage.v1.Delivery
+	7,  // 4: convstate.storage.v1.Fact.user_activity:type_name -> convstate.storage.v1.UserActivity
+	8,  // 5: convstate.storage.v1.Fact.outbound:type_name -> convstate.storage.v1.Outbound
+	13, // 6: convstate.storage.v1.Outbound.statuses:type_name -> convstate.storage.v1.Status
+	14, // 7: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
+	9,  // 8: convstate.storage.v1.Outbound.reported:type_name -> convstate.storage.v1.Reported
+	12, // 9: convstate.storage.v1.TemplateHistory.changes:type_name -> convstate.storage.v1.TemplateChange
+	15, // 10: convstate.storage.v1.Charge.increments:type_name -> convstate.storage.v1.CounterIncrement
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_convstate_storage_v1_records_proto_init() }
@@ -1647,7 +1720,7 @@ func file_convstate_storage_v1_records_proto_init() {
 	if File_convstate_storage_v1_records_proto != nil {
 		return
 	}
-	file_convstate_storage_v1_records_proto_msgTypes[5].OneofWrappers = []any{
+	file_convstate_storage_v1_records_proto_msgTypes[6].OneofWrappers = []any{
 		(*Fact_UserActivity)(nil),
 		(*Fact_Outbound)(nil),
 	}
@@ -1657,7 +1730,7 @@ func file_convstate_storage_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_storage_v1_records_proto_rawDesc), len(file_convstate_storage_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

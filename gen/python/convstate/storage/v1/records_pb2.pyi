@@ -89,6 +89,14 @@ class CounterIncrement(_message.Message):
     position: int
     def __init__(self, kind: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ..., position: _Optional[int] = ...) -> None: ...
 
+class Delivery(_message.Message):
+    __slots__ = ["at", "message_id"]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    at: int
+    message_id: str
+    def __init__(self, message_id: _Optional[str] = ..., at: _Optional[int] = ...) -> None: ...
+
 class Discrepancy(_message.Message):
     __slots__ = ["charged_at", "differences", "user_id"]
     CHARGED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -160,12 +168,13 @@ class Outbound(_message.Message):
     def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ..., reported: _Optional[_Union[Reported, _Mapping]] = ..., template_name: _Optional[str] = ..., given_template: _Optional[int] = ..., from_status: bool = ..., recipient_user_id: _Optional[str] = ...) -> None: ...
 
 class Pair(_message.Message):
-    __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "entry_points", "fep_indexed", "fep_windows", "last_fact", "region", "user_id", "user_phone"]
+    __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "deliveries", "entry_points", "fep_indexed", "fep_windows", "last_fact", "region", "user_id", "user_phone"]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     CLOSURES_FIELD_NUMBER: _ClassVar[int]
     CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
     CSW_INDEXED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     ENTRY_POINTS_FIELD_NUMBER: _ClassVar[int]
     FEP_INDEXED_FIELD_NUMBER: _ClassVar[int]
     FEP_WINDOWS_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +187,7 @@ class Pair(_message.Message):
     closures: _containers.RepeatedScalarFieldContainer[int]
     conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
     csw_indexed: int
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     entry_points: _containers.RepeatedCompositeFieldContainer[EntryPointVisit]
     fep_indexed: int
     fep_windows: _containers.RepeatedCompositeFieldContainer[Interval]
@@ -185,7 +195,7 @@ class Pair(_message.Message):
     region: str
     user_id: str
     user_phone: str
-    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
 class Reported(_message.Message):
     __slots__ = ["billable", "category", "has_billable", "pricing_model", "status", "type"]

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/storage/v1/records.proto.
  */
 export const file_convstate_storage_v1_records: GenFile = /*@__PURE__*/
-  fileDesc("CiJjb252c3RhdGUvc3RvcmFnZS92MS9yZWNvcmRzLnByb3RvEhRjb252c3RhdGUuc3RvcmFnZS52MSKmAQoIQnVzaW5lc3MSEwoLYnVzaW5lc3NfaWQYASABKAkSEQoJdGltZV96b25lGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEg8KB3dhYmFfaWQYBCABKAkSFAoMcG9ydGZvbGlvX2lkGAUgASgJEhcKD3ByaW1hcnlfY291bnRyeRgGIAEoCRIgChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAMi3gIKBFBhaXISEwoLYnVzaW5lc3NfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgp1c2VyX3Bob25lGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghhY3Rpdml0eRgFIAMoAxIQCghjbG9zdXJlcxgGIAMoAxI7CgxlbnRyeV9wb2ludHMYByADKAsyJS5jb252c3RhdGUuc3RvcmFnZS52MS5FbnRyeVBvaW50VmlzaXQSMwoLZmVwX3dpbmRvd3MYCCADKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5JbnRlcnZhbBI5Cg1jb252ZXJzYXRpb25zGAkgAygLMiIuY29udnN0YXRlLnN0b3JhZ2UudjEuQ29udmVyc2F0aW9uEhMKC2Nzd19pbmRleGVkGAogASgDEhEKCWxhc3RfZmFjdBgLIAEoAxITCgtmZXBfaW5kZXhlZBgMIAEoAyJACg9FbnRyeVBvaW50VmlzaXQSCgoCYXQYASABKAMSEwoLZW50cnlfcG9pbnQYAiABKAUSDAoEdXNlZBgDIAEoCCImCghJbnRlcnZhbBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiYQoMQ29udmVyc2F0aW9uEhAKCGNhdGVnb3J5GAEgASgFEg0KBXN0YXJ0GAIgASgDEgsKA2VuZBgDIAEoAxIUCgxwcmljaW5nX3R5cGUYBCABKAUSDQoFcnVsZXMYBSABKAkiowEKBEZhY3QSDwoHdXNlcl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAMSOwoNdXNlcl9hY3Rpdml0eRgDIAEoCzIiLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlVzZXJBY3Rpdml0eUgAEjIKCG91dGJvdW5kGAQgASgLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuT3V0Ym91bmRIAEIGCgRraW5kImgKDFVzZXJBY3Rpdml0eRIMCgRjYWxsGAEgASgIEhMKC2VudHJ5X3BvaW50GAIgASgFEhkKEXdpbmRvd19leHBpcmVzX2F0GAMgASgDEhoKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoAyL2AgoIT3V0Ym91bmQSEAoIdGVtcGxhdGUYASABKAUSEgoKdXNlcl9waG9uZRgCIAEoCRIRCglpbl93aW5kb3cYAyABKAgSGQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAMSEAoId2FybmluZ3MYBSADKAUSLgoIc3RhdHVzZXMYBiADKAsyHC5jb252c3RhdGUuc3RvcmFnZS52MS5TdGF0dXMSLAoGY2hhcmdlGAcgASgLMhwuY29udnN0YXRlLnN0b3JhZ2UudjEuQ2hhcmdlEhUKDWNoYXJnZV9zdGF0dXMYCCABKAUSMAoIcmVwb3J0ZWQYCSABKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5SZXBvcnRlZBIVCg10ZW1wbGF0ZV9uYW1lGAogASgJEhYKDmdpdmVuX3RlbXBsYXRlGAsgASgFEhMKC2Zyb21fc3RhdHVzGAwgASgIEhkKEXJlY2lwaWVudF91c2VyX2lkGA0gASgJInkKCFJlcG9ydGVkEhUKDXByaWNpbmdfbW9kZWwYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEdHlwZRgDIAEoCRIUCgxoYXNfYmlsbGFibGUYBCABKAgSEAoIYmlsbGFibGUYBSABKAgSDgoGc3RhdHVzGAYgASgFIkcKC0Rpc2NyZXBhbmN5Eg8KB3VzZXJfaWQYASABKAkSEgoKY2hhcmdlZF9hdBgCIAEoAxITCgtkaWZmZXJlbmNlcxgDIAMoCSJICg9UZW1wbGF0ZUhpc3RvcnkSNQoHY2hhbmdlcxgBIAMoCzIkLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlRlbXBsYXRlQ2hhbmdlIk0KDlRlbXBsYXRlQ2hhbmdlEgoKAmF0GAEgASgDEhkKEXByZXZpb3VzX2NhdGVnb3J5GAIgASgFEhQKDG5ld19jYXRlZ29yeRgDIAEoBSJxCgZTdGF0dXMSDgoGc3RhdHVzGAEgASgFEhEKCXRpbWVzdGFtcBgCIAEoAxISCgplcnJvcl9jb2RlGAMgASgFEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYBCABKAgSEwoLZGlzY3JlcGFuY3kYBSABKAgioQMKBkNoYXJnZRIUCgxhbW91bnRfbmFub3MYASABKAMSFAoMcmF0ZV91bmtub3duGAIgASgIEhAKCGN1cnJlbmN5GAMgASgJEg4KBm1hcmtldBgEIAEoCRIQCghjYXRlZ29yeRgFIAEoBRIUCgxwcmljaW5nX3R5cGUYBiABKAUSDQoFbW9kZWwYByABKAUSDQoFcnVsZXMYCCABKAkSDAoEdGllchgJIAEoAxISCgpjaGFyZ2VkX2F0GAogASgDEg0KBW1vbnRoGAsgASgJEhEKCXJhdGVfY2FyZBgMIAEoCRIbChNjb252ZXJzYXRpb25fb3BlbmVkGA0gASgIEh8KF2NvbnZlcnNhdGlvbl9leHBpcmVzX2F0GA4gASgDEhMKC2V4cGxhbmF0aW9uGA8gASgJEjoKCmluY3JlbWVudHMYECADKAsyJi5jb252c3RhdGUuc3RvcmFnZS52MS5Db3VudGVySW5jcmVtZW50EhYKDmZlcF93aW5kb3dfZW5kGBEgASgDEhgKEGVmZmVjdHNfcmVjb3JkZWQYEiABKAgiVAoQQ291bnRlckluY3JlbWVudBIMCgRraW5kGAEgASgJEg4KBm1hcmtldBgCIAEoCRIQCghjYXRlZ29yeRgDIAEoBRIQCghwb3NpdGlvbhgEIAEoAyJxCgVVc2FnZRIOCgZ2b2x1bWUYASABKAMSFQoNY29udmVyc2F0aW9ucxgCIAEoAxISCgpjb3N0X25hbm9zGAMgASgDEhsKE3JhdGVfdW5rbm93bl92b2x1bWUYBCABKAMSEAoIY3VycmVuY3kYBSABKAlC4AEKGGNvbS5jb252c3RhdGUuc3RvcmFnZS52MUIMUmVjb3Jkc1Byb3RvUAFaRGdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3N0b3JhZ2UvdjE7c3RvcmFnZXYxogIDQ1NYqgIUQ29udnN0YXRlLlN0b3JhZ2UuVjHKAhRDb252c3RhdGVcU3RvcmFnZVxWMeICIENvbnZzdGF0ZVxTdG9yYWdlXFYxXEdQQk1ldGFkYXRh6gIWQ29udnN0YXRlOjpTdG9yYWdlOjpWMWIGcHJvdG8z");
+  fileDesc("CiJjb252c3RhdGUvc3RvcmFnZS92MS9yZWNvcmRzLnByb3RvEhRjb252c3RhdGUuc3RvcmFnZS52MSKmAQoIQnVzaW5lc3MSEwoLYnVzaW5lc3NfaWQYASABKAkSEQoJdGltZV96b25lGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEg8KB3dhYmFfaWQYBCABKAkSFAoMcG9ydGZvbGlvX2lkGAUgASgJEhcKD3ByaW1hcnlfY291bnRyeRgGIAEoCRIgChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAMikgMKBFBhaXISEwoLYnVzaW5lc3NfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgp1c2VyX3Bob25lGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghhY3Rpdml0eRgFIAMoAxIQCghjbG9zdXJlcxgGIAMoAxI7CgxlbnRyeV9wb2ludHMYByADKAsyJS5jb252c3RhdGUuc3RvcmFnZS52MS5FbnRyeVBvaW50VmlzaXQSMwoLZmVwX3dpbmRvd3MYCCADKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5JbnRlcnZhbBI5Cg1jb252ZXJzYXRpb25zGAkgAygLMiIuY29udnN0YXRlLnN0b3JhZ2UudjEuQ29udmVyc2F0aW9uEhMKC2Nzd19pbmRleGVkGAogASgDEhEKCWxhc3RfZmFjdBgLIAEoAxITCgtmZXBfaW5kZXhlZBgMIAEoAxIyCgpkZWxpdmVyaWVzGA0gAygLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuRGVsaXZlcnkiKgoIRGVsaXZlcnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIKCgJhdBgCIAEoAyJACg9FbnRyeVBvaW50VmlzaXQSCgoCYXQYASABKAMSEwoLZW50cnlfcG9pbnQYAiABKAUSDAoEdXNlZBgDIAEoCCImCghJbnRlcnZhbBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiYQoMQ29udmVyc2F0aW9uEhAKCGNhdGVnb3J5GAEgASgFEg0KBXN0YXJ0GAIgASgDEgsKA2VuZBgDIAEoAxIUCgxwcmljaW5nX3R5cGUYBCABKAUSDQoFcnVsZXMYBSABKAkiowEKBEZhY3QSDwoHdXNlcl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAMSOwoNdXNlcl9hY3Rpdml0eRgDIAEoCzIiLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlVzZXJBY3Rpdml0eUgAEjIKCG91dGJvdW5kGAQgASgLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuT3V0Ym91bmRIAEIGCgRraW5kImgKDFVzZXJBY3Rpdml0eRIMCgRjYWxsGAEgASgIEhMKC2VudHJ5X3BvaW50GAIgASgFEhkKEXdpbmRvd19leHBpcmVzX2F0GAMgASgDEhoKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoAyL2AgoIT3V0Ym91bmQSEAoIdGVtcGxhdGUYASABKAUSEgoKdXNlcl9waG9uZRgCIAEoCRIRCglpbl93aW5kb3cYAyABKAgSGQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAMSEAoId2FybmluZ3MYBSADKAUSLgoIc3RhdHVzZXMYBiADKAsyHC5jb252c3RhdGUuc3RvcmFnZS52MS5TdGF0dXMSLAoGY2hhcmdlGAcgASgLMhwuY29udnN0YXRlLnN0b3JhZ2UudjEuQ2hhcmdlEhUKDWNoYXJnZV9zdGF0dXMYCCABKAUSMAoIcmVwb3J0ZWQYCSABKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5SZXBvcnRlZBIVCg10ZW1wbGF0ZV9uYW1lGAogASgJEhYKDmdpdmVuX3RlbXBsYXRlGAsgASgFEhMKC2Zyb21fc3RhdHVzGAwgASgIEhkKEXJlY2lwaWVudF91c2VyX2lkGA0gASgJInkKCFJlcG9ydGVkEhUKDXByaWNpbmdfbW9kZWwYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEdHlwZRgDIAEoCRIUCgxoYXNfYmlsbGFibGUYBCABKAgSEAoIYmlsbGFibGUYBSABKAgSDgoGc3RhdHVzGAYgASgFIkcKC0Rpc2NyZXBhbmN5Eg8KB3VzZXJfaWQYASABKAkSEgoKY2hhcmdlZF9hdBgCIAEoAxITCgtkaWZmZXJlbmNlcxgDIAMoCSJICg9UZW1wbGF0ZUhpc3RvcnkSNQoHY2hhbmdlcxgBIAMoCzIkLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlRlbXBsYXRlQ2hhbmdlIk0KDlRlbXBsYXRlQ2hhbmdlEgoKAmF0GAEgASgDEhkKEXByZXZpb3VzX2NhdGVnb3J5GAIgASgFEhQKDG5ld19jYXRlZ29yeRgDIAEoBSJxCgZTdGF0dXMSDgoGc3RhdHVzGAEgASgFEhEKCXRpbWVzdGFtcBgCIAEoAxISCgplcnJvcl9jb2RlGAMgASgFEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYBCABKAgSEwoLZGlzY3JlcGFuY3kYBSABKAgioQMKBkNoYXJnZRIUCgxhbW91bnRfbmFub3MYASABKAMSFAoMcmF0ZV91bmtub3duGAIgASgIEhAKCGN1cnJlbmN5GAMgASgJEg4KBm1hcmtldBgEIAEoCRIQCghjYXRlZ29yeRgFIAEoBRIUCgxwcmljaW5nX3R5cGUYBiABKAUSDQoFbW9kZWwYByABKAUSDQoFcnVsZXMYCCABKAkSDAoEdGllchgJIAEoAxISCgpjaGFyZ2VkX2F0GAogASgDEg0KBW1vbnRoGAsgASgJEhEKCXJhdGVfY2FyZBgMIAEoCRIbChNjb252ZXJzYXRpb25fb3BlbmVkGA0gASgIEh8KF2NvbnZlcnNhdGlvbl9leHBpcmVzX2F0GA4gASgDEhMKC2V4cGxhbmF0aW9uGA8gASgJEjoKCmluY3JlbWVudHMYECADKAsyJi5jb252c3RhdGUuc3RvcmFnZS52MS5Db3VudGVySW5jcmVtZW50EhYKDmZlcF93aW5kb3dfZW5kGBEgASgDEhgKEGVmZmVjdHNfcmVjb3JkZWQYEiABKAgiVAoQQ291bnRlckluY3JlbWVudBIMCgRraW5kGAEgASgJEg4KBm1hcmtldBgCIAEoCRIQCghjYXRlZ29yeRgDIAEoBRIQCghwb3NpdGlvbhgEIAEoAyJxCgVVc2FnZRIOCgZ2b2x1bWUYASABKAMSFQoNY29udmVyc2F0aW9ucxgCIAEoAxISCgpjb3N0X25hbm9zGAMgASgDEhsKE3JhdGVfdW5rbm93bl92b2x1bWUYBCABKAMSEAoIY3VycmVuY3kYBSABKAlC4AEKGGNvbS5jb252c3RhdGUuc3RvcmFnZS52MUIMUmVjb3Jkc1Byb3RvUAFaRGdpdGh1Yi5jb20vY29udnN0YXRlL2NvbnZzdGF0ZS9nZW4vZ28vY29udnN0YXRlL3N0b3JhZ2UvdjE7c3RvcmFnZXYxogIDQ1NYqgIUQ29udnN0YXRlLlN0b3JhZ2UuVjHKAhRDb252c3RhdGVcU3RvcmFnZVxWMeICIENvbnZzdGF0ZVxTdG9yYWdlXFYxXEdQQk1ldGFkYXRh6gIWQ29udnN0YXRlOjpTdG9yYWdlOjpWMWIGcHJvdG8z");
 
 /**
  * Business is a business phone number's profile.
@@ -155,6 +155,15 @@ export type Pair = Message<"convstate.storage.v1.Pair"> & {
    * @generated from field: int64 fep_indexed = 12;
    */
   fepIndexed: bigint;
+
+  /**
+   * Recent charged deliveries to the user, ascending by time, bounded: the messages a
+   * user message or entry point recorded late (an earlier time than theirs) may make
+   * free, whose charges are then decided again.
+   *
+   * @generated from field: repeated convstate.storage.v1.Delivery deliveries = 13;
+   */
+  deliveries: Delivery[];
 };
 
 /**
@@ -163,6 +172,30 @@ export type Pair = Message<"convstate.storage.v1.Pair"> & {
  */
 export const PairSchema: GenMessage<Pair> = /*@__PURE__*/
   messageDesc(file_convstate_storage_v1_records, 1);
+
+/**
+ * Delivery is a business message whose charge was decided at `at`.
+ *
+ * @generated from message convstate.storage.v1.Delivery
+ */
+export type Delivery = Message<"convstate.storage.v1.Delivery"> & {
+  /**
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * @generated from field: int64 at = 2;
+   */
+  at: bigint;
+};
+
+/**
+ * Describes the message convstate.storage.v1.Delivery.
+ * Use `create(DeliverySchema)` to create a new message.
+ */
+export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
+  messageDesc(file_convstate_storage_v1_records, 2);
 
 /**
  * EntryPointVisit is a user message that came through a free entry point.
@@ -195,7 +228,7 @@ export type EntryPointVisit = Message<"convstate.storage.v1.EntryPointVisit"> & 
  * Use `create(EntryPointVisitSchema)` to create a new message.
  */
 export const EntryPointVisitSchema: GenMessage<EntryPointVisit> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 2);
+  messageDesc(file_convstate_storage_v1_records, 3);
 
 /**
  * Interval is [start, end).
@@ -219,7 +252,7 @@ export type Interval = Message<"convstate.storage.v1.Interval"> & {
  * Use `create(IntervalSchema)` to create a new message.
  */
 export const IntervalSchema: GenMessage<Interval> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 3);
+  messageDesc(file_convstate_storage_v1_records, 4);
 
 /**
  * Conversation is a conversation under conversation-based pricing.
@@ -264,7 +297,7 @@ export type Conversation = Message<"convstate.storage.v1.Conversation"> & {
  * Use `create(ConversationSchema)` to create a new message.
  */
 export const ConversationSchema: GenMessage<Conversation> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 4);
+  messageDesc(file_convstate_storage_v1_records, 5);
 
 /**
  * Fact is a recorded fact, keyed by business and message id.
@@ -305,7 +338,7 @@ export type Fact = Message<"convstate.storage.v1.Fact"> & {
  * Use `create(FactSchema)` to create a new message.
  */
 export const FactSchema: GenMessage<Fact> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 5);
+  messageDesc(file_convstate_storage_v1_records, 6);
 
 /**
  * UserActivity is a user message or call and the result first returned for it.
@@ -341,7 +374,7 @@ export type UserActivity = Message<"convstate.storage.v1.UserActivity"> & {
  * Use `create(UserActivitySchema)` to create a new message.
  */
 export const UserActivitySchema: GenMessage<UserActivity> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 6);
+  messageDesc(file_convstate_storage_v1_records, 7);
 
 /**
  * Outbound is a business message, its statuses and its charge.
@@ -439,7 +472,7 @@ export type Outbound = Message<"convstate.storage.v1.Outbound"> & {
  * Use `create(OutboundSchema)` to create a new message.
  */
 export const OutboundSchema: GenMessage<Outbound> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 7);
+  messageDesc(file_convstate_storage_v1_records, 8);
 
 /**
  * Reported is Meta's pricing object of a status.
@@ -485,7 +518,7 @@ export type Reported = Message<"convstate.storage.v1.Reported"> & {
  * Use `create(ReportedSchema)` to create a new message.
  */
 export const ReportedSchema: GenMessage<Reported> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 8);
+  messageDesc(file_convstate_storage_v1_records, 9);
 
 /**
  * Discrepancy is a message whose charge convstate and Meta disagree on.
@@ -514,7 +547,7 @@ export type Discrepancy = Message<"convstate.storage.v1.Discrepancy"> & {
  * Use `create(DiscrepancySchema)` to create a new message.
  */
 export const DiscrepancySchema: GenMessage<Discrepancy> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 9);
+  messageDesc(file_convstate_storage_v1_records, 10);
 
 /**
  * TemplateHistory is a template's categories over time (template_category_update).
@@ -533,7 +566,7 @@ export type TemplateHistory = Message<"convstate.storage.v1.TemplateHistory"> & 
  * Use `create(TemplateHistorySchema)` to create a new message.
  */
 export const TemplateHistorySchema: GenMessage<TemplateHistory> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 10);
+  messageDesc(file_convstate_storage_v1_records, 11);
 
 /**
  * TemplateChange is one re-categorisation.
@@ -564,7 +597,7 @@ export type TemplateChange = Message<"convstate.storage.v1.TemplateChange"> & {
  * Use `create(TemplateChangeSchema)` to create a new message.
  */
 export const TemplateChangeSchema: GenMessage<TemplateChange> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 11);
+  messageDesc(file_convstate_storage_v1_records, 12);
 
 /**
  * Status is a recorded status and the result first returned for it.
@@ -605,7 +638,7 @@ export type Status = Message<"convstate.storage.v1.Status"> & {
  * Use `create(StatusSchema)` to create a new message.
  */
 export const StatusSchema: GenMessage<Status> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 12);
+  messageDesc(file_convstate_storage_v1_records, 13);
 
 /**
  * Charge is a decided charge (see convstate.v1.Charge).
@@ -723,7 +756,7 @@ export type Charge = Message<"convstate.storage.v1.Charge"> & {
  * Use `create(ChargeSchema)` to create a new message.
  */
 export const ChargeSchema: GenMessage<Charge> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 13);
+  messageDesc(file_convstate_storage_v1_records, 14);
 
 /**
  * CounterIncrement is one counter a charge incremented (see pricing.Increment).
@@ -763,7 +796,7 @@ export type CounterIncrement = Message<"convstate.storage.v1.CounterIncrement"> 
  * Use `create(CounterIncrementSchema)` to create a new message.
  */
 export const CounterIncrementSchema: GenMessage<CounterIncrement> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 14);
+  messageDesc(file_convstate_storage_v1_records, 15);
 
 /**
  * Usage is the running monthly usage of one scope × market × category × pricing type.
@@ -802,5 +835,5 @@ export type Usage = Message<"convstate.storage.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 15);
+  messageDesc(file_convstate_storage_v1_records, 16);
 
