@@ -61,7 +61,7 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 		switch {
 		case failed(out):
 		case out.Charge == nil:
-			if err := a.charge(p, f, out, code, nil); err != nil {
+			if err := a.charge(p, f.UserId, f, out, code, nil); err != nil {
 				return nil, err
 			}
 		case code == statusDelivered && out.ChargeStatus == statusRead && p.at < out.Charge.ChargedAt:
@@ -126,22 +126,24 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 	return a.savePair(pair, clock, p.at)
 }
 
-// charge decides the charge of a message delivered (or read) at p.at. held are the
-// places a charge decided before (and being decided again) has in the counters it
-// incremented: read as the counters' values, and not incremented again.
-func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32, held map[store.CounterKey]int64) error {
+// charge decides the charge of a message delivered (or read) at p.at, on the clock of
+// the pair of user (the message's, or when it is decided again, the pair it was
+// decided on). held are the places a charge decided before (and being decided again)
+// has in the counters it incremented: read as the counters' values, and not
+// incremented again.
+func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32, held map[store.CounterKey]int64) error {
 	prof, err := a.profile(p.business)
 	if err != nil {
 		return err
 	}
-	pair, err := a.tx.Pair(p.business, f.UserId)
+	pair, err := a.tx.Pair(p.business, user)
 	if notFound(err) {
 		// The pair was garbage-collected after the message was sent.
-		region, rerr := pricing.Region(f.UserId, out.UserPhone)
+		region, rerr := pricing.Region(user, out.UserPhone)
 		if rerr != nil {
 			return rerr
 		}
-		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: f.UserId, UserPhone: out.UserPhone, Region: region}, nil
+		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: user, UserPhone: out.UserPhone, Region: region}, nil
 	}
 	if err != nil {
 		return err
@@ -163,11 +165,12 @@ func (a *applier) charge(p *prepared, f *storagev1.Fact, out *storagev1.Outbound
 				return err
 			}
 		}
-		incs = append(incs, &storagev1.CounterIncrement{Kind: string(inc.Kind), Market: inc.Market, Category: int32(inc.Category), Position: counts.seen[k]})
+		incs = append(incs, &storagev1.CounterIncrement{Kind: string(inc.Kind), Market: inc.Market, Category: int32(inc.Category),
+			Position: counts.seen[k], ScopeId: k.ID})
 	}
 	c.Explanation += recategorized(out)
 	out.Charge = chargeRecord(&c, p.at, in.Month)
-	out.Charge.EffectsRecorded, out.Charge.Increments = true, incs
+	out.Charge.EffectsRecorded, out.Charge.Increments, out.Charge.PortfolioId = true, incs, prof.rec.PortfolioId
 	if eff.OpenFEP > 0 {
 		out.Charge.FepWindowEnd = p.at + eff.OpenFEP
 	}
@@ -212,10 +215,14 @@ func (a *applier) addUsage(prof *profile, c *storagev1.Charge, sign int64) error
 	} else {
 		d.CostNanos = sign * c.AmountNanos
 	}
+	portfolio := prof.rec.PortfolioId
+	if sign < 0 && c.PortfolioId != "" {
+		portfolio = c.PortfolioId // where it was counted
+	}
 	for _, scope := range []struct {
 		s  store.Scope
 		id string
-	}{{store.ScopeBusiness, prof.rec.BusinessId}, {store.ScopePortfolio, prof.rec.PortfolioId}} {
+	}{{store.ScopeBusiness, prof.rec.BusinessId}, {store.ScopePortfolio, portfolio}} {
 		k := store.UsageKey{Scope: scope.s, ID: scope.id, Month: c.Month, Market: c.Market, Category: c.Category, PricingType: c.PricingType}
 		if err := a.tx.AddUsage(k, d); err != nil {
 			return err

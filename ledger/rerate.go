@@ -26,8 +26,10 @@ const (
 	// deliveryHorizon is how long after a user message a delivery can depend on it: a
 	// reply within the 24 h of entry-point eligibility opens a 72 h free window.
 	deliveryHorizon = window.FEPEligibility + 72*int64(time.Hour)
-	// maxDeliveries bounds the deliveries a pair remembers.
-	maxDeliveries = 16
+	// maxDeliveries bounds the deliveries a pair remembers within deliveryHorizon: a
+	// late entry point needs the first reply after it, so the bound is set well above
+	// what a conversation sends in four days.
+	maxDeliveries = 64
 )
 
 // cannotRedecide says why the charge old cannot be decided again at a delivery at at
@@ -63,7 +65,7 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 				"; the earlier delivery's status ("+rfc3339(p.at)+") arrived later, and the charge stands: "+stands),
 		})
 	}
-	return a.redecide(prof, p, f, out, statusDelivered)
+	return a.redecide(prof, p, f.UserId, f, out, statusDelivered)
 }
 
 // redecideDeliveries decides again the charges of the pair's deliveries that a user
@@ -85,7 +87,7 @@ func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delive
 		}
 		out := f.GetOutbound()
 		if out.GetCharge().GetChargedAt() != d.At || failed(out) {
-			continue
+			continue // not this delivery any more
 		}
 		if prof == nil {
 			if prof, err = a.profile(p.business); err != nil {
@@ -95,8 +97,10 @@ func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delive
 		if cannotRedecide(prof, out.Charge, d.At) != "" {
 			continue
 		}
+		// On this pair's clock, where it was decided, even if the message was filed
+		// under the user's other id (a BSUID) since.
 		q := &prepared{business: p.business, id: d.MessageId, at: d.At}
-		if err := a.redecide(prof, q, f, out, out.ChargeStatus); err != nil {
+		if err := a.redecide(prof, q, p.user, f, out, out.ChargeStatus); err != nil {
 			return err
 		}
 		if err := a.tx.PutFact(p.business, d.MessageId, f); err != nil {
@@ -106,20 +110,22 @@ func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delive
 	return nil
 }
 
-// redecide undoes the charge of out and decides it again at p.at, for status. The
+// redecide undoes the charge of out and decides it again at p.at, for status, on the
+// clock of user's pair. The
 // message keeps its place in the counters it was counted in, if the new charge counts
 // it there again (the same month): the deliveries decided since did not take it. A
-// counter it is no longer counted in gives its place back. The metrics counted the
+// counter it is no longer counted in gives its place back, for the messages decided
+// from now on: those decided since keep theirs, though in time order one of them
+// would have taken it (re-deciding them would cross pairs). The metrics counted the
 // message when its charge was first decided, and do not again.
-func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32) error {
+func (a *applier) redecide(prof *profile, p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32) error {
 	old := out.Charge
 	if err := a.addUsage(prof, old, -1); err != nil {
 		return err
 	}
-	counts := txCounts{tx: a.tx, prof: prof, month: old.Month}
 	held := map[store.CounterKey]int64{}
 	for _, inc := range old.Increments {
-		held[counts.key(pricing.CounterKind(inc.Kind), inc.Market, pricing.Category(inc.Category))] = inc.Position
+		held[incrementKey(inc, old.Month)] = inc.Position
 	}
 	// reconcile files a discrepancy under the month of the new charge.
 	if err := a.tx.DeleteDiscrepancy(p.business, old.Month, p.id); err != nil {
@@ -127,13 +133,13 @@ func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *s
 	}
 	out.Charge, out.ChargeStatus = nil, 0
 	charges, discrepancies := len(a.ev.charges), a.ev.pricingDiscrepancies
-	if err := a.charge(p, f, out, status, held); err != nil {
+	if err := a.charge(p, user, f, out, status, held); err != nil {
 		return err
 	}
 	a.ev.charges, a.ev.pricingDiscrepancies = a.ev.charges[:charges], discrepancies
 	kept := map[store.CounterKey]bool{}
 	for _, inc := range out.Charge.Increments {
-		kept[txCounts{prof: prof, month: out.Charge.Month}.key(pricing.CounterKind(inc.Kind), inc.Market, pricing.Category(inc.Category))] = true
+		kept[incrementKey(inc, out.Charge.Month)] = true
 	}
 	for k := range held {
 		if !kept[k] {
@@ -143,6 +149,11 @@ func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *s
 		}
 	}
 	return nil
+}
+
+// incrementKey is the counter a charge of month incremented.
+func incrementKey(inc *storagev1.CounterIncrement, month string) store.CounterKey {
+	return store.CounterKey{Kind: inc.Kind, ID: inc.ScopeId, Month: month, Market: inc.Market, Category: inc.Category}
 }
 
 // noteDelivery remembers on the pair a delivery whose charge was decided at at (once:

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -444,6 +446,17 @@ func TestSameChargesInEitherOrder(t *testing.T) {
 		want:       map[string]convstatev1.PricingType{"m1": regular},
 		month:      "2025-09", cost: "0.0068",
 	}, {
+		// An entry point recorded after the reply that, through an older entry point,
+		// opened a window: that reply used both, and no second window opens.
+		name: "entry point recorded after its reply", opts: []option{withCards(reconcileCards)}, now: t0.Add(100 * h),
+		before:     []*convstatev1.Fact{entryMsg("e0", brUser, 0)},
+		inOrder:    []*convstatev1.Fact{entryMsg("e1", brUser, h), send("d1", brUser, 2*h, marketing), statusFact("d1", delivered, 2*h, 0)},
+		outOfOrder: []*convstatev1.Fact{send("d1", brUser, 2*h, marketing), statusFact("d1", delivered, 2*h, 0), entryMsg("e1", brUser, h)},
+		after: []*convstatev1.Fact{send("d2", brUser, 20*h, marketing), statusFact("d2", delivered, 20*h, 0),
+			send("d3", brUser, 80*h, marketing), statusFact("d3", delivered, 80*h, 0)},
+		want:  map[string]convstatev1.PricingType{"d1": fep, "d2": fep, "d3": regular},
+		month: "2025-09", cost: "0.0625",
+	}, {
 		// A newer entry point makes a later reply open its own window, which stays when
 		// an earlier reply's status comes late.
 		name: "newer entry point", opts: []option{withCards(reconcileCards)}, now: t0.Add(100 * h),
@@ -518,6 +531,91 @@ func TestForceCloseOfAMessageSentAfterItsStatus(t *testing.T) {
 			}
 			if d := hs.decide(brUser, 25*h, freeForm); !d.GetFreeFormAllowed() || offset(d.GetWindowExpiresAt(), true) != 48*h+20*s {
 				t.Errorf("Decide at t0+25h: %v, expires t0+%v; want open until t0+48h20s", d.GetReason(), offset(d.GetWindowExpiresAt(), true))
+			}
+		})
+	}
+}
+
+// The first reply after an entry point recorded late opens the free window, also when
+// many other messages were delivered after it.
+func TestLateEntryPointAfterManyReplies(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in order", true: "entry point last"}[late], func(t *testing.T) {
+			hs := newHarness(t, withCards(reconcileCards))
+			hs.clock.Set(t0.Add(30 * h))
+			e := entryMsg("e1", brUser, 0)
+			if !late {
+				hs.record(e)
+			}
+			hs.record(send("r0", brUser, h, marketing), statusFact("r0", delivered, h, 0))
+			for i := range 40 {
+				id := fmt.Sprintf("r%d", i+1)
+				d := h + time.Duration(i+1)*time.Minute
+				hs.record(send(id, brUser, d, freeForm), statusFact(id, delivered, d, 0))
+			}
+			if late {
+				hs.record(e)
+			}
+			if c := hs.chargeOf("r0"); c.GetPricingType() != convstatev1.PricingType_PRICING_TYPE_FREE_ENTRY_POINT {
+				t.Errorf("r0: %s %s, want free entry point", c.GetPricingType(), c.GetAmount())
+			}
+		})
+	}
+}
+
+// A charge decided again is taken out of the usage of the portfolio it was counted
+// in, though the business has moved to another portfolio since.
+func TestRedecidedChargeLeavesTheOldPortfolio(t *testing.T) {
+	hs := newHarness(t, withCards(reconcileCards))
+	hs.clock.Set(t0.Add(5 * h))
+	setPortfolio := func(p string) {
+		t.Helper()
+		if _, err := hs.admin.SetBusinessProfile(hs.ctx, &convstatev1.SetBusinessProfileRequest{Profile: &convstatev1.BusinessProfile{BusinessId: biz, PortfolioId: p}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPortfolio("P1")
+	hs.record(send("m1", brUser, h, utility), statusFact("m1", delivered, h, 0))
+	setPortfolio("P2")
+	hs.record(userMsg("u1", brUser, 30*time.Minute)) // recorded late: m1 was delivered inside its window
+	for p, want := range map[string]map[convstatev1.PricingType]int64{
+		"P1": {}, // the regular charge taken out
+		"P2": {convstatev1.PricingType_PRICING_TYPE_FREE_CUSTOMER_SERVICE: 1},
+	} {
+		u, err := hs.bill.GetUsage(hs.ctx, &convstatev1.GetUsageRequest{Scope: &convstatev1.GetUsageRequest_PortfolioId{PortfolioId: p}, Month: "2025-09"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[convstatev1.PricingType]int64{}
+		for _, r := range u.GetRows() {
+			if r.GetVolume() != 0 {
+				got[r.GetPricingType()] += r.GetVolume()
+			}
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("portfolio %s usage by pricing type %v, want %v (cost %v)", p, got, want, u.GetTotalCost())
+		}
+	}
+}
+
+// A message its statuses filed under the user's phone, and its send then under the
+// BSUID, is decided again by the phone's late user message on the phone's clock,
+// where its charge was decided: the same charge as in time order.
+func TestRedecisionOnThePairItWasDecidedOn(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		t.Run(map[bool]string{false: "in order", true: "user message last"}[late], func(t *testing.T) {
+			hs := newHarness(t, withCards(indiaCards))
+			hs.clock.Set(sendAt.Add(2 * h))
+			um := on(userMsg("u1", inPhone, 0), sendAt.Add(-h))
+			st := withPricing(on(recipients(statusFact("m1", delivered, 0, 0), inPhone, inBSUID), sendAt.Add(5*time.Second)), "PMP", "utility", "free_customer_service", nil)
+			snd := on(send("m1", inBSUID, 0, utility), sendAt)
+			if late {
+				hs.record(st, snd, um)
+			} else {
+				hs.record(um, st, snd)
+			}
+			if c := hs.chargeOf("m1"); c.GetPricingType() != convstatev1.PricingType_PRICING_TYPE_FREE_CUSTOMER_SERVICE {
+				t.Errorf("m1: %s %s, want free customer service", c.GetPricingType(), c.GetAmount())
 			}
 		})
 	}

@@ -7,13 +7,17 @@ import (
 
 // AddEntryPoint records a user message at t that came through a free entry point
 // (Click-to-WhatsApp ad or Facebook Page CTA). It makes the pair eligible: the
-// first business message delivered within FEPEligibility opens a free window.
+// first business message delivered within FEPEligibility opens a free window. One
+// recorded late, after a window opened at or after t, was used by that window's
+// delivery (OpenFEP uses every entry point before it); a delivery between them,
+// decided again, moves that window to itself (LateFEP).
 func (p *Pair) AddEntryPoint(t int64, kind int32) {
 	i, found := slices.BinarySearchFunc(p.EntryPoints, t, func(e EntryPoint, t int64) int { return cmp.Compare(e.At, t) })
 	if found {
 		return
 	}
-	p.EntryPoints = slices.Insert(p.EntryPoints, i, EntryPoint{At: t, Kind: kind})
+	used := len(p.FEPWindows) > 0 && p.FEPWindows[len(p.FEPWindows)-1].Start >= t
+	p.EntryPoints = slices.Insert(p.EntryPoints, i, EntryPoint{At: t, Kind: kind, Used: used})
 	if len(p.EntryPoints) > MaxEntryPoints {
 		p.EntryPoints = p.EntryPoints[len(p.EntryPoints)-MaxEntryPoints:]
 	}

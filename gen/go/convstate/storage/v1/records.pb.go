@@ -1209,8 +1209,10 @@ type Charge struct {
 	// increments and fep_window_end are recorded (charges stored before they were are
 	// not decided again).
 	EffectsRecorded bool `protobuf:"varint,18,opt,name=effects_recorded,json=effectsRecorded,proto3" json:"effects_recorded,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The portfolio whose usage counted the charge (the business's may change since).
+	PortfolioId   string `protobuf:"bytes,19,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Charge) Reset() {
@@ -1369,6 +1371,13 @@ func (x *Charge) GetEffectsRecorded() bool {
 	return false
 }
 
+func (x *Charge) GetPortfolioId() string {
+	if x != nil {
+		return x.PortfolioId
+	}
+	return ""
+}
+
 // CounterIncrement is one counter a charge incremented (see pricing.Increment).
 type CounterIncrement struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
@@ -1379,7 +1388,10 @@ type CounterIncrement struct {
 	// The counter's value before the increment: the message's place in the month's
 	// count (its volume tier, or whether it was inside a free allowance). A charge
 	// decided again in the same month keeps it.
-	Position      int64 `protobuf:"varint,4,opt,name=position,proto3" json:"position,omitempty"`
+	Position int64 `protobuf:"varint,4,opt,name=position,proto3" json:"position,omitempty"`
+	// Whose counter it is: the portfolio (tiers), the WABA (the 2022 free tier) or the
+	// business number, at the time of the charge.
+	ScopeId       string `protobuf:"bytes,5,opt,name=scope_id,json=scopeId,proto3" json:"scope_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1440,6 +1452,13 @@ func (x *CounterIncrement) GetPosition() int64 {
 		return x.Position
 	}
 	return 0
+}
+
+func (x *CounterIncrement) GetScopeId() string {
+	if x != nil {
+		return x.ScopeId
+	}
+	return ""
 }
 
 // Usage is the running monthly usage of one scope × market × category × pricing type.
@@ -1626,7 +1645,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x03 \x01(\x05R\terrorCode\x12.\n" +
 	"\x13window_force_closed\x18\x04 \x01(\bR\x11windowForceClosed\x12 \n" +
-	"\vdiscrepancy\x18\x05 \x01(\bR\vdiscrepancy\"\xf7\x04\n" +
+	"\vdiscrepancy\x18\x05 \x01(\bR\vdiscrepancy\"\x9a\x05\n" +
 	"\x06Charge\x12!\n" +
 	"\famount_nanos\x18\x01 \x01(\x03R\vamountNanos\x12!\n" +
 	"\frate_unknown\x18\x02 \x01(\bR\vrateUnknown\x12\x1a\n" +
@@ -1649,12 +1668,14 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"increments\x18\x10 \x03(\v2&.convstate.storage.v1.CounterIncrementR\n" +
 	"increments\x12$\n" +
 	"\x0efep_window_end\x18\x11 \x01(\x03R\ffepWindowEnd\x12)\n" +
-	"\x10effects_recorded\x18\x12 \x01(\bR\x0feffectsRecorded\"v\n" +
+	"\x10effects_recorded\x18\x12 \x01(\bR\x0feffectsRecorded\x12!\n" +
+	"\fportfolio_id\x18\x13 \x01(\tR\vportfolioId\"\x91\x01\n" +
 	"\x10CounterIncrement\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06market\x18\x02 \x01(\tR\x06market\x12\x1a\n" +
 	"\bcategory\x18\x03 \x01(\x05R\bcategory\x12\x1a\n" +
-	"\bposition\x18\x04 \x01(\x03R\bposition\"\xb0\x01\n" +
+	"\bposition\x18\x04 \x01(\x03R\bposition\x12\x19\n" +
+	"\bscope_id\x18\x05 \x01(\tR\ascopeId\"\xb0\x01\n" +
 	"\x05Usage\x12\x16\n" +
 	"\x06volume\x18\x01 \x01(\x03R\x06volume\x12$\n" +
 	"\rconversations\x18\x02 \x01(\x03R\rconversations\x12\x1d\n" +
