@@ -5,6 +5,7 @@ import (
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 	"github.com/convstate/convstate/pricing"
 	"github.com/convstate/convstate/store"
+	"github.com/convstate/convstate/window"
 )
 
 var (
@@ -110,7 +111,8 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 		return err
 	}
 	clock := clockOf(pair)
-	clock.AddClosure(min(f.Timestamp, p.at)) // a message convstate never saw sent has its first status's time
+	closed := min(f.Timestamp, p.at) // a message convstate never saw sent has its first status's time
+	clock.AddClosure(closed)
 	s.WindowForceClosed = true
 	s.Discrepancy = out.InWindow
 	if s.Discrepancy {
@@ -123,7 +125,13 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 			return err
 		}
 	}
-	return a.savePair(pair, clock, p.at)
+	deliveries := pair.Deliveries
+	if err := a.savePair(pair, clock, p.at); err != nil {
+		return err
+	}
+	// Deliveries recorded before the failure but after the close (a template sent
+	// when the free-form message failed): the window was closed for them.
+	return a.redecideDeliveries(&prepared{business: p.business, user: f.UserId, at: closed}, deliveries, closed+window.CSW)
 }
 
 // charge decides the charge of a message delivered (or read) at p.at, on the clock of
@@ -170,7 +178,7 @@ func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *stora
 	}
 	c.Explanation += recategorized(out)
 	out.Charge = chargeRecord(&c, p.at, in.Month)
-	out.Charge.EffectsRecorded, out.Charge.Increments, out.Charge.PortfolioId = true, incs, prof.rec.PortfolioId
+	out.Charge.EffectsRecorded, out.Charge.Increments, out.Charge.PortfolioId, out.Charge.PairUser = true, incs, prof.rec.PortfolioId, user
 	if eff.OpenFEP > 0 {
 		out.Charge.FepWindowEnd = p.at + eff.OpenFEP
 	}

@@ -333,7 +333,11 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 		return userResult{}, err
 	}
 	// Deliveries charged before this message was recorded, though it came first: its
-	// window (or free entry point) may make them free.
+	// window (or free entry point) may make them free. Unless the clock did not keep it
+	// (older than the MaxActivity it keeps).
+	if clock.Activity[0] > p.at {
+		return userResult{rec: ua}, nil
+	}
 	until := p.at + window.CSW
 	if entry != convstatev1.EntryPoint_ENTRY_POINT_UNSPECIFIED {
 		until = p.at + deliveryHorizon

@@ -65,7 +65,11 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 				"; the earlier delivery's status ("+rfc3339(p.at)+") arrived later, and the charge stands: "+stands),
 		})
 	}
-	return a.redecide(prof, p, f.UserId, f, out, statusDelivered)
+	user := f.UserId
+	if old.PairUser != "" {
+		user = old.PairUser // the clock that decided it, though the message moved to the user's BSUID since
+	}
+	return a.redecide(prof, p, user, f, out, statusDelivered)
 }
 
 // redecideDeliveries decides again the charges of the pair's deliveries that a user

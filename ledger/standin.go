@@ -133,7 +133,12 @@ func (a *applier) closeAtSend(p *prepared, f *storagev1.Fact) error {
 		}
 		clock := clockOf(pair)
 		clock.MoveClosure(closed, p.at)
-		return a.savePair(pair, clock, p.at)
+		deliveries := pair.Deliveries
+		if err := a.savePair(pair, clock, p.at); err != nil {
+			return err
+		}
+		// Deliveries between the send and the failure's time were after the close.
+		return a.redecideDeliveries(&prepared{business: p.business, user: f.UserId, at: p.at}, deliveries, closed)
 	}
 	return nil
 }

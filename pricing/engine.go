@@ -235,14 +235,15 @@ func (r *rater) fep(cat Category) bool {
 	if length == 0 {
 		return false
 	}
-	if _, open := r.pair.FEPAt(r.in.At); open {
+	// A delivery whose status arrived after that of a later delivery, which used the
+	// entry point: in delivery order this one opened the window (as joinLater does for
+	// conversations), also when an older window was still open.
+	replace, late := r.pair.LateFEP(r.in.At)
+	if _, open := r.pair.FEPAt(r.in.At); open && replace == nil {
 		r.free(cat, FreeEntryPoint)
 		return true
 	}
-	if replace, late := r.pair.LateFEP(r.in.At); late {
-		// This delivery's status arrived after that of a later delivery, which used the
-		// entry point: in delivery order this one opened the window (as joinLater does
-		// for conversations).
+	if late {
 		r.free(cat, FreeEntryPoint)
 		r.eff.OpenFEP, r.eff.ReplaceFEP = length, replace
 		return true

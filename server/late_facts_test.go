@@ -11,6 +11,7 @@ import (
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 	"github.com/convstate/convstate/server"
+	"github.com/convstate/convstate/window"
 )
 
 // Tests of rules where the order or the instant of Meta's webhooks used to change
@@ -390,7 +391,15 @@ func TestSameChargesInEitherOrder(t *testing.T) {
 		freeTier = convstatev1.PricingType_PRICING_TYPE_FREE_TIER
 		regular  = convstatev1.PricingType_PRICING_TYPE_REGULAR
 	)
-	m := time.Minute
+	m, sec := time.Minute, time.Second
+	T := 26 * h                                             // a second ad clicked inside the first ad's window
+	album := func(from time.Duration) []*convstatev1.Fact { // more user messages than a clock keeps
+		var fs []*convstatev1.Fact
+		for i := range window.MaxActivity + 6 {
+			fs = append(fs, userMsg(fmt.Sprintf("p%d", i), brUser, from+time.Duration(i)*sec))
+		}
+		return fs
+	}
 	for _, tc := range []struct {
 		name        string
 		opts        []option
@@ -456,6 +465,45 @@ func TestSameChargesInEitherOrder(t *testing.T) {
 			send("d3", brUser, 80*h, marketing), statusFact("d3", delivered, 80*h, 0)},
 		want:  map[string]convstatev1.PricingType{"d1": fep, "d2": fep, "d3": regular},
 		month: "2025-09", cost: "0.0625",
+	}, {
+		// The first reply to a second ad, clicked inside the first ad's window, opens a
+		// window of its own from its delivery, also when a later reply's status came first.
+		name: "first reply inside an older window", opts: []option{withCards(reconcileCards)}, now: t0.Add(T + 80*h),
+		before: []*convstatev1.Fact{entryMsg("e0", brUser, 0), send("o1", brUser, h, marketing), statusFact("o1", delivered, h, 0),
+			send("r1", brUser, T+8*sec, freeForm), send("r2", brUser, T+5*m-5*sec, marketing)},
+		inOrder: []*convstatev1.Fact{entryMsg("e1", brUser, T), statusFact("r1", delivered, T+17*sec, 0),
+			statusFact("r2", delivered, T+5*m, 0)},
+		outOfOrder: []*convstatev1.Fact{statusFact("r2", delivered, T+5*m, 0), entryMsg("e1", brUser, T),
+			statusFact("r1", delivered, T+17*sec, 0)},
+		after: []*convstatev1.Fact{send("x", brUser, T+72*h+m, marketing), statusFact("x", delivered, T+72*h+m, 0)},
+		want:  map[string]convstatev1.PricingType{"r2": fep, "x": regular},
+	}, {
+		// A template sent when a free-form message failed with 131047, its delivered
+		// status recorded before the failure: the window was closed for it.
+		name: "fallback template before the 131047", opts: []option{withCards(reconcileCards)}, now: t0.Add(11 * h),
+		before:     []*convstatev1.Fact{userMsg("u1", brUser, 0), send("f1", brUser, 10*h, freeForm), send("t1", brUser, 10*h+3*sec, utility)},
+		inOrder:    []*convstatev1.Fact{statusFact("f1", failed, 10*h+sec, 131047), statusFact("t1", delivered, 10*h+5*sec, 0)},
+		outOfOrder: []*convstatev1.Fact{statusFact("t1", delivered, 10*h+5*sec, 0), statusFact("f1", failed, 10*h+sec, 131047)},
+		want:       map[string]convstatev1.PricingType{"t1": regular},
+		month:      "2025-09", cost: "0.0068",
+	}, {
+		// The same, with the failed status recorded before the free-form message's send.
+		name: "fallback template before the send that failed", opts: []option{withCards(reconcileCards)}, now: t0.Add(11 * h),
+		before: []*convstatev1.Fact{userMsg("u1", brUser, 0), send("t1", brUser, 10*h+3*sec, utility)},
+		inOrder: []*convstatev1.Fact{send("f1", brUser, 10*h, freeForm), recipients(statusFact("f1", failed, 10*h+m, 131047), brUser, ""),
+			statusFact("t1", delivered, 10*h+5*sec, 0)},
+		outOfOrder: []*convstatev1.Fact{recipients(statusFact("f1", failed, 10*h+m, 131047), brUser, ""),
+			statusFact("t1", delivered, 10*h+5*sec, 0), send("f1", brUser, 10*h, freeForm)},
+		want:  map[string]convstatev1.PricingType{"t1": regular},
+		month: "2025-09", cost: "0.0068",
+	}, {
+		// A user message older than the activity a clock keeps, recorded late, changes
+		// nothing: it never makes a free charge regular.
+		name: "user message beyond the kept activity", opts: []option{withCards(reconcileCards)}, now: t0.Add(2 * h),
+		before:     []*convstatev1.Fact{userMsg("u0", brUser, 0), send("t1", brUser, h-5*sec, utility)},
+		inOrder:    append([]*convstatev1.Fact{userMsg("late", brUser, h-10*sec), statusFact("t1", delivered, h, 0)}, album(h+10*sec)...),
+		outOfOrder: append(append([]*convstatev1.Fact{statusFact("t1", delivered, h, 0)}, album(h+10*sec)...), userMsg("late", brUser, h-10*sec)),
+		want:       map[string]convstatev1.PricingType{"t1": convstatev1.PricingType_PRICING_TYPE_FREE_CUSTOMER_SERVICE},
 	}, {
 		// A newer entry point makes a later reply open its own window, which stays when
 		// an earlier reply's status comes late.
@@ -618,5 +666,22 @@ func TestRedecisionOnThePairItWasDecidedOn(t *testing.T) {
 				t.Errorf("m1: %s %s, want free customer service", c.GetPricingType(), c.GetAmount())
 			}
 		})
+	}
+}
+
+// A charge decided at a read on the phone's clock (the read named the phone), whose
+// message the send then filed under the user's BSUID, is decided again at the
+// delivered status on the phone's clock still: the user's messages are there.
+func TestDeliveredAfterReadOnTheClockThatDecided(t *testing.T) {
+	hs := newHarness(t, withCards(indiaCards))
+	hs.clock.Set(sendAt.Add(2 * h))
+	status := func(st convstatev1.MessageStatus, d time.Duration) *convstatev1.Fact {
+		return withPricing(on(recipients(statusFact("m1", st, 0, 0), inPhone, inBSUID), sendAt.Add(d)), "PMP", "utility", "free_customer_service", nil)
+	}
+	hs.record(on(userMsg("u1", inPhone, 0), sendAt.Add(-h)), status(read, time.Minute),
+		on(send("m1", inBSUID, 0, utility), sendAt), status(delivered, 5*time.Second))
+	c := hs.chargeOf("m1")
+	if c.GetPricingType() != convstatev1.PricingType_PRICING_TYPE_FREE_CUSTOMER_SERVICE || c.GetChargedAt().AsTime() != sendAt.Add(5*time.Second) {
+		t.Errorf("m1: %s %s at %v, want free customer service at the delivery", c.GetPricingType(), c.GetAmount(), c.GetChargedAt().AsTime())
 	}
 }

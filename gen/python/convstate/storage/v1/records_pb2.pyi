@@ -24,7 +24,7 @@ class Business(_message.Message):
     def __init__(self, business_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., currency: _Optional[str] = ..., waba_id: _Optional[str] = ..., portfolio_id: _Optional[str] = ..., primary_country: _Optional[str] = ..., auth_international_start: _Optional[int] = ...) -> None: ...
 
 class Charge(_message.Message):
-    __slots__ = ["amount_nanos", "category", "charged_at", "conversation_expires_at", "conversation_opened", "currency", "effects_recorded", "explanation", "fep_window_end", "increments", "market", "model", "month", "portfolio_id", "pricing_type", "rate_card", "rate_unknown", "rules", "tier"]
+    __slots__ = ["amount_nanos", "category", "charged_at", "conversation_expires_at", "conversation_opened", "currency", "effects_recorded", "explanation", "fep_window_end", "increments", "market", "model", "month", "pair_user", "portfolio_id", "pricing_type", "rate_card", "rate_unknown", "rules", "tier"]
     AMOUNT_NANOS_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     CHARGED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class Charge(_message.Message):
     MARKET_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     MONTH_FIELD_NUMBER: _ClassVar[int]
+    PAIR_USER_FIELD_NUMBER: _ClassVar[int]
     PORTFOLIO_ID_FIELD_NUMBER: _ClassVar[int]
     PRICING_TYPE_FIELD_NUMBER: _ClassVar[int]
     RATE_CARD_FIELD_NUMBER: _ClassVar[int]
@@ -57,13 +58,14 @@ class Charge(_message.Message):
     market: str
     model: int
     month: str
+    pair_user: str
     portfolio_id: str
     pricing_type: int
     rate_card: str
     rate_unknown: bool
     rules: str
     tier: int
-    def __init__(self, amount_nanos: _Optional[int] = ..., rate_unknown: bool = ..., currency: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ..., pricing_type: _Optional[int] = ..., model: _Optional[int] = ..., rules: _Optional[str] = ..., tier: _Optional[int] = ..., charged_at: _Optional[int] = ..., month: _Optional[str] = ..., rate_card: _Optional[str] = ..., conversation_opened: bool = ..., conversation_expires_at: _Optional[int] = ..., explanation: _Optional[str] = ..., increments: _Optional[_Iterable[_Union[CounterIncrement, _Mapping]]] = ..., fep_window_end: _Optional[int] = ..., effects_recorded: bool = ..., portfolio_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, amount_nanos: _Optional[int] = ..., rate_unknown: bool = ..., currency: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ..., pricing_type: _Optional[int] = ..., model: _Optional[int] = ..., rules: _Optional[str] = ..., tier: _Optional[int] = ..., charged_at: _Optional[int] = ..., month: _Optional[str] = ..., rate_card: _Optional[str] = ..., conversation_opened: bool = ..., conversation_expires_at: _Optional[int] = ..., explanation: _Optional[str] = ..., increments: _Optional[_Iterable[_Union[CounterIncrement, _Mapping]]] = ..., fep_window_end: _Optional[int] = ..., effects_recorded: bool = ..., portfolio_id: _Optional[str] = ..., pair_user: _Optional[str] = ...) -> None: ...
 
 class Conversation(_message.Message):
     __slots__ = ["category", "end", "pricing_type", "rules", "start"]
