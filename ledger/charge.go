@@ -131,7 +131,7 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 	}
 	// Deliveries recorded before the failure but after the close (a template sent
 	// when the free-form message failed): the window was closed for them.
-	return a.redecideDeliveries(&prepared{business: p.business, user: f.UserId, at: closed}, deliveries, closed+window.CSW)
+	return a.redecideDeliveries(&prepared{business: p.business, user: f.UserId, at: closed}, deliveries, closed+window.CSW, causeLateClose)
 }
 
 // charge decides the charge of a message delivered (or read) at p.at, on the clock of

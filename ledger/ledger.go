@@ -35,6 +35,10 @@ type Config struct {
 	// OnPricingDiscrepancy is called with the number of charges found (or found
 	// again) to disagree with Meta's reported pricing. Optional.
 	OnPricingDiscrepancy func(n int)
+	// OnRedecided is called once per charge that a fact recorded after it changed
+	// when it was decided again, with the cause: "delivered_after_read",
+	// "late_user_activity" or "late_force_close". Optional.
+	OnRedecided func(cause string)
 }
 
 // Defaults.

@@ -102,6 +102,7 @@ type events struct {
 	charges              []*pricing.Charge
 	discrepancies        []string
 	pricingDiscrepancies int
+	redecided            []string // causes
 }
 
 // Record records facts in order, in one durable transaction, with one result per
@@ -149,6 +150,11 @@ func (l *Ledger) Record(ctx context.Context, facts []*convstatev1.Fact) ([]*conv
 	for _, b := range ev.discrepancies {
 		if l.cfg.OnDiscrepancy != nil {
 			l.cfg.OnDiscrepancy(b)
+		}
+	}
+	for _, cause := range ev.redecided {
+		if l.cfg.OnRedecided != nil {
+			l.cfg.OnRedecided(cause)
 		}
 	}
 	if l.cfg.OnPricingDiscrepancy != nil && ev.pricingDiscrepancies > 0 {
@@ -342,7 +348,7 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 	if entry != convstatev1.EntryPoint_ENTRY_POINT_UNSPECIFIED {
 		until = p.at + deliveryHorizon
 	}
-	if err := a.redecideDeliveries(p, deliveries, until); err != nil {
+	if err := a.redecideDeliveries(p, deliveries, until, causeLateActivity); err != nil {
 		return userResult{}, err
 	}
 	return userResult{rec: ua}, nil
@@ -374,7 +380,7 @@ func (a *applier) earlierCallEvent(p *prepared, f *storagev1.Fact) (userResult, 
 		return userResult{}, err
 	}
 	// The window now ends earlier: a delivery it covered until now may not be free.
-	if err := a.redecideDeliveries(p, deliveries, was+window.CSW); err != nil {
+	if err := a.redecideDeliveries(p, deliveries, was+window.CSW, causeLateActivity); err != nil {
 		return userResult{}, err
 	}
 	return userResult{rec: ua, duplicate: true}, nil

@@ -22,6 +22,13 @@ import (
 // that used is not recorded), under conversation-based pricing (later messages joined
 // the conversations it opened), or when it was stored before its effects were recorded.
 
+// Causes of a charge decided again, for the metrics (Config.OnRedecided).
+const (
+	causeDeliveredAfterRead = "delivered_after_read"
+	causeLateActivity       = "late_user_activity"
+	causeLateClose          = "late_force_close"
+)
+
 const (
 	// deliveryHorizon is how long after a user message a delivery can depend on it: a
 	// reply within the 24 h of entry-point eligibility opens a 72 h free window.
@@ -69,14 +76,14 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 	if old.PairUser != "" {
 		user = old.PairUser // the clock that decided it, though the message moved to the user's BSUID since
 	}
-	return a.redecide(prof, p, user, f, out, statusDelivered)
+	return a.redecide(prof, p, user, f, out, statusDelivered, causeDeliveredAfterRead)
 }
 
 // redecideDeliveries decides again the charges of the pair's deliveries that a user
 // message at p.at, recorded after them, may change: those in [p.at, until), oldest
 // first (a late entry point's window opens from the first). deliveries is the pair's
 // list as it was before.
-func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delivery, until int64) error {
+func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delivery, until int64, cause string) error {
 	var prof *profile
 	for _, d := range deliveries {
 		if d.At < p.at || d.At >= until {
@@ -104,7 +111,7 @@ func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delive
 		// On this pair's clock, where it was decided, even if the message was filed
 		// under the user's other id (a BSUID) since.
 		q := &prepared{business: p.business, id: d.MessageId, at: d.At}
-		if err := a.redecide(prof, q, p.user, f, out, out.ChargeStatus); err != nil {
+		if err := a.redecide(prof, q, p.user, f, out, out.ChargeStatus, cause); err != nil {
 			return err
 		}
 		if err := a.tx.PutFact(p.business, d.MessageId, f); err != nil {
@@ -122,7 +129,7 @@ func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delive
 // from now on: those decided since keep theirs, though in time order one of them
 // would have taken it (re-deciding them would cross pairs). The metrics counted the
 // message when its charge was first decided, and do not again.
-func (a *applier) redecide(prof *profile, p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32) error {
+func (a *applier) redecide(prof *profile, p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32, cause string) error {
 	old := out.Charge
 	if err := a.addUsage(prof, old, -1); err != nil {
 		return err
@@ -141,6 +148,9 @@ func (a *applier) redecide(prof *profile, p *prepared, user string, f *storagev1
 		return err
 	}
 	a.ev.charges, a.ev.pricingDiscrepancies = a.ev.charges[:charges], discrepancies
+	if c := out.Charge; c.AmountNanos != old.AmountNanos || c.PricingType != old.PricingType || c.RateUnknown != old.RateUnknown || c.Month != old.Month {
+		a.ev.redecided = append(a.ev.redecided, cause)
+	}
 	kept := map[store.CounterKey]bool{}
 	for _, inc := range out.Charge.Increments {
 		kept[incrementKey(inc, out.Charge.Month)] = true

@@ -327,6 +327,9 @@ func TestDeliveredAfterRead(t *testing.T) {
 		if r := hs.record(statusFact("m1", delivered, 23*h+55*m, 0))[0].GetStatus(); !r.GetDuplicate() {
 			t.Errorf("the same delivered status again: %v", r)
 		}
+		if n := counterValue(t, hs.reg, "convstate_charges_redecided_total"); n != 1 {
+			t.Errorf("convstate_charges_redecided_total %v, want 1", n)
+		}
 		if cost, volume := usage(hs, "2025-09"); cost != "0" || volume != 1 {
 			t.Errorf("September usage after a duplicate: cost %s, volume %d", cost, volume)
 		}
@@ -538,6 +541,9 @@ func TestSameChargesInEitherOrder(t *testing.T) {
 					hs.record(tc.outOfOrder...)
 				}
 				hs.record(tc.after...)
+				if n := counterValue(t, hs.reg, "convstate_charges_redecided_total"); order == "in order" && n != 0 {
+					t.Errorf("in time order, %v charges changed when decided again", n)
+				}
 				for id, want := range tc.want {
 					if c := hs.chargeOf(id); c.GetPricingType() != want {
 						t.Errorf("%s: %s %s, want %s (%s)", id, c.GetPricingType(), c.GetAmount(), want, c.GetExplanation())

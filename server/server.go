@@ -119,6 +119,7 @@ func New(d Deps) (*grpc.Server, *health.Server, error) {
 			m.charges.WithLabelValues(c.Model.String(), c.Type.String()).Inc()
 		},
 		OnPricingDiscrepancy: func(n int) { m.pricingDiscrepancies.Add(float64(n)) },
+		OnRedecided:          func(cause string) { m.redecided.WithLabelValues(cause).Inc() },
 		Retention:            d.Retention,
 	})
 	gc := &collector{led: led, log: d.Logger, deleted: m.gcDeleted, examined: m.gcExamined}
@@ -263,6 +264,7 @@ type metrics struct {
 	discrepancies        prometheus.Counter
 	pricingDiscrepancies prometheus.Counter
 	charges              *prometheus.CounterVec
+	redecided            *prometheus.CounterVec
 	gcDeleted            *prometheus.CounterVec
 	gcExamined           prometheus.Counter
 }
@@ -290,11 +292,16 @@ func newMetrics() *metrics {
 			Name: "convstate_charges_total",
 			Help: "Charges decided, by pricing model and pricing type.",
 		}, []string{"model", "pricing_type"}),
+		redecided: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "convstate_charges_redecided_total",
+			Help: "Charges a fact recorded after them changed when they were decided again (webhooks out of order), by cause " +
+				"(delivered_after_read, late_user_activity, late_force_close).",
+		}, []string{"cause"}),
 	}
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges, m.gcDeleted, m.gcExamined} {
+	for _, c := range []prometheus.Collector{m.grpc, m.discrepancies, m.pricingDiscrepancies, m.charges, m.redecided, m.gcDeleted, m.gcExamined} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
