@@ -125,7 +125,7 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 			return err
 		}
 	}
-	deliveries := pair.Deliveries
+	deliveries := deliveriesOf(pair)
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return err
 	}
@@ -190,7 +190,9 @@ func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *stora
 		return err
 	}
 	a.ev.charges = append(a.ev.charges, &c)
-	noteDelivery(pair, p.id, p.at)
+	if err := noteDelivery(pair, p.id, p.at); err != nil {
+		return err
+	}
 	return a.savePair(pair, clock, p.at)
 }
 

@@ -330,7 +330,7 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 		ua.FepEligibleUntil = p.at + window.FEPEligibility
 	}
 	ua.WindowExpiresAt = clock.Latest().ExpiresAt
-	deliveries := pair.Deliveries
+	deliveries := deliveriesOf(pair)
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return userResult{}, err
 	}
@@ -372,7 +372,7 @@ func (a *applier) earlierCallEvent(p *prepared, f *storagev1.Fact) (userResult, 
 	ua.WindowExpiresAt = clock.Latest().ExpiresAt
 	was := f.Timestamp
 	f.Timestamp = p.at
-	deliveries := pair.Deliveries
+	deliveries := deliveriesOf(pair)
 	if err := a.savePair(pair, clock, p.at); err != nil {
 		return userResult{}, err
 	}

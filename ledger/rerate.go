@@ -2,8 +2,11 @@ package ledger
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 	"github.com/convstate/convstate/pricing"
@@ -79,11 +82,18 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 	return a.redecide(prof, p, user, f, out, statusDelivered, causeDeliveredAfterRead)
 }
 
-// redecideDeliveries decides again the charges of the pair's deliveries that a user
-// message at p.at, recorded after them, may change: those in [p.at, until), oldest
-// first (a late entry point's window opens from the first). deliveries is the pair's
-// list as it was before.
-func (a *applier) redecideDeliveries(p *prepared, deliveries []*storagev1.Delivery, until int64, cause string) error {
+// redecideDeliveries decides again the charges of the pair's deliveries that a fact
+// at p.at, recorded after them, may change: those in [p.at, until), oldest first (a
+// late entry point's window opens from the first). ds is the pair's deliveries as they
+// were before (Pair.deliveries and last_delivery).
+func (a *applier) redecideDeliveries(p *prepared, ds pairDeliveries, until int64, cause string) error {
+	if ds.last < p.at {
+		return nil // none as late as the fact: recorded in time order
+	}
+	deliveries, err := ds.list()
+	if err != nil {
+		return err
+	}
 	var prof *profile
 	for _, d := range deliveries {
 		if d.At < p.at || d.At >= until {
@@ -170,11 +180,33 @@ func incrementKey(inc *storagev1.CounterIncrement, month string) store.CounterKe
 	return store.CounterKey{Kind: inc.Kind, ID: inc.ScopeId, Month: month, Market: inc.Market, Category: inc.Category}
 }
 
+// pairDeliveries are a pair's remembered deliveries, still encoded.
+type pairDeliveries struct {
+	raw  []byte
+	last int64
+}
+
+func deliveriesOf(pair *storagev1.Pair) pairDeliveries {
+	return pairDeliveries{raw: pair.Deliveries, last: pair.LastDelivery}
+}
+
+func (ds pairDeliveries) list() ([]*storagev1.Delivery, error) {
+	var l storagev1.DeliveryList
+	if err := proto.Unmarshal(ds.raw, &l); err != nil {
+		return nil, fmt.Errorf("ledger: a pair's deliveries: %w", err)
+	}
+	return l.Items, nil
+}
+
 // noteDelivery remembers on the pair a delivery whose charge was decided at at (once:
-// a charge decided again moves it), forgetting those too old to depend on a user
-// message recorded late, and the oldest beyond maxDeliveries.
-func noteDelivery(pair *storagev1.Pair, id string, at int64) {
-	ds := slices.DeleteFunc(pair.Deliveries, func(d *storagev1.Delivery) bool {
+// a charge decided again moves it), forgetting those too old to depend on a fact
+// recorded late, and the oldest beyond maxDeliveries.
+func noteDelivery(pair *storagev1.Pair, id string, at int64) error {
+	ds, err := deliveriesOf(pair).list()
+	if err != nil {
+		return err
+	}
+	ds = slices.DeleteFunc(ds, func(d *storagev1.Delivery) bool {
 		return d.MessageId == id || d.At < at-deliveryHorizon
 	})
 	i, _ := slices.BinarySearchFunc(ds, at, func(d *storagev1.Delivery, t int64) int { return cmp.Compare(d.At, t) })
@@ -182,7 +214,12 @@ func noteDelivery(pair *storagev1.Pair, id string, at int64) {
 	if len(ds) > maxDeliveries {
 		ds = ds[len(ds)-maxDeliveries:]
 	}
-	pair.Deliveries = ds
+	raw, err := proto.Marshal(&storagev1.DeliveryList{Items: ds})
+	if err != nil {
+		return err
+	}
+	pair.Deliveries, pair.LastDelivery = raw, ds[len(ds)-1].At
+	return nil
 }
 
 // reportedDifferences lists where Meta's pricing object disagrees with the charge.

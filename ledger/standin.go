@@ -133,7 +133,7 @@ func (a *applier) closeAtSend(p *prepared, f *storagev1.Fact) error {
 		}
 		clock := clockOf(pair)
 		clock.MoveClosure(closed, p.at)
-		deliveries := pair.Deliveries
+		deliveries := deliveriesOf(pair)
 		if err := a.savePair(pair, clock, p.at); err != nil {
 			return err
 		}

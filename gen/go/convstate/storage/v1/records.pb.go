@@ -149,8 +149,12 @@ type Pair struct {
 	FepIndexed int64 `protobuf:"varint,12,opt,name=fep_indexed,json=fepIndexed,proto3" json:"fep_indexed,omitempty"`
 	// Recent charged deliveries to the user, ascending by time, bounded: the messages a
 	// user message or entry point recorded late (an earlier time than theirs) may make
-	// free, whose charges are then decided again.
-	Deliveries    []*Delivery `protobuf:"bytes,13,rep,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// free, whose charges are then decided again. A marshalled DeliveryList, so that
+	// reading a pair (every decision) does not decode them; only a late fact does.
+	Deliveries []byte `protobuf:"bytes,15,opt,name=deliveries,proto3" json:"deliveries,omitempty"`
+	// The latest time in deliveries (0: none): a fact recorded in time order, later than
+	// it, need not decode them.
+	LastDelivery  int64 `protobuf:"varint,14,opt,name=last_delivery,json=lastDelivery,proto3" json:"last_delivery,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -269,9 +273,61 @@ func (x *Pair) GetFepIndexed() int64 {
 	return 0
 }
 
-func (x *Pair) GetDeliveries() []*Delivery {
+func (x *Pair) GetDeliveries() []byte {
 	if x != nil {
 		return x.Deliveries
+	}
+	return nil
+}
+
+func (x *Pair) GetLastDelivery() int64 {
+	if x != nil {
+		return x.LastDelivery
+	}
+	return 0
+}
+
+// DeliveryList is Pair.deliveries.
+type DeliveryList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*Delivery            `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryList) Reset() {
+	*x = DeliveryList{}
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryList) ProtoMessage() {}
+
+func (x *DeliveryList) ProtoReflect() protoreflect.Message {
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryList.ProtoReflect.Descriptor instead.
+func (*DeliveryList) Descriptor() ([]byte, []int) {
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DeliveryList) GetItems() []*Delivery {
+	if x != nil {
+		return x.Items
 	}
 	return nil
 }
@@ -287,7 +343,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +355,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[2]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +368,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{2}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Delivery) GetMessageId() string {
@@ -343,7 +399,7 @@ type EntryPointVisit struct {
 
 func (x *EntryPointVisit) Reset() {
 	*x = EntryPointVisit{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -355,7 +411,7 @@ func (x *EntryPointVisit) String() string {
 func (*EntryPointVisit) ProtoMessage() {}
 
 func (x *EntryPointVisit) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[3]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -368,7 +424,7 @@ func (x *EntryPointVisit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EntryPointVisit.ProtoReflect.Descriptor instead.
 func (*EntryPointVisit) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{3}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EntryPointVisit) GetAt() int64 {
@@ -403,7 +459,7 @@ type Interval struct {
 
 func (x *Interval) Reset() {
 	*x = Interval{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -415,7 +471,7 @@ func (x *Interval) String() string {
 func (*Interval) ProtoMessage() {}
 
 func (x *Interval) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[4]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -428,7 +484,7 @@ func (x *Interval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Interval.ProtoReflect.Descriptor instead.
 func (*Interval) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{4}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Interval) GetStart() int64 {
@@ -462,7 +518,7 @@ type Conversation struct {
 
 func (x *Conversation) Reset() {
 	*x = Conversation{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +530,7 @@ func (x *Conversation) String() string {
 func (*Conversation) ProtoMessage() {}
 
 func (x *Conversation) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[5]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +543,7 @@ func (x *Conversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Conversation.ProtoReflect.Descriptor instead.
 func (*Conversation) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{5}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Conversation) GetCategory() int32 {
@@ -541,7 +597,7 @@ type Fact struct {
 
 func (x *Fact) Reset() {
 	*x = Fact{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +609,7 @@ func (x *Fact) String() string {
 func (*Fact) ProtoMessage() {}
 
 func (x *Fact) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[6]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +622,7 @@ func (x *Fact) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Fact.ProtoReflect.Descriptor instead.
 func (*Fact) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{6}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Fact) GetUserId() string {
@@ -638,7 +694,7 @@ type UserActivity struct {
 
 func (x *UserActivity) Reset() {
 	*x = UserActivity{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +706,7 @@ func (x *UserActivity) String() string {
 func (*UserActivity) ProtoMessage() {}
 
 func (x *UserActivity) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[7]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +719,7 @@ func (x *UserActivity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserActivity.ProtoReflect.Descriptor instead.
 func (*UserActivity) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{7}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UserActivity) GetCall() bool {
@@ -728,7 +784,7 @@ type Outbound struct {
 
 func (x *Outbound) Reset() {
 	*x = Outbound{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +796,7 @@ func (x *Outbound) String() string {
 func (*Outbound) ProtoMessage() {}
 
 func (x *Outbound) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[8]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +809,7 @@ func (x *Outbound) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outbound.ProtoReflect.Descriptor instead.
 func (*Outbound) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{8}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Outbound) GetTemplate() int32 {
@@ -863,7 +919,7 @@ type Reported struct {
 
 func (x *Reported) Reset() {
 	*x = Reported{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +931,7 @@ func (x *Reported) String() string {
 func (*Reported) ProtoMessage() {}
 
 func (x *Reported) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[9]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +944,7 @@ func (x *Reported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reported.ProtoReflect.Descriptor instead.
 func (*Reported) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{9}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Reported) GetPricingModel() string {
@@ -945,7 +1001,7 @@ type Discrepancy struct {
 
 func (x *Discrepancy) Reset() {
 	*x = Discrepancy{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -957,7 +1013,7 @@ func (x *Discrepancy) String() string {
 func (*Discrepancy) ProtoMessage() {}
 
 func (x *Discrepancy) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[10]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -970,7 +1026,7 @@ func (x *Discrepancy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Discrepancy.ProtoReflect.Descriptor instead.
 func (*Discrepancy) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{10}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Discrepancy) GetUserId() string {
@@ -1004,7 +1060,7 @@ type TemplateHistory struct {
 
 func (x *TemplateHistory) Reset() {
 	*x = TemplateHistory{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1072,7 @@ func (x *TemplateHistory) String() string {
 func (*TemplateHistory) ProtoMessage() {}
 
 func (x *TemplateHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[11]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1085,7 @@ func (x *TemplateHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TemplateHistory.ProtoReflect.Descriptor instead.
 func (*TemplateHistory) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{11}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TemplateHistory) GetChanges() []*TemplateChange {
@@ -1052,7 +1108,7 @@ type TemplateChange struct {
 
 func (x *TemplateChange) Reset() {
 	*x = TemplateChange{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1120,7 @@ func (x *TemplateChange) String() string {
 func (*TemplateChange) ProtoMessage() {}
 
 func (x *TemplateChange) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[12]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1133,7 @@ func (x *TemplateChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TemplateChange.ProtoReflect.Descriptor instead.
 func (*TemplateChange) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{12}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TemplateChange) GetAt() int64 {
@@ -1116,7 +1172,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1184,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[13]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1197,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{13}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Status) GetStatus() int32 {
@@ -1220,7 +1276,7 @@ type Charge struct {
 
 func (x *Charge) Reset() {
 	*x = Charge{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1288,7 @@ func (x *Charge) String() string {
 func (*Charge) ProtoMessage() {}
 
 func (x *Charge) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[14]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1301,7 @@ func (x *Charge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Charge.ProtoReflect.Descriptor instead.
 func (*Charge) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{14}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Charge) GetAmountNanos() int64 {
@@ -1408,7 +1464,7 @@ type CounterIncrement struct {
 
 func (x *CounterIncrement) Reset() {
 	*x = CounterIncrement{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1420,7 +1476,7 @@ func (x *CounterIncrement) String() string {
 func (*CounterIncrement) ProtoMessage() {}
 
 func (x *CounterIncrement) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[15]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1433,7 +1489,7 @@ func (x *CounterIncrement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CounterIncrement.ProtoReflect.Descriptor instead.
 func (*CounterIncrement) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{15}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CounterIncrement) GetKind() string {
@@ -1485,7 +1541,7 @@ type Usage struct {
 
 func (x *Usage) Reset() {
 	*x = Usage{}
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[16]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1553,7 @@ func (x *Usage) String() string {
 func (*Usage) ProtoMessage() {}
 
 func (x *Usage) ProtoReflect() protoreflect.Message {
-	mi := &file_convstate_storage_v1_records_proto_msgTypes[16]
+	mi := &file_convstate_storage_v1_records_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1566,7 @@ func (x *Usage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Usage.ProtoReflect.Descriptor instead.
 func (*Usage) Descriptor() ([]byte, []int) {
-	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{16}
+	return file_convstate_storage_v1_records_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Usage) GetVolume() int64 {
@@ -1561,7 +1617,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\awaba_id\x18\x04 \x01(\tR\x06wabaId\x12!\n" +
 	"\fportfolio_id\x18\x05 \x01(\tR\vportfolioId\x12'\n" +
 	"\x0fprimary_country\x18\x06 \x01(\tR\x0eprimaryCountry\x128\n" +
-	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xa3\x04\n" +
+	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xae\x04\n" +
 	"\x04Pair\x12\x1f\n" +
 	"\vbusiness_id\x18\x01 \x01(\tR\n" +
 	"businessId\x12\x17\n" +
@@ -1580,10 +1636,13 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"cswIndexed\x12\x1b\n" +
 	"\tlast_fact\x18\v \x01(\x03R\blastFact\x12\x1f\n" +
 	"\vfep_indexed\x18\f \x01(\x03R\n" +
-	"fepIndexed\x12>\n" +
+	"fepIndexed\x12\x1e\n" +
 	"\n" +
-	"deliveries\x18\r \x03(\v2\x1e.convstate.storage.v1.DeliveryR\n" +
-	"deliveries\"9\n" +
+	"deliveries\x18\x0f \x01(\fR\n" +
+	"deliveries\x12#\n" +
+	"\rlast_delivery\x18\x0e \x01(\x03R\flastDeliveryJ\x04\b\r\x10\x0e\"D\n" +
+	"\fDeliveryList\x124\n" +
+	"\x05items\x18\x01 \x03(\v2\x1e.convstate.storage.v1.DeliveryR\x05items\"9\n" +
 	"\bDelivery\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x0e\n" +
@@ -1708,38 +1767,39 @@ func file_convstate_storage_v1_records_proto_rawDescGZIP() []byte {
 	return file_convstate_storage_v1_records_proto_rawDescData
 }
 
-var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_convstate_storage_v1_records_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_convstate_storage_v1_records_proto_goTypes = []any{
 	(*Business)(nil),         // 0: convstate.storage.v1.Business
 	(*Pair)(nil),             // 1: convstate.storage.v1.Pair
-	(*Delivery)(nil),         // 2: convstate.storage.v1.Delivery
-	(*EntryPointVisit)(nil),  // 3: convstate.storage.v1.EntryPointVisit
-	(*Interval)(nil),         // 4: convstate.storage.v1.Interval
-	(*Conversation)(nil),     // 5: convstate.storage.v1.Conversation
-	(*Fact)(nil),             // 6: convstate.storage.v1.Fact
-	(*UserActivity)(nil),     // 7: convstate.storage.v1.UserActivity
-	(*Outbound)(nil),         // 8: convstate.storage.v1.Outbound
-	(*Reported)(nil),         // 9: convstate.storage.v1.Reported
-	(*Discrepancy)(nil),      // 10: convstate.storage.v1.Discrepancy
-	(*TemplateHistory)(nil),  // 11: convstate.storage.v1.TemplateHistory
-	(*TemplateChange)(nil),   // 12: convstate.storage.v1.TemplateChange
-	(*Status)(nil),           // 13: convstate.storage.v1.Status
-	(*Charge)(nil),           // 14: convstate.storage.v1.Charge
-	(*CounterIncrement)(nil), // 15: convstate.storage.v1.CounterIncrement
-	(*Usage)(nil),            // 16: convstate.storage.v1.Usage
+	(*DeliveryList)(nil),     // 2: convstate.storage.v1.DeliveryList
+	(*Delivery)(nil),         // 3: convstate.storage.v1.Delivery
+	(*EntryPointVisit)(nil),  // 4: convstate.storage.v1.EntryPointVisit
+	(*Interval)(nil),         // 5: convstate.storage.v1.Interval
+	(*Conversation)(nil),     // 6: convstate.storage.v1.Conversation
+	(*Fact)(nil),             // 7: convstate.storage.v1.Fact
+	(*UserActivity)(nil),     // 8: convstate.storage.v1.UserActivity
+	(*Outbound)(nil),         // 9: convstate.storage.v1.Outbound
+	(*Reported)(nil),         // 10: convstate.storage.v1.Reported
+	(*Discrepancy)(nil),      // 11: convstate.storage.v1.Discrepancy
+	(*TemplateHistory)(nil),  // 12: convstate.storage.v1.TemplateHistory
+	(*TemplateChange)(nil),   // 13: convstate.storage.v1.TemplateChange
+	(*Status)(nil),           // 14: convstate.storage.v1.Status
+	(*Charge)(nil),           // 15: convstate.storage.v1.Charge
+	(*CounterIncrement)(nil), // 16: convstate.storage.v1.CounterIncrement
+	(*Usage)(nil),            // 17: convstate.storage.v1.Usage
 }
 var file_convstate_storage_v1_records_proto_depIdxs = []int32{
-	3,  // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
-	4,  // 1: convstate.storage.v1.Pair.fep_windows:type_name -> convstate.storage.v1.Interval
-	5,  // 2: convstate.storage.v1.Pair.conversations:type_name -> convstate.storage.v1.Conversation
-	2,  // 3: convstate.storage.v1.Pair.deliveries:type_name -> convstate.storage.v1.Delivery
-	7,  // 4: convstate.storage.v1.Fact.user_activity:type_name -> convstate.storage.v1.UserActivity
-	8,  // 5: convstate.storage.v1.Fact.outbound:type_name -> convstate.storage.v1.Outbound
-	13, // 6: convstate.storage.v1.Outbound.statuses:type_name -> convstate.storage.v1.Status
-	14, // 7: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
-	9,  // 8: convstate.storage.v1.Outbound.reported:type_name -> convstate.storage.v1.Reported
-	12, // 9: convstate.storage.v1.TemplateHistory.changes:type_name -> convstate.storage.v1.TemplateChange
-	15, // 10: convstate.storage.v1.Charge.increments:type_name -> convstate.storage.v1.CounterIncrement
+	4,  // 0: convstate.storage.v1.Pair.entry_points:type_name -> convstate.storage.v1.EntryPointVisit
+	5,  // 1: convstate.storage.v1.Pair.fep_windows:type_name -> convstate.storage.v1.Interval
+	6,  // 2: convstate.storage.v1.Pair.conversations:type_name -> convstate.storage.v1.Conversation
+	3,  // 3: convstate.storage.v1.DeliveryList.items:type_name -> convstate.storage.v1.Delivery
+	8,  // 4: convstate.storage.v1.Fact.user_activity:type_name -> convstate.storage.v1.UserActivity
+	9,  // 5: convstate.storage.v1.Fact.outbound:type_name -> convstate.storage.v1.Outbound
+	14, // 6: convstate.storage.v1.Outbound.statuses:type_name -> convstate.storage.v1.Status
+	15, // 7: convstate.storage.v1.Outbound.charge:type_name -> convstate.storage.v1.Charge
+	10, // 8: convstate.storage.v1.Outbound.reported:type_name -> convstate.storage.v1.Reported
+	13, // 9: convstate.storage.v1.TemplateHistory.changes:type_name -> convstate.storage.v1.TemplateChange
+	16, // 10: convstate.storage.v1.Charge.increments:type_name -> convstate.storage.v1.CounterIncrement
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
@@ -1752,7 +1812,7 @@ func file_convstate_storage_v1_records_proto_init() {
 	if File_convstate_storage_v1_records_proto != nil {
 		return
 	}
-	file_convstate_storage_v1_records_proto_msgTypes[6].OneofWrappers = []any{
+	file_convstate_storage_v1_records_proto_msgTypes[7].OneofWrappers = []any{
 		(*Fact_UserActivity)(nil),
 		(*Fact_Outbound)(nil),
 	}
@@ -1762,7 +1822,7 @@ func file_convstate_storage_v1_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_convstate_storage_v1_records_proto_rawDesc), len(file_convstate_storage_v1_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

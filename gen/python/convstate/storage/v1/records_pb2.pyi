@@ -103,6 +103,12 @@ class Delivery(_message.Message):
     message_id: str
     def __init__(self, message_id: _Optional[str] = ..., at: _Optional[int] = ...) -> None: ...
 
+class DeliveryList(_message.Message):
+    __slots__ = ["items"]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, items: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
 class Discrepancy(_message.Message):
     __slots__ = ["charged_at", "differences", "user_id"]
     CHARGED_AT_FIELD_NUMBER: _ClassVar[int]
@@ -174,7 +180,7 @@ class Outbound(_message.Message):
     def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ..., reported: _Optional[_Union[Reported, _Mapping]] = ..., template_name: _Optional[str] = ..., given_template: _Optional[int] = ..., from_status: bool = ..., recipient_user_id: _Optional[str] = ...) -> None: ...
 
 class Pair(_message.Message):
-    __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "deliveries", "entry_points", "fep_indexed", "fep_windows", "last_fact", "region", "user_id", "user_phone"]
+    __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "deliveries", "entry_points", "fep_indexed", "fep_windows", "last_delivery", "last_fact", "region", "user_id", "user_phone"]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     CLOSURES_FIELD_NUMBER: _ClassVar[int]
@@ -184,6 +190,7 @@ class Pair(_message.Message):
     ENTRY_POINTS_FIELD_NUMBER: _ClassVar[int]
     FEP_INDEXED_FIELD_NUMBER: _ClassVar[int]
     FEP_WINDOWS_FIELD_NUMBER: _ClassVar[int]
+    LAST_DELIVERY_FIELD_NUMBER: _ClassVar[int]
     LAST_FACT_FIELD_NUMBER: _ClassVar[int]
     REGION_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -193,15 +200,16 @@ class Pair(_message.Message):
     closures: _containers.RepeatedScalarFieldContainer[int]
     conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
     csw_indexed: int
-    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    deliveries: bytes
     entry_points: _containers.RepeatedCompositeFieldContainer[EntryPointVisit]
     fep_indexed: int
     fep_windows: _containers.RepeatedCompositeFieldContainer[Interval]
+    last_delivery: int
     last_fact: int
     region: str
     user_id: str
     user_phone: str
-    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ..., deliveries: _Optional[bytes] = ..., last_delivery: _Optional[int] = ...) -> None: ...
 
 class Reported(_message.Message):
     __slots__ = ["billable", "category", "has_billable", "pricing_model", "status", "type"]

@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file convstate/storage/v1/records.proto.
  */
 export const file_convstate_storage_v1_records: GenFile = /*@__PURE__*/
-  fileDesc("CiJjb252c3RhdGUvc3RvcmFnZS92MS9yZWNvcmRzLnByb3RvEhRjb252c3RhdGUuc3RvcmFnZS52MSKmAQoIQnVzaW5lc3MSEwoLYnVzaW5lc3NfaWQYASABKAkSEQoJdGltZV96b25lGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEg8KB3dhYmFfaWQYBCABKAkSFAoMcG9ydGZvbGlvX2lkGAUgASgJEhcKD3ByaW1hcnlfY291bnRyeRgGIAEoCRIgChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAMikgMKBFBhaXISEwoLYnVzaW5lc3NfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgp1c2VyX3Bob25lGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghhY3Rpdml0eRgFIAMoAxIQCghjbG9zdXJlcxgGIAMoAxI7CgxlbnRyeV9wb2ludHMYByADKAsyJS5jb252c3RhdGUuc3RvcmFnZS52MS5FbnRyeVBvaW50VmlzaXQSMwoLZmVwX3dpbmRvd3MYCCADKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5JbnRlcnZhbBI5Cg1jb252ZXJzYXRpb25zGAkgAygLMiIuY29udnN0YXRlLnN0b3JhZ2UudjEuQ29udmVyc2F0aW9uEhMKC2Nzd19pbmRleGVkGAogASgDEhEKCWxhc3RfZmFjdBgLIAEoAxITCgtmZXBfaW5kZXhlZBgMIAEoAxIyCgpkZWxpdmVyaWVzGA0gAygLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuRGVsaXZlcnkiKgoIRGVsaXZlcnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIKCgJhdBgCIAEoAyJACg9FbnRyeVBvaW50VmlzaXQSCgoCYXQYASABKAMSEwoLZW50cnlfcG9pbnQYAiABKAUSDAoEdXNlZBgDIAEoCCImCghJbnRlcnZhbBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiYQoMQ29udmVyc2F0aW9uEhAKCGNhdGVnb3J5GAEgASgFEg0KBXN0YXJ0GAIgASgDEgsKA2VuZBgDIAEoAxIUCgxwcmljaW5nX3R5cGUYBCABKAUSDQoFcnVsZXMYBSABKAkiowEKBEZhY3QSDwoHdXNlcl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAMSOwoNdXNlcl9hY3Rpdml0eRgDIAEoCzIiLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlVzZXJBY3Rpdml0eUgAEjIKCG91dGJvdW5kGAQgASgLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuT3V0Ym91bmRIAEIGCgRraW5kImgKDFVzZXJBY3Rpdml0eRIMCgRjYWxsGAEgASgIEhMKC2VudHJ5X3BvaW50GAIgASgFEhkKEXdpbmRvd19leHBpcmVzX2F0GAMgASgDEhoKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoAyL2AgoIT3V0Ym91bmQSEAoIdGVtcGxhdGUYASABKAUSEgoKdXNlcl9waG9uZRgCIAEoCRIRCglpbl93aW5kb3cYAyABKAgSGQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAMSEAoId2FybmluZ3MYBSADKAUSLgoIc3RhdHVzZXMYBiADKAsyHC5jb252c3RhdGUuc3RvcmFnZS52MS5TdGF0dXMSLAoGY2hhcmdlGAcgASgLMhwuY29udnN0YXRlLnN0b3JhZ2UudjEuQ2hhcmdlEhUKDWNoYXJnZV9zdGF0dXMYCCABKAUSMAoIcmVwb3J0ZWQYCSABKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5SZXBvcnRlZBIVCg10ZW1wbGF0ZV9uYW1lGAogASgJEhYKDmdpdmVuX3RlbXBsYXRlGAsgASgFEhMKC2Zyb21fc3RhdHVzGAwgASgIEhkKEXJlY2lwaWVudF91c2VyX2lkGA0gASgJInkKCFJlcG9ydGVkEhUKDXByaWNpbmdfbW9kZWwYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEdHlwZRgDIAEoCRIUCgxoYXNfYmlsbGFibGUYBCABKAgSEAoIYmlsbGFibGUYBSABKAgSDgoGc3RhdHVzGAYgASgFIkcKC0Rpc2NyZXBhbmN5Eg8KB3VzZXJfaWQYASABKAkSEgoKY2hhcmdlZF9hdBgCIAEoAxITCgtkaWZmZXJlbmNlcxgDIAMoCSJICg9UZW1wbGF0ZUhpc3RvcnkSNQoHY2hhbmdlcxgBIAMoCzIkLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlRlbXBsYXRlQ2hhbmdlIk0KDlRlbXBsYXRlQ2hhbmdlEgoKAmF0GAEgASgDEhkKEXByZXZpb3VzX2NhdGVnb3J5GAIgASgFEhQKDG5ld19jYXRlZ29yeRgDIAEoBSJxCgZTdGF0dXMSDgoGc3RhdHVzGAEgASgFEhEKCXRpbWVzdGFtcBgCIAEoAxISCgplcnJvcl9jb2RlGAMgASgFEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYBCABKAgSEwoLZGlzY3JlcGFuY3kYBSABKAgiygMKBkNoYXJnZRIUCgxhbW91bnRfbmFub3MYASABKAMSFAoMcmF0ZV91bmtub3duGAIgASgIEhAKCGN1cnJlbmN5GAMgASgJEg4KBm1hcmtldBgEIAEoCRIQCghjYXRlZ29yeRgFIAEoBRIUCgxwcmljaW5nX3R5cGUYBiABKAUSDQoFbW9kZWwYByABKAUSDQoFcnVsZXMYCCABKAkSDAoEdGllchgJIAEoAxISCgpjaGFyZ2VkX2F0GAogASgDEg0KBW1vbnRoGAsgASgJEhEKCXJhdGVfY2FyZBgMIAEoCRIbChNjb252ZXJzYXRpb25fb3BlbmVkGA0gASgIEh8KF2NvbnZlcnNhdGlvbl9leHBpcmVzX2F0GA4gASgDEhMKC2V4cGxhbmF0aW9uGA8gASgJEjoKCmluY3JlbWVudHMYECADKAsyJi5jb252c3RhdGUuc3RvcmFnZS52MS5Db3VudGVySW5jcmVtZW50EhYKDmZlcF93aW5kb3dfZW5kGBEgASgDEhgKEGVmZmVjdHNfcmVjb3JkZWQYEiABKAgSFAoMcG9ydGZvbGlvX2lkGBMgASgJEhEKCXBhaXJfdXNlchgUIAEoCSJmChBDb3VudGVySW5jcmVtZW50EgwKBGtpbmQYASABKAkSDgoGbWFya2V0GAIgASgJEhAKCGNhdGVnb3J5GAMgASgFEhAKCHBvc2l0aW9uGAQgASgDEhAKCHNjb3BlX2lkGAUgASgJInEKBVVzYWdlEg4KBnZvbHVtZRgBIAEoAxIVCg1jb252ZXJzYXRpb25zGAIgASgDEhIKCmNvc3RfbmFub3MYAyABKAMSGwoTcmF0ZV91bmtub3duX3ZvbHVtZRgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCULgAQoYY29tLmNvbnZzdGF0ZS5zdG9yYWdlLnYxQgxSZWNvcmRzUHJvdG9QAVpEZ2l0aHViLmNvbS9jb252c3RhdGUvY29udnN0YXRlL2dlbi9nby9jb252c3RhdGUvc3RvcmFnZS92MTtzdG9yYWdldjGiAgNDU1iqAhRDb252c3RhdGUuU3RvcmFnZS5WMcoCFENvbnZzdGF0ZVxTdG9yYWdlXFYx4gIgQ29udnN0YXRlXFN0b3JhZ2VcVjFcR1BCTWV0YWRhdGHqAhZDb252c3RhdGU6OlN0b3JhZ2U6OlYxYgZwcm90bzM");
+  fileDesc("CiJjb252c3RhdGUvc3RvcmFnZS92MS9yZWNvcmRzLnByb3RvEhRjb252c3RhdGUuc3RvcmFnZS52MSKmAQoIQnVzaW5lc3MSEwoLYnVzaW5lc3NfaWQYASABKAkSEQoJdGltZV96b25lGAIgASgJEhAKCGN1cnJlbmN5GAMgASgJEg8KB3dhYmFfaWQYBCABKAkSFAoMcG9ydGZvbGlvX2lkGAUgASgJEhcKD3ByaW1hcnlfY291bnRyeRgGIAEoCRIgChhhdXRoX2ludGVybmF0aW9uYWxfc3RhcnQYByABKAMijwMKBFBhaXISEwoLYnVzaW5lc3NfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgp1c2VyX3Bob25lGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghhY3Rpdml0eRgFIAMoAxIQCghjbG9zdXJlcxgGIAMoAxI7CgxlbnRyeV9wb2ludHMYByADKAsyJS5jb252c3RhdGUuc3RvcmFnZS52MS5FbnRyeVBvaW50VmlzaXQSMwoLZmVwX3dpbmRvd3MYCCADKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5JbnRlcnZhbBI5Cg1jb252ZXJzYXRpb25zGAkgAygLMiIuY29udnN0YXRlLnN0b3JhZ2UudjEuQ29udmVyc2F0aW9uEhMKC2Nzd19pbmRleGVkGAogASgDEhEKCWxhc3RfZmFjdBgLIAEoAxITCgtmZXBfaW5kZXhlZBgMIAEoAxISCgpkZWxpdmVyaWVzGA8gASgMEhUKDWxhc3RfZGVsaXZlcnkYDiABKANKBAgNEA4iPQoMRGVsaXZlcnlMaXN0Ei0KBWl0ZW1zGAEgAygLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuRGVsaXZlcnkiKgoIRGVsaXZlcnkSEgoKbWVzc2FnZV9pZBgBIAEoCRIKCgJhdBgCIAEoAyJACg9FbnRyeVBvaW50VmlzaXQSCgoCYXQYASABKAMSEwoLZW50cnlfcG9pbnQYAiABKAUSDAoEdXNlZBgDIAEoCCImCghJbnRlcnZhbBINCgVzdGFydBgBIAEoAxILCgNlbmQYAiABKAMiYQoMQ29udmVyc2F0aW9uEhAKCGNhdGVnb3J5GAEgASgFEg0KBXN0YXJ0GAIgASgDEgsKA2VuZBgDIAEoAxIUCgxwcmljaW5nX3R5cGUYBCABKAUSDQoFcnVsZXMYBSABKAkiowEKBEZhY3QSDwoHdXNlcl9pZBgBIAEoCRIRCgl0aW1lc3RhbXAYAiABKAMSOwoNdXNlcl9hY3Rpdml0eRgDIAEoCzIiLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlVzZXJBY3Rpdml0eUgAEjIKCG91dGJvdW5kGAQgASgLMh4uY29udnN0YXRlLnN0b3JhZ2UudjEuT3V0Ym91bmRIAEIGCgRraW5kImgKDFVzZXJBY3Rpdml0eRIMCgRjYWxsGAEgASgIEhMKC2VudHJ5X3BvaW50GAIgASgFEhkKEXdpbmRvd19leHBpcmVzX2F0GAMgASgDEhoKEmZlcF9lbGlnaWJsZV91bnRpbBgEIAEoAyL2AgoIT3V0Ym91bmQSEAoIdGVtcGxhdGUYASABKAUSEgoKdXNlcl9waG9uZRgCIAEoCRIRCglpbl93aW5kb3cYAyABKAgSGQoRd2luZG93X2V4cGlyZXNfYXQYBCABKAMSEAoId2FybmluZ3MYBSADKAUSLgoIc3RhdHVzZXMYBiADKAsyHC5jb252c3RhdGUuc3RvcmFnZS52MS5TdGF0dXMSLAoGY2hhcmdlGAcgASgLMhwuY29udnN0YXRlLnN0b3JhZ2UudjEuQ2hhcmdlEhUKDWNoYXJnZV9zdGF0dXMYCCABKAUSMAoIcmVwb3J0ZWQYCSABKAsyHi5jb252c3RhdGUuc3RvcmFnZS52MS5SZXBvcnRlZBIVCg10ZW1wbGF0ZV9uYW1lGAogASgJEhYKDmdpdmVuX3RlbXBsYXRlGAsgASgFEhMKC2Zyb21fc3RhdHVzGAwgASgIEhkKEXJlY2lwaWVudF91c2VyX2lkGA0gASgJInkKCFJlcG9ydGVkEhUKDXByaWNpbmdfbW9kZWwYASABKAkSEAoIY2F0ZWdvcnkYAiABKAkSDAoEdHlwZRgDIAEoCRIUCgxoYXNfYmlsbGFibGUYBCABKAgSEAoIYmlsbGFibGUYBSABKAgSDgoGc3RhdHVzGAYgASgFIkcKC0Rpc2NyZXBhbmN5Eg8KB3VzZXJfaWQYASABKAkSEgoKY2hhcmdlZF9hdBgCIAEoAxITCgtkaWZmZXJlbmNlcxgDIAMoCSJICg9UZW1wbGF0ZUhpc3RvcnkSNQoHY2hhbmdlcxgBIAMoCzIkLmNvbnZzdGF0ZS5zdG9yYWdlLnYxLlRlbXBsYXRlQ2hhbmdlIk0KDlRlbXBsYXRlQ2hhbmdlEgoKAmF0GAEgASgDEhkKEXByZXZpb3VzX2NhdGVnb3J5GAIgASgFEhQKDG5ld19jYXRlZ29yeRgDIAEoBSJxCgZTdGF0dXMSDgoGc3RhdHVzGAEgASgFEhEKCXRpbWVzdGFtcBgCIAEoAxISCgplcnJvcl9jb2RlGAMgASgFEhsKE3dpbmRvd19mb3JjZV9jbG9zZWQYBCABKAgSEwoLZGlzY3JlcGFuY3kYBSABKAgiygMKBkNoYXJnZRIUCgxhbW91bnRfbmFub3MYASABKAMSFAoMcmF0ZV91bmtub3duGAIgASgIEhAKCGN1cnJlbmN5GAMgASgJEg4KBm1hcmtldBgEIAEoCRIQCghjYXRlZ29yeRgFIAEoBRIUCgxwcmljaW5nX3R5cGUYBiABKAUSDQoFbW9kZWwYByABKAUSDQoFcnVsZXMYCCABKAkSDAoEdGllchgJIAEoAxISCgpjaGFyZ2VkX2F0GAogASgDEg0KBW1vbnRoGAsgASgJEhEKCXJhdGVfY2FyZBgMIAEoCRIbChNjb252ZXJzYXRpb25fb3BlbmVkGA0gASgIEh8KF2NvbnZlcnNhdGlvbl9leHBpcmVzX2F0GA4gASgDEhMKC2V4cGxhbmF0aW9uGA8gASgJEjoKCmluY3JlbWVudHMYECADKAsyJi5jb252c3RhdGUuc3RvcmFnZS52MS5Db3VudGVySW5jcmVtZW50EhYKDmZlcF93aW5kb3dfZW5kGBEgASgDEhgKEGVmZmVjdHNfcmVjb3JkZWQYEiABKAgSFAoMcG9ydGZvbGlvX2lkGBMgASgJEhEKCXBhaXJfdXNlchgUIAEoCSJmChBDb3VudGVySW5jcmVtZW50EgwKBGtpbmQYASABKAkSDgoGbWFya2V0GAIgASgJEhAKCGNhdGVnb3J5GAMgASgFEhAKCHBvc2l0aW9uGAQgASgDEhAKCHNjb3BlX2lkGAUgASgJInEKBVVzYWdlEg4KBnZvbHVtZRgBIAEoAxIVCg1jb252ZXJzYXRpb25zGAIgASgDEhIKCmNvc3RfbmFub3MYAyABKAMSGwoTcmF0ZV91bmtub3duX3ZvbHVtZRgEIAEoAxIQCghjdXJyZW5jeRgFIAEoCULgAQoYY29tLmNvbnZzdGF0ZS5zdG9yYWdlLnYxQgxSZWNvcmRzUHJvdG9QAVpEZ2l0aHViLmNvbS9jb252c3RhdGUvY29udnN0YXRlL2dlbi9nby9jb252c3RhdGUvc3RvcmFnZS92MTtzdG9yYWdldjGiAgNDU1iqAhRDb252c3RhdGUuU3RvcmFnZS5WMcoCFENvbnZzdGF0ZVxTdG9yYWdlXFYx4gIgQ29udnN0YXRlXFN0b3JhZ2VcVjFcR1BCTWV0YWRhdGHqAhZDb252c3RhdGU6OlN0b3JhZ2U6OlYxYgZwcm90bzM");
 
 /**
  * Business is a business phone number's profile.
@@ -159,11 +159,20 @@ export type Pair = Message<"convstate.storage.v1.Pair"> & {
   /**
    * Recent charged deliveries to the user, ascending by time, bounded: the messages a
    * user message or entry point recorded late (an earlier time than theirs) may make
-   * free, whose charges are then decided again.
+   * free, whose charges are then decided again. A marshalled DeliveryList, so that
+   * reading a pair (every decision) does not decode them; only a late fact does.
    *
-   * @generated from field: repeated convstate.storage.v1.Delivery deliveries = 13;
+   * @generated from field: bytes deliveries = 15;
    */
-  deliveries: Delivery[];
+  deliveries: Uint8Array;
+
+  /**
+   * The latest time in deliveries (0: none): a fact recorded in time order, later than
+   * it, need not decode them.
+   *
+   * @generated from field: int64 last_delivery = 14;
+   */
+  lastDelivery: bigint;
 };
 
 /**
@@ -172,6 +181,25 @@ export type Pair = Message<"convstate.storage.v1.Pair"> & {
  */
 export const PairSchema: GenMessage<Pair> = /*@__PURE__*/
   messageDesc(file_convstate_storage_v1_records, 1);
+
+/**
+ * DeliveryList is Pair.deliveries.
+ *
+ * @generated from message convstate.storage.v1.DeliveryList
+ */
+export type DeliveryList = Message<"convstate.storage.v1.DeliveryList"> & {
+  /**
+   * @generated from field: repeated convstate.storage.v1.Delivery items = 1;
+   */
+  items: Delivery[];
+};
+
+/**
+ * Describes the message convstate.storage.v1.DeliveryList.
+ * Use `create(DeliveryListSchema)` to create a new message.
+ */
+export const DeliveryListSchema: GenMessage<DeliveryList> = /*@__PURE__*/
+  messageDesc(file_convstate_storage_v1_records, 2);
 
 /**
  * Delivery is a business message whose charge was decided at `at`.
@@ -195,7 +223,7 @@ export type Delivery = Message<"convstate.storage.v1.Delivery"> & {
  * Use `create(DeliverySchema)` to create a new message.
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 2);
+  messageDesc(file_convstate_storage_v1_records, 3);
 
 /**
  * EntryPointVisit is a user message that came through a free entry point.
@@ -228,7 +256,7 @@ export type EntryPointVisit = Message<"convstate.storage.v1.EntryPointVisit"> & 
  * Use `create(EntryPointVisitSchema)` to create a new message.
  */
 export const EntryPointVisitSchema: GenMessage<EntryPointVisit> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 3);
+  messageDesc(file_convstate_storage_v1_records, 4);
 
 /**
  * Interval is [start, end).
@@ -252,7 +280,7 @@ export type Interval = Message<"convstate.storage.v1.Interval"> & {
  * Use `create(IntervalSchema)` to create a new message.
  */
 export const IntervalSchema: GenMessage<Interval> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 4);
+  messageDesc(file_convstate_storage_v1_records, 5);
 
 /**
  * Conversation is a conversation under conversation-based pricing.
@@ -297,7 +325,7 @@ export type Conversation = Message<"convstate.storage.v1.Conversation"> & {
  * Use `create(ConversationSchema)` to create a new message.
  */
 export const ConversationSchema: GenMessage<Conversation> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 5);
+  messageDesc(file_convstate_storage_v1_records, 6);
 
 /**
  * Fact is a recorded fact, keyed by business and message id.
@@ -338,7 +366,7 @@ export type Fact = Message<"convstate.storage.v1.Fact"> & {
  * Use `create(FactSchema)` to create a new message.
  */
 export const FactSchema: GenMessage<Fact> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 6);
+  messageDesc(file_convstate_storage_v1_records, 7);
 
 /**
  * UserActivity is a user message or call and the result first returned for it.
@@ -374,7 +402,7 @@ export type UserActivity = Message<"convstate.storage.v1.UserActivity"> & {
  * Use `create(UserActivitySchema)` to create a new message.
  */
 export const UserActivitySchema: GenMessage<UserActivity> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 7);
+  messageDesc(file_convstate_storage_v1_records, 8);
 
 /**
  * Outbound is a business message, its statuses and its charge.
@@ -472,7 +500,7 @@ export type Outbound = Message<"convstate.storage.v1.Outbound"> & {
  * Use `create(OutboundSchema)` to create a new message.
  */
 export const OutboundSchema: GenMessage<Outbound> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 8);
+  messageDesc(file_convstate_storage_v1_records, 9);
 
 /**
  * Reported is Meta's pricing object of a status.
@@ -518,7 +546,7 @@ export type Reported = Message<"convstate.storage.v1.Reported"> & {
  * Use `create(ReportedSchema)` to create a new message.
  */
 export const ReportedSchema: GenMessage<Reported> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 9);
+  messageDesc(file_convstate_storage_v1_records, 10);
 
 /**
  * Discrepancy is a message whose charge convstate and Meta disagree on.
@@ -547,7 +575,7 @@ export type Discrepancy = Message<"convstate.storage.v1.Discrepancy"> & {
  * Use `create(DiscrepancySchema)` to create a new message.
  */
 export const DiscrepancySchema: GenMessage<Discrepancy> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 10);
+  messageDesc(file_convstate_storage_v1_records, 11);
 
 /**
  * TemplateHistory is a template's categories over time (template_category_update).
@@ -566,7 +594,7 @@ export type TemplateHistory = Message<"convstate.storage.v1.TemplateHistory"> & 
  * Use `create(TemplateHistorySchema)` to create a new message.
  */
 export const TemplateHistorySchema: GenMessage<TemplateHistory> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 11);
+  messageDesc(file_convstate_storage_v1_records, 12);
 
 /**
  * TemplateChange is one re-categorisation.
@@ -597,7 +625,7 @@ export type TemplateChange = Message<"convstate.storage.v1.TemplateChange"> & {
  * Use `create(TemplateChangeSchema)` to create a new message.
  */
 export const TemplateChangeSchema: GenMessage<TemplateChange> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 12);
+  messageDesc(file_convstate_storage_v1_records, 13);
 
 /**
  * Status is a recorded status and the result first returned for it.
@@ -638,7 +666,7 @@ export type Status = Message<"convstate.storage.v1.Status"> & {
  * Use `create(StatusSchema)` to create a new message.
  */
 export const StatusSchema: GenMessage<Status> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 13);
+  messageDesc(file_convstate_storage_v1_records, 14);
 
 /**
  * Charge is a decided charge (see convstate.v1.Charge).
@@ -771,7 +799,7 @@ export type Charge = Message<"convstate.storage.v1.Charge"> & {
  * Use `create(ChargeSchema)` to create a new message.
  */
 export const ChargeSchema: GenMessage<Charge> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 14);
+  messageDesc(file_convstate_storage_v1_records, 15);
 
 /**
  * CounterIncrement is one counter a charge incremented (see pricing.Increment).
@@ -819,7 +847,7 @@ export type CounterIncrement = Message<"convstate.storage.v1.CounterIncrement"> 
  * Use `create(CounterIncrementSchema)` to create a new message.
  */
 export const CounterIncrementSchema: GenMessage<CounterIncrement> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 15);
+  messageDesc(file_convstate_storage_v1_records, 16);
 
 /**
  * Usage is the running monthly usage of one scope × market × category × pricing type.
@@ -858,5 +886,5 @@ export type Usage = Message<"convstate.storage.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_convstate_storage_v1_records, 16);
+  messageDesc(file_convstate_storage_v1_records, 17);
 
