@@ -131,7 +131,7 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 	}
 	// Deliveries recorded before the failure but after the close (a template sent
 	// when the free-form message failed): the window was closed for them.
-	return a.redecideDeliveries(&prepared{business: p.business, user: f.UserId, at: closed}, deliveries, closed+window.CSW, causeLateClose)
+	return a.redecideDeliveries(p.business, closed, deliveries, closed+window.CSW, causeLateClose)
 }
 
 // charge decides the charge of a message delivered (or read) at p.at, on the clock of
@@ -178,7 +178,7 @@ func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *stora
 	}
 	c.Explanation += recategorized(out)
 	out.Charge = chargeRecord(&c, p.at, in.Month)
-	out.Charge.EffectsRecorded, out.Charge.Increments, out.Charge.PortfolioId, out.Charge.PairUser = true, incs, prof.rec.PortfolioId, user
+	out.Charge.Increments, out.Charge.PortfolioId, out.Charge.PairUser = incs, prof.rec.PortfolioId, user
 	if eff.OpenFEP > 0 {
 		out.Charge.FepWindowEnd = p.at + eff.OpenFEP
 	}

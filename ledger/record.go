@@ -348,7 +348,7 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 	if entry != convstatev1.EntryPoint_ENTRY_POINT_UNSPECIFIED {
 		until = p.at + deliveryHorizon
 	}
-	if err := a.redecideDeliveries(p, deliveries, until, causeLateActivity); err != nil {
+	if err := a.redecideDeliveries(p.business, p.at, deliveries, until, causeLateActivity); err != nil {
 		return userResult{}, err
 	}
 	return userResult{rec: ua}, nil
@@ -380,7 +380,7 @@ func (a *applier) earlierCallEvent(p *prepared, f *storagev1.Fact) (userResult, 
 		return userResult{}, err
 	}
 	// The window now ends earlier: a delivery it covered until now may not be free.
-	if err := a.redecideDeliveries(p, deliveries, was+window.CSW, causeLateActivity); err != nil {
+	if err := a.redecideDeliveries(p.business, p.at, deliveries, was+window.CSW, causeLateActivity); err != nil {
 		return userResult{}, err
 	}
 	return userResult{rec: ua, duplicate: true}, nil

@@ -46,7 +46,7 @@ const (
 // ("" if it can).
 func cannotRedecide(prof *profile, old *storagev1.Charge, at int64) string {
 	switch {
-	case !old.EffectsRecorded:
+	case old.PairUser == "":
 		return "it was decided before convstate recorded what a charge changes"
 	case old.FepWindowEnd != 0:
 		return "it opened a free entry point window"
@@ -75,19 +75,15 @@ func (a *applier) deliveredAfterRead(p *prepared, f *storagev1.Fact, out *storag
 				"; the earlier delivery's status ("+rfc3339(p.at)+") arrived later, and the charge stands: "+stands),
 		})
 	}
-	user := f.UserId
-	if old.PairUser != "" {
-		user = old.PairUser // the clock that decided it, though the message moved to the user's BSUID since
-	}
-	return a.redecide(prof, p, user, f, out, statusDelivered, causeDeliveredAfterRead)
+	return a.redecide(prof, p, f, out, statusDelivered, causeDeliveredAfterRead)
 }
 
-// redecideDeliveries decides again the charges of the pair's deliveries that a fact
-// at p.at, recorded after them, may change: those in [p.at, until), oldest first (a
-// late entry point's window opens from the first). ds is the pair's deliveries as they
-// were before (Pair.deliveries and last_delivery).
-func (a *applier) redecideDeliveries(p *prepared, ds pairDeliveries, until int64, cause string) error {
-	if ds.last < p.at {
+// redecideDeliveries decides again the charges of a pair's deliveries that a fact at
+// from, recorded after them, may change: those in [from, until), oldest first (a late
+// entry point's window opens from the first). ds is the pair's deliveries as they were
+// before (Pair.deliveries and last_delivery).
+func (a *applier) redecideDeliveries(business string, from int64, ds pairDeliveries, until int64, cause string) error {
+	if ds.last < from {
 		return nil // none as late as the fact: recorded in time order
 	}
 	deliveries, err := ds.list()
@@ -96,10 +92,10 @@ func (a *applier) redecideDeliveries(p *prepared, ds pairDeliveries, until int64
 	}
 	var prof *profile
 	for _, d := range deliveries {
-		if d.At < p.at || d.At >= until {
+		if d.At < from || d.At >= until {
 			continue
 		}
-		f, err := a.tx.Fact(p.business, d.MessageId)
+		f, err := a.tx.Fact(business, d.MessageId)
 		if notFound(err) {
 			continue // collected
 		}
@@ -111,20 +107,18 @@ func (a *applier) redecideDeliveries(p *prepared, ds pairDeliveries, until int64
 			continue // not this delivery any more
 		}
 		if prof == nil {
-			if prof, err = a.profile(p.business); err != nil {
+			if prof, err = a.profile(business); err != nil {
 				return err
 			}
 		}
 		if cannotRedecide(prof, out.Charge, d.At) != "" {
 			continue
 		}
-		// On this pair's clock, where it was decided, even if the message was filed
-		// under the user's other id (a BSUID) since.
-		q := &prepared{business: p.business, id: d.MessageId, at: d.At}
-		if err := a.redecide(prof, q, p.user, f, out, out.ChargeStatus, cause); err != nil {
+		q := &prepared{business: business, id: d.MessageId, at: d.At}
+		if err := a.redecide(prof, q, f, out, out.ChargeStatus, cause); err != nil {
 			return err
 		}
-		if err := a.tx.PutFact(p.business, d.MessageId, f); err != nil {
+		if err := a.tx.PutFact(business, d.MessageId, f); err != nil {
 			return err
 		}
 	}
@@ -132,14 +126,15 @@ func (a *applier) redecideDeliveries(p *prepared, ds pairDeliveries, until int64
 }
 
 // redecide undoes the charge of out and decides it again at p.at, for status, on the
-// clock of user's pair. The
+// clock that decided it (its pair_user: the phone a status named, though the message
+// may be filed under the user's BSUID since). The
 // message keeps its place in the counters it was counted in, if the new charge counts
 // it there again (the same month): the deliveries decided since did not take it. A
 // counter it is no longer counted in gives its place back, for the messages decided
 // from now on: those decided since keep theirs, though in time order one of them
 // would have taken it (re-deciding them would cross pairs). The metrics counted the
 // message when its charge was first decided, and do not again.
-func (a *applier) redecide(prof *profile, p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32, cause string) error {
+func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *storagev1.Outbound, status int32, cause string) error {
 	old := out.Charge
 	if err := a.addUsage(prof, old, -1); err != nil {
 		return err
@@ -154,7 +149,7 @@ func (a *applier) redecide(prof *profile, p *prepared, user string, f *storagev1
 	}
 	out.Charge, out.ChargeStatus = nil, 0
 	charges, discrepancies := len(a.ev.charges), a.ev.pricingDiscrepancies
-	if err := a.charge(p, user, f, out, status, held); err != nil {
+	if err := a.charge(p, old.PairUser, f, out, status, held); err != nil {
 		return err
 	}
 	a.ev.charges, a.ev.pricingDiscrepancies = a.ev.charges[:charges], discrepancies

@@ -138,7 +138,7 @@ func (a *applier) closeAtSend(p *prepared, f *storagev1.Fact) error {
 			return err
 		}
 		// Deliveries between the send and the failure's time were after the close.
-		return a.redecideDeliveries(&prepared{business: p.business, user: f.UserId, at: p.at}, deliveries, closed, causeLateClose)
+		return a.redecideDeliveries(p.business, p.at, deliveries, closed, causeLateClose)
 	}
 	return nil
 }

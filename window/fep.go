@@ -39,19 +39,25 @@ func (p *Pair) FEPAt(t int64) (Interval, bool) {
 // delivered after a new entry-point message opens a window from its delivery
 // (design.md §2 rule 5), which may outlast the open one.
 func (p *Pair) FEPEligible(t int64) bool {
-	for i := len(p.EntryPoints) - 1; i >= 0; i-- {
-		e := p.EntryPoints[i]
-		if e.At > t {
-			continue
-		}
-		if t-e.At >= FEPEligibility {
-			break
-		}
-		if !e.Used {
-			return true
-		}
+	lo, hi := p.eligibleAt(t)
+	return slices.ContainsFunc(p.EntryPoints[lo:hi], unused)
+}
+
+func unused(e EntryPoint) bool { return !e.Used }
+
+// eligibleAt returns the entry points that make a delivery at t eligible, used or
+// not: p.EntryPoints[lo:hi], those in (t - FEPEligibility, t].
+func (p *Pair) eligibleAt(t int64) (lo, hi int) {
+	after := func(x int64) int { // the first entry point later than x
+		i, _ := slices.BinarySearchFunc(p.EntryPoints, x, func(e EntryPoint, x int64) int {
+			if e.At <= x {
+				return -1
+			}
+			return 1
+		})
+		return i
 	}
-	return false
+	return after(t - FEPEligibility), after(t)
 }
 
 // EligibleUntil returns when the latest unused entry-point message stops making
@@ -92,31 +98,21 @@ func (p *Pair) OpenFEP(t, length int64) Interval {
 // from t takes its place (ok with replace unset: it was opened through a newer entry
 // point, and stays).
 func (p *Pair) LateFEP(t int64) (replace *Interval, ok bool) {
-	for i := len(p.EntryPoints) - 1; i >= 0; i-- {
-		e := p.EntryPoints[i]
-		if e.At > t {
-			continue
-		}
-		if t-e.At >= FEPEligibility {
-			break
-		}
-		if !e.Used {
-			return nil, false // FEPEligible's case
-		}
-		for j := range p.FEPWindows {
-			if w := p.FEPWindows[j]; w.Start > t {
-				// A newer entry point at or before w's start made w's delivery eligible by
-				// itself: in delivery order w opens too.
-				newer := i+1 < len(p.EntryPoints) && p.EntryPoints[i+1].At <= w.Start
-				if w.Start-e.At < FEPEligibility && !newer {
-					return &w, true
-				}
-				break
-			}
-		}
-		return nil, true
+	lo, hi := p.eligibleAt(t)
+	if lo == hi || slices.ContainsFunc(p.EntryPoints[lo:hi], unused) {
+		return nil, false // none, or FEPEligible's case
 	}
-	return nil, false
+	e := p.EntryPoints[hi-1] // the latest, used by a later delivery
+	if j := slices.IndexFunc(p.FEPWindows, func(w Interval) bool { return w.Start > t }); j >= 0 {
+		w := p.FEPWindows[j]
+		// A newer entry point at or before w's start made w's delivery eligible by
+		// itself: in delivery order w opens too.
+		newer := hi < len(p.EntryPoints) && p.EntryPoints[hi].At <= w.Start
+		if w.Start-e.At < FEPEligibility && !newer {
+			return &w, true
+		}
+	}
+	return nil, true
 }
 
 // MoveFEP moves the start of the free entry point window that starts at from to to,

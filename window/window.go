@@ -101,6 +101,14 @@ func insertSorted(s []int64, t int64, max int) []int64 {
 	return s
 }
 
+// moveSorted replaces from with to in an ascending slice, keeping the newest max.
+func moveSorted(s []int64, from, to int64, max int) []int64 {
+	if i, found := slices.BinarySearch(s, from); found {
+		s = slices.Delete(s, i, i+1)
+	}
+	return insertSorted(s, to, max)
+}
+
 // AddActivity records a user message or call at t.
 func (p *Pair) AddActivity(t int64) { p.Activity = insertSorted(p.Activity, t, MaxActivity) }
 
@@ -108,10 +116,7 @@ func (p *Pair) AddActivity(t int64) { p.Activity = insertSorted(p.Activity, t, M
 // the same call). Another activity at the very same instant would go with it, which
 // can only shorten the window.
 func (p *Pair) MoveActivity(from, to int64) {
-	if i, found := slices.BinarySearch(p.Activity, from); found {
-		p.Activity = slices.Delete(p.Activity, i, i+1)
-	}
-	p.AddActivity(to)
+	p.Activity = moveSorted(p.Activity, from, to, MaxActivity)
 }
 
 // AddClosure records a 131047 force-close at t: the window is closed from t until a
@@ -121,10 +126,7 @@ func (p *Pair) AddClosure(t int64) { p.Closures = insertSorted(p.Closures, t, Ma
 // MoveClosure moves the force-close recorded at from to to (a rejected message whose
 // send was recorded after its failed status).
 func (p *Pair) MoveClosure(from, to int64) {
-	if i, found := slices.BinarySearch(p.Closures, from); found {
-		p.Closures = slices.Delete(p.Closures, i, i+1)
-	}
-	p.AddClosure(to)
+	p.Closures = moveSorted(p.Closures, from, to, MaxClosures)
 }
 
 // lastAtOrBefore returns the largest element of an ascending slice that is <= t.

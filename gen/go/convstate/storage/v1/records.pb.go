@@ -1262,13 +1262,11 @@ type Charge struct {
 	// and the end of the free entry point window it opened at charged_at (0: none).
 	Increments   []*CounterIncrement `protobuf:"bytes,16,rep,name=increments,proto3" json:"increments,omitempty"`
 	FepWindowEnd int64               `protobuf:"varint,17,opt,name=fep_window_end,json=fepWindowEnd,proto3" json:"fep_window_end,omitempty"`
-	// increments and fep_window_end are recorded (charges stored before they were are
-	// not decided again).
-	EffectsRecorded bool `protobuf:"varint,18,opt,name=effects_recorded,json=effectsRecorded,proto3" json:"effects_recorded,omitempty"`
 	// The portfolio whose usage counted the charge (the business's may change since).
 	PortfolioId string `protobuf:"bytes,19,opt,name=portfolio_id,json=portfolioId,proto3" json:"portfolio_id,omitempty"`
 	// The user whose pair's clock decided the charge (the phone a status named, though
-	// the message may be filed under the user's BSUID since).
+	// the message may be filed under the user's BSUID since). Unset on charges stored
+	// before convstate recorded what a charge changes: those are not decided again.
 	PairUser      string `protobuf:"bytes,20,opt,name=pair_user,json=pairUser,proto3" json:"pair_user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1421,13 +1419,6 @@ func (x *Charge) GetFepWindowEnd() int64 {
 		return x.FepWindowEnd
 	}
 	return 0
-}
-
-func (x *Charge) GetEffectsRecorded() bool {
-	if x != nil {
-		return x.EffectsRecorded
-	}
-	return false
 }
 
 func (x *Charge) GetPortfolioId() string {
@@ -1714,7 +1705,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x03 \x01(\x05R\terrorCode\x12.\n" +
 	"\x13window_force_closed\x18\x04 \x01(\bR\x11windowForceClosed\x12 \n" +
-	"\vdiscrepancy\x18\x05 \x01(\bR\vdiscrepancy\"\xb7\x05\n" +
+	"\vdiscrepancy\x18\x05 \x01(\bR\vdiscrepancy\"\x92\x05\n" +
 	"\x06Charge\x12!\n" +
 	"\famount_nanos\x18\x01 \x01(\x03R\vamountNanos\x12!\n" +
 	"\frate_unknown\x18\x02 \x01(\bR\vrateUnknown\x12\x1a\n" +
@@ -1736,10 +1727,9 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
 	"increments\x18\x10 \x03(\v2&.convstate.storage.v1.CounterIncrementR\n" +
 	"increments\x12$\n" +
-	"\x0efep_window_end\x18\x11 \x01(\x03R\ffepWindowEnd\x12)\n" +
-	"\x10effects_recorded\x18\x12 \x01(\bR\x0feffectsRecorded\x12!\n" +
+	"\x0efep_window_end\x18\x11 \x01(\x03R\ffepWindowEnd\x12!\n" +
 	"\fportfolio_id\x18\x13 \x01(\tR\vportfolioId\x12\x1b\n" +
-	"\tpair_user\x18\x14 \x01(\tR\bpairUser\"\x91\x01\n" +
+	"\tpair_user\x18\x14 \x01(\tR\bpairUserJ\x04\b\x12\x10\x13\"\x91\x01\n" +
 	"\x10CounterIncrement\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x16\n" +
 	"\x06market\x18\x02 \x01(\tR\x06market\x12\x1a\n" +

@@ -24,14 +24,13 @@ class Business(_message.Message):
     def __init__(self, business_id: _Optional[str] = ..., time_zone: _Optional[str] = ..., currency: _Optional[str] = ..., waba_id: _Optional[str] = ..., portfolio_id: _Optional[str] = ..., primary_country: _Optional[str] = ..., auth_international_start: _Optional[int] = ...) -> None: ...
 
 class Charge(_message.Message):
-    __slots__ = ["amount_nanos", "category", "charged_at", "conversation_expires_at", "conversation_opened", "currency", "effects_recorded", "explanation", "fep_window_end", "increments", "market", "model", "month", "pair_user", "portfolio_id", "pricing_type", "rate_card", "rate_unknown", "rules", "tier"]
+    __slots__ = ["amount_nanos", "category", "charged_at", "conversation_expires_at", "conversation_opened", "currency", "explanation", "fep_window_end", "increments", "market", "model", "month", "pair_user", "portfolio_id", "pricing_type", "rate_card", "rate_unknown", "rules", "tier"]
     AMOUNT_NANOS_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     CHARGED_AT_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     CONVERSATION_OPENED_FIELD_NUMBER: _ClassVar[int]
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
-    EFFECTS_RECORDED_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     FEP_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
     INCREMENTS_FIELD_NUMBER: _ClassVar[int]
@@ -51,7 +50,6 @@ class Charge(_message.Message):
     conversation_expires_at: int
     conversation_opened: bool
     currency: str
-    effects_recorded: bool
     explanation: str
     fep_window_end: int
     increments: _containers.RepeatedCompositeFieldContainer[CounterIncrement]
@@ -65,7 +63,7 @@ class Charge(_message.Message):
     rate_unknown: bool
     rules: str
     tier: int
-    def __init__(self, amount_nanos: _Optional[int] = ..., rate_unknown: bool = ..., currency: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ..., pricing_type: _Optional[int] = ..., model: _Optional[int] = ..., rules: _Optional[str] = ..., tier: _Optional[int] = ..., charged_at: _Optional[int] = ..., month: _Optional[str] = ..., rate_card: _Optional[str] = ..., conversation_opened: bool = ..., conversation_expires_at: _Optional[int] = ..., explanation: _Optional[str] = ..., increments: _Optional[_Iterable[_Union[CounterIncrement, _Mapping]]] = ..., fep_window_end: _Optional[int] = ..., effects_recorded: bool = ..., portfolio_id: _Optional[str] = ..., pair_user: _Optional[str] = ...) -> None: ...
+    def __init__(self, amount_nanos: _Optional[int] = ..., rate_unknown: bool = ..., currency: _Optional[str] = ..., market: _Optional[str] = ..., category: _Optional[int] = ..., pricing_type: _Optional[int] = ..., model: _Optional[int] = ..., rules: _Optional[str] = ..., tier: _Optional[int] = ..., charged_at: _Optional[int] = ..., month: _Optional[str] = ..., rate_card: _Optional[str] = ..., conversation_opened: bool = ..., conversation_expires_at: _Optional[int] = ..., explanation: _Optional[str] = ..., increments: _Optional[_Iterable[_Union[CounterIncrement, _Mapping]]] = ..., fep_window_end: _Optional[int] = ..., portfolio_id: _Optional[str] = ..., pair_user: _Optional[str] = ...) -> None: ...
 
 class Conversation(_message.Message):
     __slots__ = ["category", "end", "pricing_type", "rules", "start"]
