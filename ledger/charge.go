@@ -22,19 +22,31 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 	// A status of a message never seen sent can be recorded when it names the
 	// recipient and either carries Meta's pricing (its category) or is a failure
 	// (which costs nothing whatever the message was).
-	if notFound(err) && p.user != "" && (m.GetPricing() != nil || m.GetStatus() == convstatev1.MessageStatus_MESSAGE_STATUS_FAILED) {
-		f, err = a.fromStatus(p, m)
-	}
-	if notFound(err) {
+	standIn := notFound(err) && p.user != "" && (m.GetPricing() != nil || m.GetStatus() == convstatev1.MessageStatus_MESSAGE_STATUS_FAILED)
+	switch {
+	case notFound(err) && !standIn:
 		return nil, unknownMessage(p.business, p.id)
-	}
-	if err != nil {
+	case err == nil && f.GetOutbound() == nil:
+		return nil, idConflict(p.id, kindName(f), "a business message (statuses are for business messages)")
+	case err != nil && !standIn:
 		return nil, err
 	}
-	out := f.GetOutbound()
-	if out == nil {
-		return nil, idConflict(p.id, kindName(f), "a business message (statuses are for business messages)")
+	// The status is accepted: learn the identity it teaches before its charge is decided
+	// (on the merged clock), and read its message again if the merge decided it again.
+	merged, lerr := a.learnIdentity(p)
+	switch {
+	case lerr != nil:
+		return nil, lerr
+	case standIn:
+		if f, err = a.fromStatus(p, m); err != nil {
+			return nil, err
+		}
+	case merged:
+		if f, err = a.tx.Fact(p.business, p.id); err != nil {
+			return nil, err
+		}
 	}
+	out := f.GetOutbound()
 	code := int32(m.GetStatus())
 	for _, s := range out.Statuses {
 		if s.Status == code {
@@ -103,7 +115,7 @@ func statusResponse(out *storagev1.Outbound, s *storagev1.Status, dup bool) *con
 // the recipient last replied"), so a user message between the send and the failed
 // status reopens it. If convstate had it open then, that is a discrepancy.
 func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status, out *storagev1.Outbound) error {
-	pair, err := a.tx.Pair(p.business, f.UserId)
+	pair, err := pairOf(a.tx, p.business, f.UserId)
 	if notFound(err) {
 		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: f.UserId}, nil
 	}
@@ -144,7 +156,7 @@ func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *stora
 	if err != nil {
 		return err
 	}
-	pair, err := a.tx.Pair(p.business, user)
+	pair, err := pairOf(a.tx, p.business, user)
 	if notFound(err) {
 		// The pair was garbage-collected after the message was sent.
 		region, rerr := pricing.Region(user, out.UserPhone)

@@ -100,10 +100,7 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 		}
 		profiles[q.Business] = prof
 	}
-	rec, err := tx.PairView(q.Business, user)
-	if notFound(err) {
-		rec, err = &storagev1.Pair{}, nil
-	}
+	rec, clock, err := decisionPair(tx, q.Business, user, phone)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +109,6 @@ func (l *Ledger) decide(tx store.ReadTx, q Question, profiles map[string]*profil
 	if phone == "" && rec.Region != "" {
 		region = rec.Region
 	}
-	clock := clockOf(rec)
 	w := clock.At(t)
 	allowed, sendBefore, reason := w.Decision(t, margin)
 	var st stamps
@@ -165,7 +161,7 @@ func (l *Ledger) GetPair(ctx context.Context, business, user string) (*convstate
 	var rec *storagev1.Pair
 	err = l.view(ctx, func(tx store.ReadTx) error {
 		var err error
-		rec, err = tx.Pair(business, u)
+		rec, err = pairOf(tx, business, u)
 		return err
 	})
 	if notFound(err) {
@@ -179,7 +175,7 @@ func (l *Ledger) GetPair(ctx context.Context, business, user string) (*convstate
 	latest := clock.Latest()
 	resp := &convstatev1.GetPairResponse{
 		BusinessId:       business,
-		UserId:           u,
+		UserId:           rec.UserId, // a BSUID's number, when it is known
 		LastUserActivity: ts(latest.LastActivity),
 		WindowExpiresAt:  ts(latest.ExpiresAt),
 		WindowOpen:       clock.At(now).Open,

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
@@ -88,7 +89,19 @@ func (l *Ledger) CollectGarbage(ctx context.Context) (GCStats, error) {
 					return errChunk
 				}
 				nb, nu = p.BusinessId, p.UserId
-				if p.LastFact < factCutoff && allPassed(p, nowN) {
+				switch {
+				case p.LastFact >= factCutoff:
+				case p.AliasOf != "":
+					// A BSUID's alias goes with its number's pair (which sorts before
+					// it, digits before letters: collected in this pass, or before).
+					if _, err := tx.Pair(p.BusinessId, p.AliasOf); notFound(err) || slices.ContainsFunc(doomed, func(d *storagev1.Pair) bool {
+						return d.BusinessId == p.BusinessId && d.UserId == p.AliasOf
+					}) {
+						doomed = append(doomed, p)
+					} else if err != nil {
+						return err
+					}
+				case allPassed(p, nowN):
 					doomed = append(doomed, p)
 				}
 				return nil

@@ -202,12 +202,15 @@ func (a *applier) profile(business string) (*profile, error) {
 
 // pair loads a pair (a new one if absent) and refreshes its recipient details.
 func (a *applier) pair(p *prepared) (*storagev1.Pair, error) {
-	pair, err := a.tx.Pair(p.business, p.user)
+	pair, err := pairOf(a.tx, p.business, p.user)
 	if notFound(err) {
 		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: p.user}, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	if pair.UserId != p.user { // a BSUID's number's pair: its market is the number's
+		return pair, nil
 	}
 	if p.phone != "" {
 		pair.UserPhone, pair.Region = p.phone, p.region
@@ -307,8 +310,15 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 	f, err := a.tx.Fact(p.business, p.id)
 	if err == nil {
 		ua := f.GetUserActivity()
-		if ua == nil || ua.Call != call || f.UserId != p.user {
+		same, err := a.samePerson(p.business, f.UserId, p.user)
+		if err != nil {
+			return userResult{}, err
+		}
+		if ua == nil || ua.Call != call || !same {
 			return userResult{}, idConflict(p.id, kindName(f)+" of user "+f.UserId, want+" of user "+p.user)
+		}
+		if _, err := a.learnIdentity(p); err != nil {
+			return userResult{}, err
 		}
 		if call && p.at < f.Timestamp {
 			return a.earlierCallEvent(p, f)
@@ -316,6 +326,9 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 		return userResult{rec: ua, duplicate: true}, nil
 	}
 	if !notFound(err) {
+		return userResult{}, err
+	}
+	if _, err := a.learnIdentity(p); err != nil {
 		return userResult{}, err
 	}
 	pair, err := a.pair(p)
@@ -392,10 +405,25 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	if err == nil {
 		out := f.GetOutbound()
 		if out.GetFromStatus() && standInOf(f, p) {
+			// The stand-in's charge may be decided again as the send teaches who it was to.
+			if merged, err := a.learnIdentity(p); err != nil {
+				return nil, err
+			} else if merged {
+				if f, err = a.tx.Fact(p.business, p.id); err != nil {
+					return nil, err
+				}
+			}
 			return a.completeStandIn(p, m, f)
 		}
-		if out == nil || f.UserId != p.user {
+		same, err := a.samePerson(p.business, f.UserId, p.user)
+		if err != nil {
+			return nil, err
+		}
+		if out == nil || !same {
 			return nil, idConflict(p.id, kindName(f)+" of user "+f.UserId, "a business message to user "+p.user)
+		}
+		if _, err := a.learnIdentity(p); err != nil {
+			return nil, err
 		}
 		return a.outboundResponse(out, true), nil
 	}
@@ -419,6 +447,9 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 func (a *applier) outbound(p *prepared, m *convstatev1.BusinessMessage) (*storagev1.Outbound, error) {
 	prof, err := a.profile(p.business)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := a.learnIdentity(p); err != nil {
 		return nil, err
 	}
 	pair, err := a.pair(p)

@@ -30,6 +30,7 @@ const (
 	causeDeliveredAfterRead = "delivered_after_read"
 	causeLateActivity       = "late_user_activity"
 	causeLateClose          = "late_force_close"
+	causeIdentityMerged     = "identity_merged"
 )
 
 const (

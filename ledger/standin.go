@@ -124,7 +124,7 @@ func (a *applier) closeAtSend(p *prepared, f *storagev1.Fact) error {
 		if p.at >= closed {
 			return nil
 		}
-		pair, err := a.tx.Pair(p.business, f.UserId)
+		pair, err := pairOf(a.tx, p.business, f.UserId)
 		if notFound(err) {
 			return nil // collected since: nothing left to move
 		}

@@ -21,8 +21,21 @@ type evt struct {
 	f     *convstatev1.Fact
 }
 
-// genConversation: a busy inbox bot with one Brazilian user.
-func genConversation(r *rand.Rand, start time.Time, user string, ads bool) []evt {
+// brBSUID is brUser's business-scoped user id.
+const brBSUID = "BR.1349120865530274191"
+
+// genConversation: a busy inbox bot with one Brazilian user. With twoIDs, facts name the
+// user by number, by BSUID, or by both (as webhooks do since 2026, user_phone beside the
+// BSUID), and the bot sends to either id.
+func genConversation(r *rand.Rand, start time.Time, user string, ads, twoIDs bool) []evt {
+	// by returns the user and user_phone a fact names.
+	by := func() (string, string) {
+		if !twoIDs {
+			return user, ""
+		}
+		ids := [][2]string{{user, ""}, {brBSUID, ""}, {brBSUID, user}}[r.Intn(3)]
+		return ids[0], ids[1]
+	}
 	var evs []evt
 	n := 0
 	add := func(t time.Time, f *convstatev1.Fact) { n++; evs = append(evs, evt{t, n, f}) }
@@ -41,8 +54,9 @@ func genConversation(r *rand.Rand, start time.Time, user string, ads bool) []evt
 		id := fmt.Sprintf("x%d", msg)
 		switch k := r.Intn(10); {
 		case k < 4: // user message, maybe from an ad
+			u, ph := by()
 			f := &convstatev1.Fact{Kind: &convstatev1.Fact_UserMessage{UserMessage: &convstatev1.UserMessage{
-				BusinessId: biz, UserId: user, MessageId: "u" + id, Timestamp: timestamppb.New(t)}}}
+				BusinessId: biz, UserId: u, UserPhone: ph, MessageId: "u" + id, Timestamp: timestamppb.New(t)}}}
 			if ads && r.Intn(6) == 0 {
 				f.GetUserMessage().EntryPoint = convstatev1.EntryPoint_ENTRY_POINT_CLICK_TO_WHATSAPP_AD
 			}
@@ -56,13 +70,15 @@ func genConversation(r *rand.Rand, start time.Time, user string, ads bool) []evt
 				if r.Intn(3) == 0 {
 					tmpl = []convstatev1.TemplateCategory{utility, marketing}[r.Intn(2)]
 				}
-				addSend(r, add, fmt.Sprintf("b%s_%d", id, j), user, st, tmpl, false)
+				u, ph := by()
+				addSend(r, add, fmt.Sprintf("b%s_%d", id, j), u, ph, st, tmpl, false)
 			}
 		case k < 5: // a call, two events
 			cid := "c" + id
-			add(t, &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{BusinessId: biz, UserId: user, CallId: cid, Timestamp: timestamppb.New(t)}}})
+			u, ph := by() // both events of a call name the user alike
+			add(t, &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{BusinessId: biz, UserId: u, UserPhone: ph, CallId: cid, Timestamp: timestamppb.New(t)}}})
 			ce := t.Add(time.Duration(r.Intn(300)+5) * time.Second)
-			add(ce, &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{BusinessId: biz, UserId: user, CallId: cid, Timestamp: timestamppb.New(ce)}}})
+			add(ce, &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{BusinessId: biz, UserId: u, UserPhone: ph, CallId: cid, Timestamp: timestamppb.New(ce)}}})
 			lastUser = t
 		default: // a template (or a late free-form that may fail)
 			tmpl := []convstatev1.TemplateCategory{utility, marketing, utility}[r.Intn(3)]
@@ -71,19 +87,27 @@ func genConversation(r *rand.Rand, start time.Time, user string, ads bool) []evt
 				tmpl = freeForm
 				fail = lastUser.IsZero() || t.Sub(lastUser) >= 24*time.Hour
 			}
-			addSend(r, add, "b"+id, user, t, tmpl, fail)
+			u, ph := by()
+			addSend(r, add, "b"+id, u, ph, t, tmpl, fail)
 		}
 	}
 	return evs
 }
 
-func addSend(r *rand.Rand, add func(time.Time, *convstatev1.Fact), id, user string, t time.Time, tmpl convstatev1.TemplateCategory, fail bool) {
+// addSend adds a business message to user (and user_phone phone, when user is a BSUID)
+// and its statuses, which name the recipient as Meta does: by number with the BSUID
+// beside it when the number is known.
+func addSend(r *rand.Rand, add func(time.Time, *convstatev1.Fact), id, user, phone string, t time.Time, tmpl convstatev1.TemplateCategory, fail bool) {
 	add(t, &convstatev1.Fact{Kind: &convstatev1.Fact_BusinessMessage{BusinessMessage: &convstatev1.BusinessMessage{
-		BusinessId: biz, UserId: user, MessageId: id, Timestamp: timestamppb.New(t), Template: tmpl}}})
+		BusinessId: biz, UserId: user, UserPhone: phone, MessageId: id, Timestamp: timestamppb.New(t), Template: tmpl}}})
+	recipient, bsuid := user, ""
+	if phone != "" {
+		recipient, bsuid = phone, user
+	}
 	cat := map[convstatev1.TemplateCategory]string{freeForm: "service", utility: "utility", marketing: "marketing"}[tmpl]
 	st := func(s convstatev1.MessageStatus, at time.Time, code int32) {
 		f := &convstatev1.Fact{Kind: &convstatev1.Fact_Status{Status: &convstatev1.StatusUpdate{
-			BusinessId: biz, MessageId: id, Status: s, Timestamp: timestamppb.New(at), ErrorCode: code, RecipientId: user}}}
+			BusinessId: biz, MessageId: id, Status: s, Timestamp: timestamppb.New(at), ErrorCode: code, RecipientId: recipient, RecipientUserId: bsuid}}}
 		if s != failed {
 			f.GetStatus().Pricing = &convstatev1.ReportedPricing{PricingModel: "PMP", Category: cat}
 		}
@@ -229,17 +253,22 @@ func TestAnyArrivalOrderGivesTheSameAnswers(t *testing.T) {
 		tz    string
 		opts  []option
 		ads   bool
+		// twoIDs: facts name the user by number, BSUID or both; the ids merge when the
+		// first fact naming both is recorded, early or late.
+		twoIDs bool
 	}{
-		{"2025 Sao Paulo month end, ads", time.Date(2025, 9, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, true},
-		{"2026-10 Sao Paulo month end, ads", time.Date(2026, 10, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, true},
-		{"2025 Sao Paulo month end, reads first", time.Date(2025, 9, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, false},
-		{"2026-10 Sao Paulo month end, reads first", time.Date(2026, 10, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, false},
+		{"2025 Sao Paulo month end, ads", time.Date(2025, 9, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, true, false},
+		{"2026-10 Sao Paulo month end, ads", time.Date(2026, 10, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, true, false},
+		{"2025 Sao Paulo month end, reads first", time.Date(2025, 9, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, false, false},
+		{"2026-10 Sao Paulo month end, reads first", time.Date(2026, 10, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, false, false},
+		{"2025 Sao Paulo month end, two ids, reads first", time.Date(2025, 9, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, false, true},
+		{"2026-10 Sao Paulo month end, two ids, ads", time.Date(2026, 10, 29, 12, 0, 0, 0, time.UTC), "America/Sao_Paulo", []option{withCards(reconcileCards), big}, true, true},
 	}
 	for _, sc := range scen {
 		for seed := 0; seed < seeds; seed++ {
 			t.Run(fmt.Sprintf("%s/%d", sc.name, seed), func(t *testing.T) {
 				r := rand.New(rand.NewSource(int64(seed)))
-				evs := genConversation(r, sc.start, brUser, sc.ads)
+				evs := genConversation(r, sc.start, brUser, sc.ads, sc.twoIDs)
 				slices.SortStableFunc(evs, func(a, b evt) int {
 					if c := a.at.Compare(b.at); c != 0 {
 						return c

@@ -607,6 +607,8 @@ type UserMessage struct {
 	// Set when the message came through a free entry point (the webhook's referral).
 	EntryPoint EntryPoint `protobuf:"varint,5,opt,name=entry_point,json=entryPoint,proto3,enum=convstate.v1.EntryPoint" json:"entry_point,omitempty"`
 	// The user's phone number (E.164 digits) when user_id is a BSUID; decides the pricing market.
+	// It also makes the BSUID an alias of the number: the user's pair is the number's, for
+	// this fact and every later fact or question that names the BSUID alone.
 	UserPhone     string `protobuf:"bytes,6,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -696,7 +698,8 @@ type UserCall struct {
 	CallId string `protobuf:"bytes,3,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
 	// Meta's timestamp of the call.
 	Timestamp *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
-	// The user's phone number (E.164 digits) when user_id is a BSUID.
+	// The user's phone number (E.164 digits) when user_id is a BSUID: as in UserMessage,
+	// the BSUID becomes an alias of the number.
 	UserPhone     string `protobuf:"bytes,5,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -782,7 +785,8 @@ type BusinessMessage struct {
 	Timestamp *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
 	// The template's category; unset for a free-form message.
 	Template TemplateCategory `protobuf:"varint,5,opt,name=template,proto3,enum=convstate.v1.TemplateCategory" json:"template,omitempty"`
-	// The recipient's phone number (E.164 digits) when user_id is a BSUID.
+	// The recipient's phone number (E.164 digits) when user_id is a BSUID: as in
+	// UserMessage, the BSUID becomes an alias of the number.
 	UserPhone string `protobuf:"bytes,6,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
 	// The template's name, when it is a template: if Meta re-categorised the template
 	// (template_category_update), the message is rated at the category it had when
@@ -891,7 +895,8 @@ type StatusUpdate struct {
 	Pricing *ReportedPricing `protobuf:"bytes,7,opt,name=pricing,proto3" json:"pricing,omitempty"`
 	// The recipient's BSUID (Meta's recipient_user_id) when recipient_id is their
 	// phone number. A message recorded from its status alone is filed under
-	// recipient_id; a send recorded later to either identity completes it.
+	// recipient_id; a send recorded later to either identity completes it. The BSUID
+	// becomes an alias of the number, as with UserMessage.user_phone.
 	RecipientUserId string `protobuf:"bytes,8,opt,name=recipient_user_id,json=recipientUserId,proto3" json:"recipient_user_id,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache

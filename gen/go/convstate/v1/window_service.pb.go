@@ -882,7 +882,9 @@ type DecideRequest struct {
 	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
 	// The intended message's template category; unset for a free-form message.
 	Template TemplateCategory `protobuf:"varint,4,opt,name=template,proto3,enum=convstate.v1.TemplateCategory" json:"template,omitempty"`
-	// The user's phone number (E.164 digits) when user_id is a BSUID, for the market.
+	// The user's phone number (E.164 digits) when user_id is a BSUID, for the market. For a
+	// BSUID not yet known as an alias, the decision sees what the number and the BSUID
+	// hold together, as a fact naming both would file them.
 	UserPhone string `protobuf:"bytes,5,opt,name=user_phone,json=userPhone,proto3" json:"user_phone,omitempty"`
 	// Overrides the server's safety margin for this decision (0 to 24 h).
 	SafetyMargin *durationpb.Duration `protobuf:"bytes,6,opt,name=safety_margin,json=safetyMargin,proto3" json:"safety_margin,omitempty"`
@@ -1418,7 +1420,7 @@ type GetPairResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The business phone number id.
 	BusinessId string `protobuf:"bytes,1,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
-	// The user, normalized.
+	// The user, normalized; the number when user_id is a BSUID whose number is known.
 	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// The latest user message or call.
 	LastUserActivity *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=last_user_activity,json=lastUserActivity,proto3" json:"last_user_activity,omitempty"`

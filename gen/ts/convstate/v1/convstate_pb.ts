@@ -59,6 +59,8 @@ export type UserMessage = Message<"convstate.v1.UserMessage"> & {
 
   /**
    * The user's phone number (E.164 digits) when user_id is a BSUID; decides the pricing market.
+   * It also makes the BSUID an alias of the number: the user's pair is the number's, for
+   * this fact and every later fact or question that names the BSUID alone.
    *
    * @generated from field: string user_phone = 6;
    */
@@ -108,7 +110,8 @@ export type UserCall = Message<"convstate.v1.UserCall"> & {
   timestamp?: Timestamp | undefined;
 
   /**
-   * The user's phone number (E.164 digits) when user_id is a BSUID.
+   * The user's phone number (E.164 digits) when user_id is a BSUID: as in UserMessage,
+   * the BSUID becomes an alias of the number.
    *
    * @generated from field: string user_phone = 5;
    */
@@ -166,7 +169,8 @@ export type BusinessMessage = Message<"convstate.v1.BusinessMessage"> & {
   template: TemplateCategory;
 
   /**
-   * The recipient's phone number (E.164 digits) when user_id is a BSUID.
+   * The recipient's phone number (E.164 digits) when user_id is a BSUID: as in
+   * UserMessage, the BSUID becomes an alias of the number.
    *
    * @generated from field: string user_phone = 6;
    */
@@ -248,7 +252,8 @@ export type StatusUpdate = Message<"convstate.v1.StatusUpdate"> & {
   /**
    * The recipient's BSUID (Meta's recipient_user_id) when recipient_id is their
    * phone number. A message recorded from its status alone is filed under
-   * recipient_id; a send recorded later to either identity completes it.
+   * recipient_id; a send recorded later to either identity completes it. The BSUID
+   * becomes an alias of the number, as with UserMessage.user_phone.
    *
    * @generated from field: string recipient_user_id = 8;
    */

@@ -448,7 +448,9 @@ export type DecideRequest = Message<"convstate.v1.DecideRequest"> & {
   template: TemplateCategory;
 
   /**
-   * The user's phone number (E.164 digits) when user_id is a BSUID, for the market.
+   * The user's phone number (E.164 digits) when user_id is a BSUID, for the market. For a
+   * BSUID not yet known as an alias, the decision sees what the number and the BSUID
+   * hold together, as a fact naming both would file them.
    *
    * @generated from field: string user_phone = 5;
    */
@@ -742,7 +744,7 @@ export type GetPairResponse = Message<"convstate.v1.GetPairResponse"> & {
   businessId: string;
 
   /**
-   * The user, normalized.
+   * The user, normalized; the number when user_id is a BSUID whose number is known.
    *
    * @generated from field: string user_id = 2;
    */

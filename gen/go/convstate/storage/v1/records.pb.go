@@ -154,7 +154,12 @@ type Pair struct {
 	Deliveries []byte `protobuf:"bytes,15,opt,name=deliveries,proto3" json:"deliveries,omitempty"`
 	// The latest time in deliveries (0: none): a fact recorded in time order, later than
 	// it, need not decode them.
-	LastDelivery  int64 `protobuf:"varint,14,opt,name=last_delivery,json=lastDelivery,proto3" json:"last_delivery,omitempty"`
+	LastDelivery int64 `protobuf:"varint,14,opt,name=last_delivery,json=lastDelivery,proto3" json:"last_delivery,omitempty"`
+	// Set on the record of a BSUID once the phone number it belongs to is known (a fact
+	// named both): the user's pair is the phone's, and this record holds nothing else
+	// but last_fact (when it was learned). A BSUID belongs to one number for good (a
+	// new number gets a new BSUID), so the first number learned stays.
+	AliasOf       string `protobuf:"bytes,16,opt,name=alias_of,json=aliasOf,proto3" json:"alias_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +290,13 @@ func (x *Pair) GetLastDelivery() int64 {
 		return x.LastDelivery
 	}
 	return 0
+}
+
+func (x *Pair) GetAliasOf() string {
+	if x != nil {
+		return x.AliasOf
+	}
+	return ""
 }
 
 // DeliveryList is Pair.deliveries.
@@ -1608,7 +1620,7 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\awaba_id\x18\x04 \x01(\tR\x06wabaId\x12!\n" +
 	"\fportfolio_id\x18\x05 \x01(\tR\vportfolioId\x12'\n" +
 	"\x0fprimary_country\x18\x06 \x01(\tR\x0eprimaryCountry\x128\n" +
-	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xae\x04\n" +
+	"\x18auth_international_start\x18\a \x01(\x03R\x16authInternationalStart\"\xc9\x04\n" +
 	"\x04Pair\x12\x1f\n" +
 	"\vbusiness_id\x18\x01 \x01(\tR\n" +
 	"businessId\x12\x17\n" +
@@ -1631,7 +1643,8 @@ const file_convstate_storage_v1_records_proto_rawDesc = "" +
 	"\n" +
 	"deliveries\x18\x0f \x01(\fR\n" +
 	"deliveries\x12#\n" +
-	"\rlast_delivery\x18\x0e \x01(\x03R\flastDeliveryJ\x04\b\r\x10\x0e\"D\n" +
+	"\rlast_delivery\x18\x0e \x01(\x03R\flastDelivery\x12\x19\n" +
+	"\balias_of\x18\x10 \x01(\tR\aaliasOfJ\x04\b\r\x10\x0e\"D\n" +
 	"\fDeliveryList\x124\n" +
 	"\x05items\x18\x01 \x03(\v2\x1e.convstate.storage.v1.DeliveryR\x05items\"9\n" +
 	"\bDelivery\x12\x1d\n" +

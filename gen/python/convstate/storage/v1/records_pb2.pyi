@@ -178,8 +178,9 @@ class Outbound(_message.Message):
     def __init__(self, template: _Optional[int] = ..., user_phone: _Optional[str] = ..., in_window: bool = ..., window_expires_at: _Optional[int] = ..., warnings: _Optional[_Iterable[int]] = ..., statuses: _Optional[_Iterable[_Union[Status, _Mapping]]] = ..., charge: _Optional[_Union[Charge, _Mapping]] = ..., charge_status: _Optional[int] = ..., reported: _Optional[_Union[Reported, _Mapping]] = ..., template_name: _Optional[str] = ..., given_template: _Optional[int] = ..., from_status: bool = ..., recipient_user_id: _Optional[str] = ...) -> None: ...
 
 class Pair(_message.Message):
-    __slots__ = ["activity", "business_id", "closures", "conversations", "csw_indexed", "deliveries", "entry_points", "fep_indexed", "fep_windows", "last_delivery", "last_fact", "region", "user_id", "user_phone"]
+    __slots__ = ["activity", "alias_of", "business_id", "closures", "conversations", "csw_indexed", "deliveries", "entry_points", "fep_indexed", "fep_windows", "last_delivery", "last_fact", "region", "user_id", "user_phone"]
     ACTIVITY_FIELD_NUMBER: _ClassVar[int]
+    ALIAS_OF_FIELD_NUMBER: _ClassVar[int]
     BUSINESS_ID_FIELD_NUMBER: _ClassVar[int]
     CLOSURES_FIELD_NUMBER: _ClassVar[int]
     CONVERSATIONS_FIELD_NUMBER: _ClassVar[int]
@@ -194,6 +195,7 @@ class Pair(_message.Message):
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USER_PHONE_FIELD_NUMBER: _ClassVar[int]
     activity: _containers.RepeatedScalarFieldContainer[int]
+    alias_of: str
     business_id: str
     closures: _containers.RepeatedScalarFieldContainer[int]
     conversations: _containers.RepeatedCompositeFieldContainer[Conversation]
@@ -207,7 +209,7 @@ class Pair(_message.Message):
     region: str
     user_id: str
     user_phone: str
-    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ..., deliveries: _Optional[bytes] = ..., last_delivery: _Optional[int] = ...) -> None: ...
+    def __init__(self, business_id: _Optional[str] = ..., user_id: _Optional[str] = ..., user_phone: _Optional[str] = ..., region: _Optional[str] = ..., activity: _Optional[_Iterable[int]] = ..., closures: _Optional[_Iterable[int]] = ..., entry_points: _Optional[_Iterable[_Union[EntryPointVisit, _Mapping]]] = ..., fep_windows: _Optional[_Iterable[_Union[Interval, _Mapping]]] = ..., conversations: _Optional[_Iterable[_Union[Conversation, _Mapping]]] = ..., csw_indexed: _Optional[int] = ..., last_fact: _Optional[int] = ..., fep_indexed: _Optional[int] = ..., deliveries: _Optional[bytes] = ..., last_delivery: _Optional[int] = ..., alias_of: _Optional[str] = ...) -> None: ...
 
 class Reported(_message.Message):
     __slots__ = ["billable", "category", "has_billable", "pricing_model", "status", "type"]
