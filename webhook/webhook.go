@@ -65,10 +65,11 @@ func bodyErr(format string, args ...any) error {
 //   - value.messages[]: every inbound message the user sent, whatever its type
 //     (text, button, interactive, reaction, unsupported...), is a UserMessage;
 //     "system" messages (number or identity changes) are not user activity and
-//     are skipped. The user is the wa_id ("from", or the contact's wa_id paired by
-//     user_id) when there is one, else the business-scoped user id (BSUID,
-//     "from_user_id"). A referral with source_type "ad" marks a Click-to-WhatsApp
-//     entry point.
+//     are skipped. The user is the business-scoped user id (BSUID, "from_user_id",
+//     or "from" when it holds one) with its phone as user_phone when both are known
+//     (the wa_id: "from", or the contact's wa_id paired by user_id), so that convstate
+//     learns they are one user and files the message under the phone; else whichever
+//     is known. A referral with source_type "ad" marks a Click-to-WhatsApp entry point.
 //   - value.statuses[]: sent, delivered, read and failed are StatusUpdates with
 //     errors[0].code (failed), the recipient (the phone when known, with the BSUID
 //     beside it) and Meta's pricing object; other statuses are items that cannot be
@@ -261,20 +262,22 @@ func (x *value) businessID(path string) (string, bool) {
 	return x.business, true
 }
 
-// user picks the user id of an item: the phone (wa_id) when known, else the BSUID.
-// phoneKey holds the phone (or, from users without a visible phone, sometimes the
-// BSUID), bsuidKey the BSUID; the value's contacts pair a BSUID with its wa_id.
-// ok is false (and the item recorded as failed) when the item names no user.
-func (x *value) user(path string, o obj, phoneKey, bsuidKey string) (string, bool) {
+// user picks the user id of an item and the user's phone: the BSUID and its phone
+// (wa_id) when both are known, so that convstate learns they are one user (and files
+// the fact under the phone); else whichever is known, and no phone. phoneKey holds the
+// phone (or, from users without a visible phone, sometimes the BSUID), bsuidKey the
+// BSUID; the value's contacts pair a BSUID with its wa_id. ok is false (and the item
+// recorded as failed) when the item names no user.
+func (x *value) user(path string, o obj, phoneKey, bsuidKey string) (user, userPhone string, ok bool) {
 	phone, bad := o.text(phoneKey)
 	if bad {
 		x.p.fail(path, path+"."+phoneKey, "not a string")
-		return "", false
+		return "", "", false
 	}
 	bsuid, bad := o.text(bsuidKey)
 	if bad {
 		x.p.fail(path, path+"."+bsuidKey, "not a string")
-		return "", false
+		return "", "", false
 	}
 	if isBSUID(phone) {
 		if bsuid == "" {
@@ -291,13 +294,15 @@ func (x *value) user(path string, o obj, phoneKey, bsuidKey string) (string, boo
 		}
 	}
 	switch {
+	case phone != "" && bsuid != "":
+		return bsuid, phone, true
 	case phone != "":
-		return phone, true
+		return phone, "", true
 	case bsuid != "":
-		return bsuid, true
+		return bsuid, "", true
 	}
 	x.p.fail(path, path+"."+phoneKey, fmt.Sprintf("missing (no %s, %s or contact)", phoneKey, bsuidKey))
-	return "", false
+	return "", "", false
 }
 
 // isBSUID tells a business-scoped user id ("US.13491208655302741918", parent
@@ -354,11 +359,11 @@ func (x *value) message(path string, o obj) {
 		// notice, not something the user sent: it does not open the window.
 		return
 	}
-	business, user, id, ts, ok := x.fact(path, o, "from", "from_user_id")
+	business, user, phone, id, ts, ok := x.fact(path, o, "from", "from_user_id")
 	if !ok {
 		return
 	}
-	m := &convstatev1.UserMessage{BusinessId: business, UserId: user, MessageId: id, Timestamp: ts}
+	m := &convstatev1.UserMessage{BusinessId: business, UserId: user, UserPhone: phone, MessageId: id, Timestamp: ts}
 	if ref, ok := object(o["referral"]); ok && strings.EqualFold(ref.str("source_type"), "ad") {
 		m.EntryPoint = convstatev1.EntryPoint_ENTRY_POINT_CLICK_TO_WHATSAPP_AD
 	}
@@ -514,23 +519,23 @@ func (x *value) call(path string, o obj) {
 		x.p.fail(path, path+".direction", fmt.Sprintf("unknown direction %s", strconv.Quote(o.str("direction"))))
 		return
 	}
-	business, user, id, ts, ok := x.fact(path, o, "from", "from_user_id")
+	business, user, phone, id, ts, ok := x.fact(path, o, "from", "from_user_id")
 	if !ok {
 		return
 	}
 	x.p.add(path, &convstatev1.Fact{Kind: &convstatev1.Fact_UserCall{UserCall: &convstatev1.UserCall{
-		BusinessId: business, UserId: user, CallId: id, Timestamp: ts,
+		BusinessId: business, UserId: user, UserPhone: phone, CallId: id, Timestamp: ts,
 	}}})
 }
 
 // fact reads what every user-side fact has: the business (the value's phone
 // number id), the user (a phone field, else a BSUID field), the id and Meta's
 // timestamp. A missing one is an item error.
-func (x *value) fact(path string, o obj, phoneField, bsuidField string) (business, user, id string, ts *timestamppb.Timestamp, ok bool) {
+func (x *value) fact(path string, o obj, phoneField, bsuidField string) (business, user, phone, id string, ts *timestamppb.Timestamp, ok bool) {
 	if business, ok = x.businessID(path); !ok {
 		return
 	}
-	if user, ok = x.user(path, o, phoneField, bsuidField); !ok {
+	if user, phone, ok = x.user(path, o, phoneField, bsuidField); !ok {
 		return
 	}
 	if id, ok = x.required(path, o, "id"); !ok {
@@ -551,12 +556,12 @@ func (x *value) echoes() {
 			x.p.fail(path, path+".type", "template echo without category (the echo does not say the template's category, which decides its charge)")
 			return
 		}
-		business, user, id, ts, ok := x.fact(path, o, "to", "to_user_id")
+		business, user, phone, id, ts, ok := x.fact(path, o, "to", "to_user_id")
 		if !ok {
 			return
 		}
 		x.p.add(path, &convstatev1.Fact{Kind: &convstatev1.Fact_BusinessMessage{BusinessMessage: &convstatev1.BusinessMessage{
-			BusinessId: business, UserId: user, MessageId: id, Timestamp: ts,
+			BusinessId: business, UserId: user, UserPhone: phone, MessageId: id, Timestamp: ts,
 		}}})
 	})
 }

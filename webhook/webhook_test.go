@@ -30,6 +30,13 @@ func userMsg(user, id string, sec int64) *convstatev1.Fact {
 		BusinessId: biz, UserId: user, MessageId: id, Timestamp: ts(sec)}}}
 }
 
+// aliasMsg is a user message that names the user by a BSUID and the phone it belongs to.
+func aliasMsg(bsuid, phone, id string, sec int64) *convstatev1.Fact {
+	f := userMsg(bsuid, id, sec)
+	f.GetUserMessage().UserPhone = phone
+	return f
+}
+
 func adMsg(user, id string, sec int64) *convstatev1.Fact {
 	f := userMsg(user, id, sec)
 	f.GetUserMessage().EntryPoint = convstatev1.EntryPoint_ENTRY_POINT_CLICK_TO_WHATSAPP_AD
@@ -121,7 +128,7 @@ func TestParseFixtures(t *testing.T) {
 			ok(v0+"messages[0]", userMsg(sam, "wamid.HBgLMTY1MDU1NTEyMzQVAgASGBQzQUY1RjQ3RDRGQzcxMzVBQjFDRQA=", 1754301600)),
 		}},
 		{file: "messages_bsuid.json", want: []Item{
-			ok(v0+"messages[0]", userMsg(kri, "wamid.HBgMOTE5ODEwMjE4Njc0FQIAEhggQUM4Q0I2MzlGQzA0NDhFOUIwOTJGMjVERTZCRDY3MTMA", 1779116400)),
+			ok(v0+"messages[0]", aliasMsg("IN.1410018717833190", kri, "wamid.HBgMOTE5ODEwMjE4Njc0FQIAEhggQUM4Q0I2MzlGQzA0NDhFOUIwOTJGMjVERTZCRDY3MTMA", 1779116400)),
 			ok(v0+"messages[1]", userMsg(jane, "wamid.HBgYVVMuMTM0OTEyMDg2NTUzMDI3NDE5MTgVAgASGBQzQUUxNjc4QjlDMEQxRTJGM0E0QgA=", 1779116460)),
 		}},
 		{file: "messages_system_unsupported.json", want: []Item{
@@ -330,13 +337,13 @@ func TestParseCases(t *testing.T) {
 			name: "BSUID in from, phone from the contact paired by user_id",
 			body: wrap("messages", `{`+md+`,"contacts":[{"wa_id":"`+sam+`","user_id":"US.99"},{"wa_id":"`+ana+`","user_id":"BR.15"}],`+
 				`"messages":[{"from":"BR.15","id":"m1","timestamp":"1779116400","type":"text"}]}`),
-			want: []Item{ok(v0+"messages[0]", userMsg(ana, "m1", 1779116400))},
+			want: []Item{ok(v0+"messages[0]", aliasMsg("BR.15", ana, "m1", 1779116400))},
 		},
 		{
 			name: "from_user_id only, phone from the contact",
 			body: wrap("messages", `{`+md+`,"contacts":[{"wa_id":"`+ana+`","user_id":"BR.15"}],`+
 				`"messages":[{"from_user_id":"BR.15","id":"m1","timestamp":"1779116400","type":"image"}]}`),
-			want: []Item{ok(v0+"messages[0]", userMsg(ana, "m1", 1779116400))},
+			want: []Item{ok(v0+"messages[0]", aliasMsg("BR.15", ana, "m1", 1779116400))},
 		},
 		{
 			name: "parent BSUID in from without a contact",
