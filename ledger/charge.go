@@ -124,9 +124,11 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 	}
 	clock := clockOf(pair)
 	closed := min(f.Timestamp, p.at) // a message convstate never saw sent has its first status's time
+	// On the clock as known now, not as at the send (out.InWindow): what was recorded
+	// since, late or under the user's other id, counts, whatever order it came in.
+	s.Discrepancy = clock.At(closed).Open
 	clock.AddClosure(closed)
 	s.WindowForceClosed = true
-	s.Discrepancy = out.InWindow
 	if s.Discrepancy {
 		a.ev.discrepancies = append(a.ev.discrepancies, p.business)
 		prof, err := a.profile(p.business)

@@ -23,7 +23,10 @@ import (
 // BSUID's pair (decisions, facts, charges decided again) reads the phone's. What was
 // recorded under the BSUID before is merged into the phone's pair when the alias is
 // learned, and the charges of both are decided again on the merged clock, so the
-// answers do not depend on which fact arrived first. Facts keep the id they named.
+// answers do not depend on which fact arrived first, within the bounds of any late
+// fact: the deliveries a pair remembers (deliveryHorizon, maxDeliveries) are those
+// decided again, and whether a 131047 was a window discrepancy is decided when it is
+// recorded. Facts keep the id they named.
 // A BSUID belongs to one number for good (a changed number gets a new BSUID), so the
 // first number learned for it stays.
 
@@ -177,17 +180,18 @@ func (a *applier) merge(rec, link *storagev1.Pair) error {
 	return a.redecideDeliveries(business, math.MinInt64, deliveriesOf(num), math.MaxInt64, causeIdentityMerged)
 }
 
-// samePerson reports whether two ids name the same user of a business: equal, or one a
-// BSUID whose alias is the other's (or the other's alias).
-func (a *applier) samePerson(business, u, v string) (bool, error) {
-	if u == v {
+// samePerson reports whether the user a fact p names is the one a recorded fact was
+// filed under (stored): the same id, the other id p itself names beside it (a BSUID's
+// user_phone, a status's recipient_user_id), or ids an alias already joins.
+func (a *applier) samePerson(p *prepared, stored string) (bool, error) {
+	if stored == p.user || (p.phone != "" && pricing.IsBSUID(p.user) && stored == p.phone) || (p.bsuid != "" && stored == p.bsuid) {
 		return true, nil
 	}
-	cu, err := a.canonical(business, u)
+	cu, err := a.canonical(p.business, stored)
 	if err != nil {
 		return false, err
 	}
-	cv, err := a.canonical(business, v)
+	cv, err := a.canonical(p.business, p.user)
 	return cu == cv, err
 }
 

@@ -310,7 +310,7 @@ func (a *applier) userActivity(p *prepared, call bool, entry convstatev1.EntryPo
 	f, err := a.tx.Fact(p.business, p.id)
 	if err == nil {
 		ua := f.GetUserActivity()
-		same, err := a.samePerson(p.business, f.UserId, p.user)
+		same, err := a.samePerson(p, f.UserId)
 		if err != nil {
 			return userResult{}, err
 		}
@@ -404,7 +404,11 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 	f, err := a.tx.Fact(p.business, p.id)
 	if err == nil {
 		out := f.GetOutbound()
-		if out.GetFromStatus() && standInOf(f, p) {
+		same, err := a.samePerson(p, f.UserId)
+		if err != nil {
+			return nil, err
+		}
+		if out.GetFromStatus() && (same || standInOf(f, p)) {
 			// The stand-in's charge may be decided again as the send teaches who it was to.
 			if merged, err := a.learnIdentity(p); err != nil {
 				return nil, err
@@ -414,10 +418,6 @@ func (a *applier) businessMessage(p *prepared, m *convstatev1.BusinessMessage) (
 				}
 			}
 			return a.completeStandIn(p, m, f)
-		}
-		same, err := a.samePerson(p.business, f.UserId, p.user)
-		if err != nil {
-			return nil, err
 		}
 		if out == nil || !same {
 			return nil, idConflict(p.id, kindName(f)+" of user "+f.UserId, "a business message to user "+p.user)

@@ -259,3 +259,79 @@ func TestWebhookTeachesTheBSUID(t *testing.T) {
 		t.Errorf("GetPair by BSUID: %q, %v; want the number's pair", u, err)
 	}
 }
+
+// A fact recorded under one id comes again naming both: a duplicate, which teaches the
+// alias; a status-first stand-in under the number is completed by the send to its BSUID
+// once the alias is known, and its 131047 moves to the send; and whether a 131047 was a
+// window discrepancy does not depend on whether the alias was learned before or after
+// the send (it is decided when the failure is recorded: a merge after it does not
+// revisit it).
+func TestIdentityAcrossRecordedFacts(t *testing.T) {
+	t.Run("duplicate naming both", func(t *testing.T) {
+		hs := newHarness(t, withCards(indiaCards))
+		hs.clock.Set(sendAt.Add(2 * h))
+		hs.record(on(userMsg("u1", inPhone, 0), sendAt.Add(-h)))
+		r, err := hs.recordOne(withPhone(on(userMsg("u1", inBSUID, 0), sendAt.Add(-h)), inPhone))
+		if err != nil || !r.GetUserMessage().GetDuplicate() {
+			t.Fatalf("u1 again naming BSUID and number: %v, %v; want a duplicate", r, err)
+		}
+		if u, _ := hs.pairUser(inBSUID); u != inPhone {
+			t.Errorf("the duplicate did not teach the alias: BSUID's pair %q", u)
+		}
+	})
+	t.Run("stand-in completed through the alias", func(t *testing.T) {
+		hs := newHarness(t, withCards(indiaCards))
+		hs.clock.Set(sendAt.Add(4 * h))
+		hs.record(withPhone(on(userMsg("u0", inBSUID, 0), sendAt.Add(-30*h)), inPhone),
+			on(userMsg("u1", inPhone, 0), sendAt.Add(h)),
+			recipients(on(statusFact("f1", failed, 0, 131047), sendAt.Add(2*h)), inPhone, ""))
+		r, err := hs.recordOne(on(send("f1", inBSUID, 0, freeForm), sendAt))
+		if err != nil || r.GetBusinessMessage().GetDuplicate() {
+			t.Errorf("send to the BSUID of a message known from its status: %v, %v; want it completed", r, err)
+		}
+		if !hs.decide(inPhone, sendAt.Add(3*h).Sub(t0), freeForm).GetFreeFormAllowed() {
+			t.Error("the 131047 stayed at its status's time: the user message after the send did not reopen the window")
+		}
+	})
+	t.Run("131047 discrepancy, the alias learned before the failure", func(t *testing.T) {
+		facts := []*convstatev1.Fact{
+			withPhone(on(userMsg("u0", inBSUID, 0), sendAt.Add(-30*h)), inPhone),
+			on(userMsg("u1", inPhone, 0), sendAt.Add(-h)),
+			on(send("f1", inBSUID, 0, freeForm), sendAt),
+			recipients(on(statusFact("f1", failed, 0, 131047), sendAt.Add(time.Second)), inBSUID, ""),
+		}
+		for _, order := range [][]int{{0, 1, 2, 3}, {1, 2, 0, 3}, {1, 0, 2, 3}} {
+			hs := newHarness(t, withCards(indiaCards))
+			hs.clock.Set(sendAt.Add(2 * h))
+			for _, i := range order {
+				r, err := hs.recordOne(facts[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The free-form message was sent inside the window u1 opened: Meta's 131047
+				// disagrees with convstate's clock.
+				if s := r.GetStatus(); s != nil && !s.GetDiscrepancy() {
+					t.Errorf("order %v: the 131047 is not a discrepancy", order)
+				}
+			}
+		}
+	})
+}
+
+// A message whose number comes with an enterprise's parent BSUID (US.ENT.…, not a pair's
+// id) is the number's message.
+func TestWebhookParentBSUIDBesideANumber(t *testing.T) {
+	hs := newHarness(t)
+	msgAt := time.Unix(1779116400, 0)
+	hs.clock.Set(msgAt.Add(h))
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{` +
+		`"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + biz + `"},` +
+		`"messages":[{"from":"` + usUser + `","from_user_id":"US.ENT.11815799212886844830","id":"m1","timestamp":"1779116400","type":"text"}]}}]}]}`
+	r, err := hs.win.IngestWebhook(hs.ctx, &convstatev1.IngestWebhookRequest{Body: body})
+	if err != nil || r.GetRecorded() != 1 {
+		t.Fatalf("ingest: %v, %v", r, err)
+	}
+	if !hs.decide(usUser, msgAt.Add(h).Sub(t0), freeForm).GetFreeFormAllowed() {
+		t.Error("the number's window is not open")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/pricing"
 )
 
 // Item is one fact read from a webhook body, or an item that could not be read:
@@ -294,9 +295,9 @@ func (x *value) user(path string, o obj, phoneKey, bsuidKey string) (user, userP
 		}
 	}
 	switch {
-	case phone != "" && bsuid != "":
+	case phone != "" && pricing.IsBSUID(bsuid):
 		return bsuid, phone, true
-	case phone != "":
+	case phone != "": // and no BSUID, or a parent BSUID (US.ENT.…), which is not a pair's id
 		return phone, "", true
 	case bsuid != "":
 		return bsuid, "", true
@@ -424,7 +425,7 @@ func (x *value) status(path string, o obj) {
 	// sent); failed statuses of messages sent to a phone carry only recipient_id.
 	s.RecipientId, s.RecipientUserId = x.recipient(o)
 	if pr, ok := object(o["pricing"]); ok {
-		s.Pricing = pricing(pr)
+		s.Pricing = reportedPricing(pr)
 	}
 	// o["conversation"] ({id, expiration_timestamp, origin.type}) is read by
 	// nobody: StatusUpdate has no field for it.
@@ -478,10 +479,10 @@ func errorCode(raw json.RawMessage) (int32, string) {
 	return int32(n), ""
 }
 
-// pricing copies Meta's pricing object, normalised to the spellings of
+// reportedPricing copies Meta's pricing object, normalised to the spellings of
 // ReportedPricing: the model upper case ("PMP"), category and type lower case with
 // underscores ("authentication-international" → "authentication_international").
-func pricing(o obj) *convstatev1.ReportedPricing {
+func reportedPricing(o obj) *convstatev1.ReportedPricing {
 	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "-", "_") }
 	r := &convstatev1.ReportedPricing{
 		PricingModel: strings.ToUpper(o.str("pricing_model")),
