@@ -128,7 +128,7 @@ func recipient(field, user, phone string) (u, ph, region string, e *Error) {
 // kept when user is the recipient's phone number, and must be user when user is a BSUID.
 func beside(user, bsuid string) (string, *Error) {
 	if !pricing.IsBSUID(bsuid) {
-		return "", invalidField("recipient_user_id", "recipient_user_id %q is not a BSUID (country, a dot, digits)", bsuid)
+		return "", invalidField("recipient_user_id", "recipient_user_id %q is not a BSUID (country, a dot, letters and digits)", bsuid)
 	}
 	if _, err := pricing.NormalizeUser(bsuid); err != nil {
 		return "", invalidUser("recipient_user_id", bsuid, err)

@@ -87,16 +87,23 @@ func NormalizeUser(user string) (string, error) {
 func normalizeNumber(user string) (digits, region string, err error) {
 	digits, region, err = parseNumber(user)
 	if err != nil {
-		return "", "", &UserIDError{User: user, Reason: fmt.Sprintf("user id %q is neither a phone number (digits of an E.164 number) nor a BSUID (CC.digits): %s", user, err)}
+		return "", "", &UserIDError{User: user, Reason: fmt.Sprintf("user id %q is neither a phone number (digits of an E.164 number) nor a BSUID (CC.alphanumeric): %s", user, err)}
 	}
 	return digits, region, nil
 }
 
+// MaxBSUIDLen is the longest business-scoped user id: the country, the dot and up to
+// 128 alphanumeric characters (360dialog "Usernames & BSUID"; Sinch and 8x8 also say
+// alphanumeric). Every one seen so far is digits, but the format allows letters.
+const MaxBSUIDLen = 3 + 128
+
 // IsBSUID reports whether s has the shape of a business-scoped user id: two
-// upper-case ASCII letters, a dot, and one or more digits. It does not check
-// that the letters name a known region (NormalizeUser does).
+// upper-case ASCII letters, a dot, and 1 to 128 ASCII letters and digits. A parent
+// BSUID ("US.ENT.1181…", shared across an enterprise's portfolios) is not one: it
+// names no single business's user. It does not check that the letters name a known
+// region (NormalizeUser does).
 func IsBSUID(s string) bool {
-	if len(s) < 4 || s[2] != '.' {
+	if len(s) < 4 || len(s) > MaxBSUIDLen || s[2] != '.' {
 		return false
 	}
 	for i := 0; i < 2; i++ {
@@ -104,7 +111,12 @@ func IsBSUID(s string) bool {
 			return false
 		}
 	}
-	return allDigits(s[3:])
+	for i := 3; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // IsUSNumber reports whether region is "US"; marketing templates to US

@@ -74,7 +74,7 @@ func TestRegionErrors(t *testing.T) {
 		want        string // substring of the reason
 	}{
 		{"", "", `user id "" is neither a phone number`},
-		{"abc", "", `user id "abc" is neither a phone number (digits of an E.164 number) nor a BSUID (CC.digits)`},
+		{"abc", "", `user id "abc" is neither a phone number (digits of an E.164 number) nor a BSUID (CC.alphanumeric)`},
 		{"123", "", `user id "123"`},
 		{"+", "", `user id "+"`},
 		{"++14155550123", "", `user id "++14155550123"`},
@@ -82,7 +82,8 @@ func TestRegionErrors(t *testing.T) {
 		{"XX.123", "", `unknown country "XX"`},
 		{"BR.", "", `user id "BR."`},
 		{"br.123", "", `user id "br.123"`},
-		{"BR.12a", "", `user id "BR.12a"`},
+		{"BR.12-a", "", `user id "BR.12-a"`},
+		{"US.ENT.11815799212886844830", "", `user id "US.ENT.11815799212886844830"`},
 		{"999999999999", "", `user id "999999999999"`},
 		{"14155550123 ", "", `user id "14155550123 "`},
 		{"BR.123", "abc", `phone "abc"`},
@@ -123,18 +124,23 @@ func TestNormalizeUser(t *testing.T) {
 
 func TestIsBSUID(t *testing.T) {
 	for s, want := range map[string]bool{
-		"US.13491208655302741918": true,
-		"BR.1":                    true,
-		"XX.123":                  true, // shape only; NormalizeUser checks the region
-		"BR.":                     false,
-		"br.123":                  false,
-		"BR123":                   false,
-		"B.123":                   false,
-		"BRA.123":                 false,
-		"BR.12a":                  false,
-		"BR.-1":                   false,
-		"5511987654321":           false,
-		"":                        false,
+		"US.13491208655302741918":              true,
+		"BR.1":                                 true,
+		"XX.123":                               true, // shape only; NormalizeUser checks the region
+		"BR.":                                  false,
+		"br.123":                               false,
+		"BR123":                                false,
+		"B.123":                                false,
+		"BRA.123":                              false,
+		"BR.12a":                               true, // alphanumeric, up to 128
+		"BR.1a2B3c":                            true,
+		"BR." + strings.Repeat("a1", 64):       true,
+		"BR." + strings.Repeat("a1", 64) + "2": false,
+		"US.ENT.11815799212886844830":          false, // a parent BSUID
+		"BR.12_a":                              false,
+		"BR.-1":                                false,
+		"5511987654321":                        false,
+		"":                                     false,
 	} {
 		if got := IsBSUID(s); got != want {
 			t.Errorf("IsBSUID(%q) = %v, want %v", s, got, want)

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -333,5 +334,45 @@ func TestWebhookParentBSUIDBesideANumber(t *testing.T) {
 	}
 	if !hs.decide(usUser, msgAt.Add(h).Sub(t0), freeForm).GetFreeFormAllowed() {
 		t.Error("the number's window is not open")
+	}
+}
+
+// A BSUID is a country, a dot and up to 128 letters and digits (those seen so far are
+// all digits): one with letters, and one of the longest, are users like any other;
+// one character more, or a parent BSUID, is rejected with nothing written.
+func TestBSUIDFormats(t *testing.T) {
+	longest := "BR." + strings.Repeat("Zx9", 42) + "Ab" // 3 + 128
+	for _, tc := range []struct {
+		name, bsuid string
+		ok          bool
+	}{
+		{"letters", "BR.1a2B3c4D", true},
+		{"the longest", longest, true},
+		{"one character too long", longest + "1", false},
+		{"a parent BSUID", "BR.ENT.11815799212886844830", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs := newHarness(t)
+			hs.clock.Set(t0.Add(h))
+			_, err := hs.recordOne(withPhone(userMsg("u1", tc.bsuid, 0), brUser))
+			if !tc.ok {
+				if status.Code(err) != codes.InvalidArgument {
+					t.Fatalf("recorded %q: %v, want InvalidArgument", tc.bsuid, err)
+				}
+				if _, err := hs.pairUser(brUser); status.Code(err) != codes.NotFound {
+					t.Errorf("a rejected fact wrote the number's pair: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("record %q: %v", tc.bsuid, err)
+			}
+			if d := hs.decide(tc.bsuid, h, freeForm); !d.GetFreeFormAllowed() {
+				t.Errorf("decide by %q: template required, want the number's window", tc.bsuid)
+			}
+			if u, err := hs.pairUser(tc.bsuid); err != nil || u != brUser {
+				t.Errorf("GetPair(%q): %q, %v; want the number's pair", tc.bsuid, u, err)
+			}
+		})
 	}
 }

@@ -2073,37 +2073,40 @@ var File_convstate_v1_convstate_proto protoreflect.FileDescriptor
 
 const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\n" +
-	"\x1cconvstate/v1/convstate.proto\x12\fconvstate.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x02\n" +
+	"\x1cconvstate/v1/convstate.proto\x12\fconvstate.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x02\n" +
 	"\vUserMessage\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
-	"businessId\x12\"\n" +
-	"\auser_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06userId\x123\n" +
+	"businessId\x12#\n" +
+	"\auser_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x83\x01R\x06userId\x123\n" +
 	"\n" +
 	"message_id\x18\x03 \x01(\tB\x14\xbaH\x11r\x0f\x10\x01\x18\x80\x022\b^[!-~]*$R\tmessageId\x12@\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12C\n" +
 	"\ventry_point\x18\x05 \x01(\x0e2\x18.convstate.v1.EntryPointB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
 	"entryPoint\x12&\n" +
 	"\n" +
-	"user_phone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\x95\x02\n" +
+	"user_phone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\x96\x02\n" +
 	"\bUserCall\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
-	"businessId\x12\"\n" +
-	"\auser_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06userId\x12-\n" +
+	"businessId\x12#\n" +
+	"\auser_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x83\x01R\x06userId\x12-\n" +
 	"\acall_id\x18\x03 \x01(\tB\x14\xbaH\x11r\x0f\x10\x01\x18\x80\x022\b^[!-~]*$R\x06callId\x12@\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12&\n" +
 	"\n" +
-	"user_phone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\x97\x03\n" +
+	"user_phone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\"\x98\x03\n" +
 	"\x0fBusinessMessage\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
-	"businessId\x12\"\n" +
-	"\auser_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06userId\x123\n" +
+	"businessId\x12#\n" +
+	"\auser_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x83\x01R\x06userId\x123\n" +
 	"\n" +
 	"message_id\x18\x03 \x01(\tB\x14\xbaH\x11r\x0f\x10\x01\x18\x80\x022\b^[!-~]*$R\tmessageId\x12@\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12D\n" +
 	"\btemplate\x18\x05 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\btemplate\x12&\n" +
 	"\n" +
 	"user_phone\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18\x14R\tuserPhone\x12-\n" +
-	"\rtemplate_name\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\ftemplateName\"\xd6\x03\n" +
+	"\rtemplate_name\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\ftemplateName\"\xd8\x03\n" +
 	"\fStatusUpdate\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
 	"businessId\x123\n" +
@@ -2113,10 +2116,10 @@ const file_convstate_v1_convstate_proto_rawDesc = "" +
 	"\xbaH\a\x82\x01\x04\x10\x01 \x00R\x06status\x12@\n" +
 	"\ttimestamp\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xbaH\x03\xc8\x01\x01R\ttimestamp\x12&\n" +
 	"\n" +
-	"error_code\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\terrorCode\x12*\n" +
-	"\frecipient_id\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\vrecipientId\x127\n" +
-	"\apricing\x18\a \x01(\v2\x1d.convstate.v1.ReportedPricingR\apricing\x123\n" +
-	"\x11recipient_user_id\x18\b \x01(\tB\a\xbaH\x04r\x02\x18@R\x0frecipientUserId\"\xaf\x01\n" +
+	"error_code\x18\x05 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\terrorCode\x12+\n" +
+	"\frecipient_id\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\x83\x01R\vrecipientId\x127\n" +
+	"\apricing\x18\a \x01(\v2\x1d.convstate.v1.ReportedPricingR\apricing\x124\n" +
+	"\x11recipient_user_id\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x83\x01R\x0frecipientUserId\"\xaf\x01\n" +
 	"\x0fReportedPricing\x12,\n" +
 	"\rpricing_model\x18\x01 \x01(\tB\a\xbaH\x04r\x02\x18@R\fpricingModel\x12#\n" +
 	"\bcategory\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\bcategory\x12\x1b\n" +

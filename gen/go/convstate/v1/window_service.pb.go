@@ -2019,11 +2019,12 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\n" +
 	"duplicates\x18\x03 \x01(\x05R\n" +
 	"duplicates\x12\x16\n" +
-	"\x06failed\x18\x04 \x01(\x05R\x06failed\"\x89\x03\n" +
+	"\x06failed\x18\x04 \x01(\x05R\x06failed\"\x8a\x03\n" +
 	"\rDecideRequest\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
-	"businessId\x12\"\n" +
-	"\auser_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06userId\x12.\n" +
+	"businessId\x12#\n" +
+	"\auser_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x83\x01R\x06userId\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12D\n" +
 	"\btemplate\x18\x04 \x01(\x0e2\x1e.convstate.v1.TemplateCategoryB\b\xbaH\x05\x82\x01\x02\x10\x01R\btemplate\x12&\n" +
 	"\n" +
@@ -2060,11 +2061,12 @@ const file_convstate_v1_window_service_proto_rawDesc = "" +
 	"\x13DecideBatchResponse\x129\n" +
 	"\aresults\x18\x01 \x03(\v2\x1f.convstate.v1.DecideBatchResultR\aresults\x12*\n" +
 	"\x11free_form_allowed\x18\x02 \x01(\x05R\x0ffreeFormAllowed\x12+\n" +
-	"\x11template_required\x18\x03 \x01(\x05R\x10templateRequired\"\x82\x01\n" +
+	"\x11template_required\x18\x03 \x01(\x05R\x10templateRequired\"\x83\x01\n" +
 	"\x0eGetPairRequest\x12L\n" +
 	"\vbusiness_id\x18\x01 \x01(\tB+\xbaH(r&\x10\x01\x18@2 ^([A-Za-z0-9][A-Za-z0-9._:-]*)?$R\n" +
-	"businessId\x12\"\n" +
-	"\auser_id\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x06userId\"\xa7\x05\n" +
+	"businessId\x12#\n" +
+	"\auser_id\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x83\x01R\x06userId\"\xa7\x05\n" +
 	"\x0fGetPairResponse\x12\x1f\n" +
 	"\vbusiness_id\x18\x01 \x01(\tR\n" +
 	"businessId\x12\x17\n" +
