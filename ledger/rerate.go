@@ -21,9 +21,13 @@ import (
 // decided again: what it counted is undone (its usage, and the counters it
 // incremented, where the message keeps its place) and the charge is decided anew.
 //
-// It is not decided again when it opened a free entry point window (which entry points
-// that used is not recorded), under conversation-based pricing (later messages joined
-// the conversations it opened), or when it was stored before its effects were recorded.
+// A charge that opened a free entry point window gives it up first (and the entry
+// points it used, window.ReleaseFEP); decided again, it opens the window from its new
+// time if it is still the first reply, and when the window moved or closed, the
+// deliveries it covered are decided again too.
+//
+// It is not decided again under conversation-based pricing (later messages joined the
+// conversations it opened), or when it was stored before its effects were recorded.
 
 // Causes of a charge decided again, for the metrics (Config.OnRedecided).
 const (
@@ -49,8 +53,6 @@ func cannotRedecide(prof *profile, old *storagev1.Charge, at int64) string {
 	switch {
 	case old.PairUser == "":
 		return "it was decided before convstate recorded what a charge changes"
-	case old.FepWindowEnd != 0:
-		return "it opened a free entry point window"
 	case pricing.Rules(old.Rules).Model() != pricing.PMP || pricing.RulesOn(prof.day(at)).Model() != pricing.PMP:
 		return "conversation-based charges are not decided again"
 	}
@@ -148,6 +150,10 @@ func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *s
 	if err := a.tx.DeleteDiscrepancy(p.business, old.Month, p.id); err != nil {
 		return err
 	}
+	released, err := a.releaseFEP(p.business, old)
+	if err != nil {
+		return err
+	}
 	out.Charge, out.ChargeStatus = nil, 0
 	charges, discrepancies := len(a.ev.charges), a.ev.pricingDiscrepancies
 	if err := a.charge(p, old.PairUser, f, out, status, held); err != nil {
@@ -168,7 +174,39 @@ func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *s
 			}
 		}
 	}
+	if c := out.Charge; released != nil && (c.ChargedAt != released.Start || c.FepWindowEnd != released.End) {
+		// The window moved (or no longer opens here): what it covered, and what the new
+		// one covers, is decided again, oldest first.
+		pair, err := pairOf(a.tx, p.business, old.PairUser)
+		if err != nil {
+			return err
+		}
+		from, until := min(released.Start, c.ChargedAt), max(released.End, c.FepWindowEnd)
+		return a.redecideDeliveries(p.business, from, deliveriesOf(pair), until, cause)
+	}
 	return nil
+}
+
+// releaseFEP gives up the free entry point window the charge old opened, on the clock
+// that decided it, before the charge is decided again. It returns the window, or nil
+// when the charge opened none or its window is gone (replaced by an earlier reply's).
+func (a *applier) releaseFEP(business string, old *storagev1.Charge) (*window.Interval, error) {
+	if old.FepWindowEnd == 0 {
+		return nil, nil
+	}
+	pair, err := pairOf(a.tx, business, old.PairUser)
+	if notFound(err) {
+		return nil, nil // collected
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := window.Interval{Start: old.ChargedAt, End: old.FepWindowEnd}
+	clock := clockOf(pair)
+	if !clock.ReleaseFEP(w) {
+		return nil, nil
+	}
+	return &w, a.savePair(pair, clock, old.ChargedAt)
 }
 
 // incrementKey is the counter a charge of month incremented.

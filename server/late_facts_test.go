@@ -458,6 +458,19 @@ func TestSameChargesInEitherOrder(t *testing.T) {
 		want:       map[string]convstatev1.PricingType{"m1": regular},
 		month:      "2025-09", cost: "0.0068",
 	}, {
+		// The first reply's read status, recorded before its delivered one, opened the free
+		// window from the read; the delivery moves it back, and a reply delivered after
+		// 72 h from the delivery (but not from the read) is charged.
+		name: "window opened at a read, its delivery recorded late", opts: []option{withCards(reconcileCards)}, now: t0.Add(80 * h),
+		before: []*convstatev1.Fact{entryMsg("u1", brUser, 0), send("r1", brUser, h, marketing), send("r2", brUser, 73*h+2*m, marketing)},
+		inOrder: []*convstatev1.Fact{statusFact("r1", delivered, h+5*sec, 0), statusFact("r1", read, h+10*m, 0),
+			statusFact("r2", delivered, 73*h+3*m, 0)},
+		outOfOrder: []*convstatev1.Fact{statusFact("r1", read, h+10*m, 0), statusFact("r2", delivered, 73*h+3*m, 0),
+			statusFact("r1", delivered, h+5*sec, 0)},
+		want:  map[string]convstatev1.PricingType{"r1": fep, "r2": regular},
+		month: "2025-09", cost: "0.0625",
+		fepAt: t0.Add(72*h + 30*m), fepEnd: t0.Add(73*h + 5*sec),
+	}, {
 		// An entry point recorded after the reply that, through an older entry point,
 		// opened a window: that reply used both, and no second window opens.
 		name: "entry point recorded after its reply", opts: []option{withCards(reconcileCards)}, now: t0.Add(100 * h),

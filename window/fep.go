@@ -2,6 +2,7 @@ package window
 
 import (
 	"cmp"
+	"math"
 	"slices"
 )
 
@@ -125,6 +126,32 @@ func (p *Pair) MoveFEP(from, to int64) {
 			return
 		}
 	}
+}
+
+// ReleaseFEP removes the free entry point window w, whose delivery is being decided
+// again, and gives back the entry points it used (those after the window before it),
+// unless a window opened after it: AddEntryPoint counts every entry point before a
+// window as used. It reports whether w was there (a later delivery's status, decided
+// since, may have replaced it: LateFEP).
+func (p *Pair) ReleaseFEP(w Interval) bool {
+	i := slices.Index(p.FEPWindows, w)
+	if i < 0 {
+		return false
+	}
+	p.FEPWindows = slices.Delete(p.FEPWindows, i, i+1)
+	if i < len(p.FEPWindows) { // ascending by start: a later window
+		return true
+	}
+	prev := int64(math.MinInt64)
+	if i > 0 {
+		prev = p.FEPWindows[i-1].Start
+	}
+	for j := range p.EntryPoints {
+		if e := &p.EntryPoints[j]; prev < e.At && e.At <= w.Start {
+			e.Used = false
+		}
+	}
+	return true
 }
 
 // RemoveFEP removes the free entry point window w.
