@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"slices"
+
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
 	"github.com/convstate/convstate/pricing"
@@ -47,6 +49,7 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 		}
 	}
 	out := f.GetOutbound()
+	var moved fepChange
 	code := int32(m.GetStatus())
 	for _, s := range out.Statuses {
 		if s.Status == code {
@@ -74,7 +77,7 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 		switch {
 		case failed(out):
 		case out.Charge == nil:
-			if err := a.charge(p, f.UserId, f, out, code, nil); err != nil {
+			if moved, err = a.charge(p, f.UserId, f, out, code, nil, nil); err != nil {
 				return nil, err
 			}
 		case code == statusDelivered && out.ChargeStatus == statusRead && p.at < out.Charge.ChargedAt:
@@ -84,6 +87,11 @@ func (a *applier) status(p *prepared, m *convstatev1.StatusUpdate) (*convstatev1
 		}
 	}
 	if err := a.tx.PutFact(p.business, p.id, f); err != nil {
+		return nil, err
+	}
+	// A first decision that moved the windows (a late first reply's replacing a later
+	// one's, or opening one over deliveries decided before it): they are decided again.
+	if err := a.followWindows(p.business, f.UserId, p.id, moved, causeLateDelivery); err != nil {
 		return nil, err
 	}
 	return statusResponse(out, s, false), nil
@@ -153,30 +161,36 @@ func (a *applier) forceClose(p *prepared, f *storagev1.Fact, s *storagev1.Status
 // decided on). held are the places a charge decided before (and being decided again)
 // has in the counters it incremented: read as the counters' values, and not
 // incremented again.
-func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32, held map[store.CounterKey]int64) error {
+func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *storagev1.Outbound, status int32, held map[store.CounterKey]int64, release *window.Interval) (fepChange, error) {
 	prof, err := a.profile(p.business)
 	if err != nil {
-		return err
+		return fepChange{}, err
 	}
 	pair, err := pairOf(a.tx, p.business, user)
 	if notFound(err) {
 		// The pair was garbage-collected after the message was sent.
 		region, rerr := pricing.Region(user, out.UserPhone)
 		if rerr != nil {
-			return rerr
+			return fepChange{}, rerr
 		}
 		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: user, UserPhone: out.UserPhone, Region: region}, nil
 	}
 	if err != nil {
-		return err
+		return fepChange{}, err
 	}
 	clock := clockOf(pair)
+	before := slices.Clone(clock.FEPWindows)
+	// The window its charge opened, decided again (unless the clock keeps it as history:
+	// ReleaseFEP).
+	if release != nil {
+		clock.ReleaseFEP(*release)
+	}
 	in := pricingInput(prof, p.at, pair.Region, templateCategory(convstatev1.TemplateCategory(out.Template)))
 	in.Explain = true // a recorded charge says why, for audit
 	counts := &placedCounts{txCounts: txCounts{tx: a.tx, prof: prof, month: in.Month}, held: held, seen: map[store.CounterKey]int64{}}
 	c, eff, err := a.l.cfg.Engine.Price(in, clock, counts)
 	if err != nil {
-		return err
+		return fepChange{}, err
 	}
 	eff.Apply(clock, p.at, c.Rules)
 	var incs []*storagev1.CounterIncrement
@@ -184,7 +198,7 @@ func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *stora
 		k := counts.key(inc.Kind, inc.Market, inc.Category)
 		if _, kept := held[k]; !kept {
 			if _, err := a.tx.AddCounter(k, 1); err != nil {
-				return err
+				return fepChange{}, err
 			}
 		}
 		incs = append(incs, &storagev1.CounterIncrement{Kind: string(inc.Kind), Market: inc.Market, Category: int32(inc.Category),
@@ -198,16 +212,16 @@ func (a *applier) charge(p *prepared, user string, f *storagev1.Fact, out *stora
 	}
 	out.ChargeStatus = status
 	if err := a.addUsage(prof, out.Charge, 1); err != nil {
-		return err
+		return fepChange{}, err
 	}
 	if err := a.reconcile(p.business, p.id, f, out); err != nil {
-		return err
+		return fepChange{}, err
 	}
 	a.ev.charges = append(a.ev.charges, &c)
 	if err := noteDelivery(pair, p.id, p.at); err != nil {
-		return err
+		return fepChange{}, err
 	}
-	return a.savePair(pair, clock, p.at)
+	return windowsChange(before, clock.FEPWindows), a.savePair(pair, clock, p.at)
 }
 
 // pricingInput describes a message delivered at t to the engine.

@@ -186,6 +186,10 @@ type applier struct {
 	profiles map[string]*profile
 	now      int64  // the server's clock when the facts were received
 	st       stamps // the results' timestamps, allocated a few at a time
+	// deciding are the messages whose charges are being decided up the call stack: a
+	// cascade of charges decided again (followWindows) leaves them alone.
+	deciding map[string]bool
+	depth    int // nested cascades
 }
 
 func (a *applier) profile(business string) (*profile, error) {

@@ -23,8 +23,9 @@ import (
 //
 // A charge that opened a free entry point window gives it up first (and the entry
 // points it used, window.ReleaseFEP); decided again, it opens the window from its new
-// time if it is still the first reply, and when the window moved or closed, the
-// deliveries it covered are decided again too.
+// time if it is still the first reply. Any decision, first or again, that opens, moves
+// or removes a window over deliveries already decided (a late first reply's takes the
+// window of a later one) decides those deliveries again, oldest first (followWindows).
 //
 // It is not decided again under conversation-based pricing (later messages joined the
 // conversations it opened), or when it was stored before its effects were recorded.
@@ -35,6 +36,7 @@ const (
 	causeLateActivity       = "late_user_activity"
 	causeLateClose          = "late_force_close"
 	causeIdentityMerged     = "identity_merged"
+	causeLateDelivery       = "late_delivery"
 )
 
 const (
@@ -95,7 +97,7 @@ func (a *applier) redecideDeliveries(business string, from int64, ds pairDeliver
 	}
 	var prof *profile
 	for _, d := range deliveries {
-		if d.At < from || d.At >= until {
+		if d.At < from || d.At >= until || a.deciding[d.MessageId] {
 			continue
 		}
 		f, err := a.tx.Fact(business, d.MessageId)
@@ -150,13 +152,14 @@ func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *s
 	if err := a.tx.DeleteDiscrepancy(p.business, old.Month, p.id); err != nil {
 		return err
 	}
-	released, err := a.releaseFEP(p.business, old)
-	if err != nil {
-		return err
-	}
 	out.Charge, out.ChargeStatus = nil, 0
 	charges, discrepancies := len(a.ev.charges), a.ev.pricingDiscrepancies
-	if err := a.charge(p, old.PairUser, f, out, status, held); err != nil {
+	var release *window.Interval
+	if old.FepWindowEnd != 0 {
+		release = &window.Interval{Start: old.ChargedAt, End: old.FepWindowEnd}
+	}
+	moved, err := a.charge(p, old.PairUser, f, out, status, held, release)
+	if err != nil {
 		return err
 	}
 	a.ev.charges, a.ev.pricingDiscrepancies = a.ev.charges[:charges], discrepancies
@@ -174,39 +177,70 @@ func (a *applier) redecide(prof *profile, p *prepared, f *storagev1.Fact, out *s
 			}
 		}
 	}
-	if c := out.Charge; released != nil && (c.ChargedAt != released.Start || c.FepWindowEnd != released.End) {
-		// The window moved (or no longer opens here): what it covered, and what the new
-		// one covers, is decided again, oldest first.
-		pair, err := pairOf(a.tx, p.business, old.PairUser)
-		if err != nil {
-			return err
-		}
-		from, until := min(released.Start, c.ChargedAt), max(released.End, c.FepWindowEnd)
-		return a.redecideDeliveries(p.business, from, deliveriesOf(pair), until, cause)
-	}
-	return nil
+	return a.followWindows(p.business, old.PairUser, p.id, moved, cause)
 }
 
-// releaseFEP gives up the free entry point window the charge old opened, on the clock
-// that decided it, before the charge is decided again. It returns the window, or nil
-// when the charge opened none or its window is gone (replaced by an earlier reply's).
-func (a *applier) releaseFEP(business string, old *storagev1.Charge) (*window.Interval, error) {
-	if old.FepWindowEnd == 0 {
-		return nil, nil
+// fepChange is the span of the free entry point windows a charge opened, moved or
+// removed (ok false: none changed).
+type fepChange struct {
+	from, until int64
+	ok          bool
+}
+
+func windowsChange(before, after []window.Interval) fepChange {
+	var c fepChange
+	add := func(w window.Interval) {
+		if !c.ok {
+			c = fepChange{from: w.Start, until: w.End, ok: true}
+			return
+		}
+		c.from, c.until = min(c.from, w.Start), max(c.until, w.End)
 	}
-	pair, err := pairOf(a.tx, business, old.PairUser)
+	for _, w := range before {
+		if !slices.Contains(after, w) {
+			add(w)
+		}
+	}
+	for _, w := range after {
+		if !slices.Contains(before, w) {
+			add(w)
+		}
+	}
+	return c
+}
+
+// maxCascade bounds nested cascades of charges decided again: each level is a window
+// that moved because another did; real conversations need two or three.
+const maxCascade = 16
+
+// followWindows decides again, oldest first, the deliveries to user's pair that a
+// change of its free entry point windows may change: a window the charge of message
+// id opened, gave up or replaced (a late first reply's). Messages whose charges are
+// being decided up the call stack, id among them, are left alone: their records in
+// the store are not yet the ones being decided.
+func (a *applier) followWindows(business, user, id string, c fepChange, cause string) error {
+	if !c.ok || a.depth >= maxCascade {
+		return nil
+	}
+	pair, err := pairOf(a.tx, business, user)
 	if notFound(err) {
-		return nil, nil // collected
+		return nil
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
-	w := window.Interval{Start: old.ChargedAt, End: old.FepWindowEnd}
-	clock := clockOf(pair)
-	if !clock.ReleaseFEP(w) {
-		return nil, nil
+	if a.deciding == nil {
+		a.deciding = map[string]bool{}
 	}
-	return &w, a.savePair(pair, clock, old.ChargedAt)
+	outer := a.deciding[id]
+	a.deciding[id] = true
+	a.depth++
+	err = a.redecideDeliveries(business, c.from, deliveriesOf(pair), c.until, cause)
+	a.depth--
+	if !outer {
+		delete(a.deciding, id)
+	}
+	return err
 }
 
 // incrementKey is the counter a charge of month incremented.

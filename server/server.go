@@ -295,7 +295,7 @@ func newMetrics() *metrics {
 		redecided: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "convstate_charges_redecided_total",
 			Help: "Charges a fact recorded after them changed when they were decided again (webhooks out of order), by cause " +
-				"(delivered_after_read, late_user_activity, late_force_close, identity_merged).",
+				"(delivered_after_read, late_user_activity, late_force_close, identity_merged, late_delivery).",
 		}, []string{"cause"}),
 	}
 }

@@ -129,19 +129,18 @@ func (p *Pair) MoveFEP(from, to int64) {
 }
 
 // ReleaseFEP removes the free entry point window w, whose delivery is being decided
-// again, and gives back the entry points it used (those after the window before it),
-// unless a window opened after it: AddEntryPoint counts every entry point before a
-// window as used. It reports whether w was there (a later delivery's status, decided
-// since, may have replaced it: LateFEP).
+// again, and gives back the entry points it used: those after the window before it
+// (OpenFEP used every one up to w's start; a later window was opened through newer
+// ones). It reports whether it did: not when w is gone (a later delivery's status,
+// decided since, replaced it: LateFEP), nor when the clock no longer keeps an entry
+// point that made w's delivery eligible (MaxEntryPoints newer ones came since): decided
+// again, it could not open w again, so w stays as history.
 func (p *Pair) ReleaseFEP(w Interval) bool {
 	i := slices.Index(p.FEPWindows, w)
-	if i < 0 {
+	if lo, hi := p.eligibleAt(w.Start); i < 0 || lo == hi {
 		return false
 	}
 	p.FEPWindows = slices.Delete(p.FEPWindows, i, i+1)
-	if i < len(p.FEPWindows) { // ascending by start: a later window
-		return true
-	}
 	prev := int64(math.MinInt64)
 	if i > 0 {
 		prev = p.FEPWindows[i-1].Start

@@ -22,11 +22,16 @@ func TestReleaseFEP(t *testing.T) {
 		want:    Pair{EntryPoints: []EntryPoint{used(1), free(5), free(8)}, FEPWindows: []Interval{{2, 100}}},
 		removed: true,
 	}, {
-		name:    "a window before another keeps them used: the later one counts them",
-		p:       Pair{EntryPoints: []EntryPoint{used(1), used(5)}, FEPWindows: []Interval{{2, 100}, {200, 300}}},
+		name:    "a window before another gives back its own; the later one's stay",
+		p:       Pair{EntryPoints: []EntryPoint{used(1), used(150)}, FEPWindows: []Interval{{2, 100}, {200, 300}}},
 		w:       Interval{2, 100},
-		want:    Pair{EntryPoints: []EntryPoint{used(1), used(5)}, FEPWindows: []Interval{{200, 300}}},
+		want:    Pair{EntryPoints: []EntryPoint{free(1), used(150)}, FEPWindows: []Interval{{200, 300}}},
 		removed: true,
+	}, {
+		name: "a window whose entry points the clock no longer keeps stays",
+		p:    Pair{EntryPoints: []EntryPoint{used(FEPEligibility + 50)}, FEPWindows: []Interval{{10, 110}}},
+		w:    Interval{10, 110},
+		want: Pair{EntryPoints: []EntryPoint{used(FEPEligibility + 50)}, FEPWindows: []Interval{{10, 110}}},
 	}, {
 		name: "a window that is not there",
 		p:    Pair{EntryPoints: []EntryPoint{used(1)}, FEPWindows: []Interval{{3, 103}}},
