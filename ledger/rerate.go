@@ -197,7 +197,10 @@ func windowsChange(before, after []window.Interval) fepChange {
 		c.from, c.until = min(c.from, w.Start), max(c.until, w.End)
 	}
 	for _, w := range before {
-		if !slices.Contains(after, w) {
+		// A window missing from after was removed, unless it fell off the clock's
+		// bounded history (window.MaxFEPWindows) as a newer one opened: that changes
+		// no charge.
+		if !slices.Contains(after, w) && (len(after) < window.MaxFEPWindows || w.Start >= after[0].Start) {
 			add(w)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	convstatev1 "github.com/convstate/convstate/gen/go/convstate/v1"
+	"github.com/convstate/convstate/window"
 )
 
 // windowCase is one scenario of free entry point windows that move when facts arrive
@@ -182,4 +183,25 @@ func manyAds() []*convstatev1.Fact {
 		fs = append(fs, entryMsg(fmt.Sprintf("ad%d", i), brUser, 2*h+time.Duration(i)*time.Minute))
 	}
 	return fs
+}
+
+// The clock keeps the newest window.MaxFEPWindows free windows: the oldest falling off
+// as a ninth opens changes no charge decided in it, in time order.
+func TestOldestWindowDroppedKeepsItsCharges(t *testing.T) {
+	hs := newHarness(t, withCards(reconcileCards))
+	hs.clock.Set(t0.Add(200 * h))
+	hs.record(entryMsg("e1", brUser, 0), send("r1", brUser, h, marketing), statusFact("r1", delivered, h, 0),
+		send("m", brUser, 40*h, marketing), statusFact("m", delivered, 40*h, 0))
+	for k := 2; k <= window.MaxFEPWindows+1; k++ {
+		at := 41*h + time.Duration(k-2)*4*h
+		id := fmt.Sprint("r", k)
+		hs.record(entryMsg(fmt.Sprint("e", k), brUser, at), send(id, brUser, at+time.Minute, marketing),
+			statusFact(id, delivered, at+time.Minute, 0))
+	}
+	if c := hs.chargeOf("m"); c.GetPricingType() != convstatev1.PricingType_PRICING_TYPE_FREE_ENTRY_POINT {
+		t.Errorf("m: %s %s, want free_entry_point", c.GetPricingType(), c.GetAmount())
+	}
+	if n := counterValue(t, hs.reg, "convstate_charges_redecided_total"); n != 0 {
+		t.Errorf("in time order, %v charges changed", n)
+	}
 }

@@ -376,3 +376,20 @@ func TestBSUIDFormats(t *testing.T) {
 		})
 	}
 }
+
+// A status naming a number and an enterprise's parent BSUID is the number's status.
+func TestWebhookStatusParentBSUIDBesideANumber(t *testing.T) {
+	hs := newHarness(t)
+	msgAt := time.Unix(1779116400, 0)
+	hs.clock.Set(msgAt.Add(h))
+	hs.record(on(send("m1", usUser, 0, utility), msgAt))
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp",` +
+		`"metadata":{"display_phone_number":"15550783881","phone_number_id":"` + biz + `"},"statuses":[{"id":"m1","status":"delivered",` +
+		`"timestamp":"1779116460","recipient_id":"` + usUser + `","recipient_user_id":"US.ENT.11815799212886844830"}]}}]}]}`
+	if r, err := hs.win.IngestWebhook(hs.ctx, &convstatev1.IngestWebhookRequest{Body: body}); err != nil || r.GetRecorded() != 1 {
+		t.Fatalf("ingest: %v, %v", r, err)
+	}
+	if c := hs.chargeOf("m1"); c == nil {
+		t.Error("the delivered status decided no charge")
+	}
+}

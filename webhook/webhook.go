@@ -452,8 +452,11 @@ func (x *value) recipient(o obj) (user, bsuid string) {
 			}
 		}
 	}
-	if phone == "" {
+	switch {
+	case phone == "":
 		return bsuid, ""
+	case !pricing.IsBSUID(bsuid): // none, or a parent BSUID (US.ENT.…): no pair's id
+		return phone, ""
 	}
 	return phone, bsuid
 }
