@@ -110,13 +110,8 @@ func (l *Ledger) CollectGarbage(ctx context.Context) (GCStats, error) {
 				return err
 			}
 			for _, p := range doomed {
-				for kind, at := range map[store.ExpiryKind]int64{store.ExpiryCSW: p.CswIndexed, store.ExpiryFEP: p.FepIndexed} {
-					if at == 0 {
-						continue
-					}
-					if err := tx.RemoveExpiry(store.Expiry{At: at, Kind: kind, BusinessID: p.BusinessId, UserID: p.UserId}); err != nil {
-						return err
-					}
+				if err := unindex(tx, p); err != nil {
+					return err
 				}
 				if err := tx.DeletePair(p.BusinessId, p.UserId); err != nil {
 					return err

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"math"
 
 	storagev1 "github.com/convstate/convstate/gen/go/convstate/storage/v1"
@@ -83,7 +84,7 @@ func decisionPair(tx store.ReadTx, business, user, phone string) (*storagev1.Pai
 		for _, r := range []*storagev1.Pair{num, rec} {
 			if r != nil {
 				clock.Merge(clockOf(r))
-				region = cmpOr(region, r.Region)
+				region = cmp.Or(region, r.Region)
 			}
 		}
 		return &storagev1.Pair{Region: region}, clock, nil
@@ -97,52 +98,47 @@ func decisionPair(tx store.ReadTx, business, user, phone string) (*storagev1.Pai
 	return rec, clockOf(rec), nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // learnIdentity learns the alias a fact teaches, if it names a BSUID and its number.
 // It is called once the fact is known to be accepted (a rejected fact writes nothing),
 // before the fact's pair is read. merged says that what the BSUID held moved and
 // charges were decided again: a message record read before may be stale.
 func (a *applier) learnIdentity(p *prepared) (merged bool, err error) {
+	p.filed = "" // an Update may run again: only what this one read
 	switch {
 	case p.bsuid != "": // a status's recipient_user_id beside its recipient_id, a number
-		return a.alias(p.business, p.bsuid, p.user, p.at)
+		_, merged, err = a.alias(p.business, p.bsuid, p.user, p.at)
 	case p.phone != "" && pricing.IsBSUID(p.user):
-		return a.alias(p.business, p.user, p.phone, p.at)
+		p.filed, merged, err = a.alias(p.business, p.user, p.phone, p.at)
 	}
-	return false, nil
+	return merged, err
 }
 
-// alias makes bsuid an alias of phone, unless it is one already. What was recorded
+// alias makes bsuid an alias of phone, unless it is one already, and returns the
+// number whose pair bsuid's is (the first one learned). What was recorded
 // under bsuid until now moves to the number's pair: its clock merges into the number's,
 // its deliveries join the number's, and every charge either remembers is decided again
 // on the merged clock (under per-message pricing; see rerate.go for those that are not).
-func (a *applier) alias(business, bsuid, phone string, at int64) (merged bool, err error) {
+func (a *applier) alias(business, bsuid, phone string, at int64) (number string, merged bool, err error) {
 	rec, err := a.tx.Pair(business, bsuid)
 	switch {
 	case notFound(err):
 		rec = nil
 	case err != nil:
-		return false, err
+		return "", false, err
 	case rec.AliasOf != "":
-		return false, nil // known: the first number stays
+		return rec.AliasOf, false, nil // known: the first number stays
 	}
 	link := &storagev1.Pair{BusinessId: business, UserId: bsuid, AliasOf: phone, LastFact: at}
 	if rec == nil {
-		return false, a.tx.PutPair(link)
+		return phone, false, a.tx.PutPair(link)
 	}
-	return true, a.merge(rec, link)
+	return phone, true, a.merge(rec, link)
 }
 
 // merge moves what the BSUID's pair rec holds into its number's, and leaves link, the
 // alias, in its place.
 func (a *applier) merge(rec, link *storagev1.Pair) error {
-	business, bsuid, phone := link.BusinessId, link.UserId, link.AliasOf
+	business, phone := link.BusinessId, link.AliasOf
 	num, err := numberPair(a.tx, business, phone)
 	if err != nil {
 		return err
@@ -162,13 +158,8 @@ func (a *applier) merge(rec, link *storagev1.Pair) error {
 		num.Region = rec.Region
 	}
 	// The BSUID's expiry index entries would name a pair that is no longer there.
-	for kind, t := range map[store.ExpiryKind]int64{store.ExpiryCSW: rec.CswIndexed, store.ExpiryFEP: rec.FepIndexed} {
-		if t == 0 {
-			continue
-		}
-		if err := a.tx.RemoveExpiry(store.Expiry{At: t, Kind: kind, BusinessID: business, UserID: bsuid}); err != nil {
-			return err
-		}
+	if err := unindex(a.tx, rec); err != nil {
+		return err
 	}
 	link.LastFact = max(link.LastFact, rec.LastFact)
 	if err := a.savePair(num, clock, rec.LastFact); err != nil {

@@ -29,6 +29,19 @@ func indexTime(expiry, prev, now int64) int64 {
 // old entry would be a third B-tree write per fact. Readers skip stale entries
 // (the pair records the current time: Pair.csw_indexed, fep_indexed) and
 // garbage collection removes them.
+// unindex removes a pair's expiry index entries (it is deleted, or became an alias).
+func unindex(tx store.Tx, p *storagev1.Pair) error {
+	for kind, at := range map[store.ExpiryKind]int64{store.ExpiryCSW: p.CswIndexed, store.ExpiryFEP: p.FepIndexed} {
+		if at == 0 {
+			continue
+		}
+		if err := tx.RemoveExpiry(store.Expiry{At: at, Kind: kind, BusinessID: p.BusinessId, UserID: p.UserId}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (a *applier) reindex(pair *storagev1.Pair, clock *window.Pair) error {
 	var fepEnd int64
 	if w, ok := clock.LatestFEP(); ok {

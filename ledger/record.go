@@ -25,6 +25,7 @@ type prepared struct {
 	business string
 	user     string // normalized; empty for statuses
 	bsuid    string // a status's recipient BSUID beside its phone recipient (user)
+	filed    string // the number a BSUID user's pair is, once learnIdentity has read its alias
 	id       string
 	phone    string
 	region   string
@@ -206,7 +207,15 @@ func (a *applier) profile(business string) (*profile, error) {
 
 // pair loads a pair (a new one if absent) and refreshes its recipient details.
 func (a *applier) pair(p *prepared) (*storagev1.Pair, error) {
-	pair, err := pairOf(a.tx, p.business, p.user)
+	var (
+		pair *storagev1.Pair
+		err  error
+	)
+	if p.filed != "" { // the alias, just read
+		pair, err = numberPair(a.tx, p.business, p.filed)
+	} else {
+		pair, err = pairOf(a.tx, p.business, p.user)
+	}
 	if notFound(err) {
 		pair, err = &storagev1.Pair{BusinessId: p.business, UserId: p.user}, nil
 	}

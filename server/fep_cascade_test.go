@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,22 +23,6 @@ type windowCase struct {
 	before, inOrder, oo []*convstatev1.Fact
 	ids                 []string
 	month               string
-}
-
-// usageRows is a month's usage of the business, one row per market, category and type.
-func usageRows(hs *harness, month string) string {
-	u, err := hs.bill.GetUsage(hs.ctx, &convstatev1.GetUsageRequest{Scope: &convstatev1.GetUsageRequest_BusinessId{BusinessId: biz}, Month: month})
-	if err != nil {
-		hs.t.Fatal(err)
-	}
-	var rows []string
-	for _, r := range u.GetRows() {
-		if r.GetVolume() != 0 {
-			rows = append(rows, fmt.Sprintf("%s/%s/%s:%d", r.GetMarket(), r.GetCategory(), r.GetPricingType(), r.GetVolume()))
-		}
-	}
-	slices.Sort(rows)
-	return fmt.Sprintf("%v %v", u.GetTotalCost(), rows)
 }
 
 func runWindowCase(t *testing.T, tc windowCase) {

@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -328,4 +330,20 @@ func testLogger() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// usageRows is a month's usage of the business, one row per market, category and type.
+func usageRows(hs *harness, month string) string {
+	u, err := hs.bill.GetUsage(hs.ctx, &convstatev1.GetUsageRequest{Scope: &convstatev1.GetUsageRequest_BusinessId{BusinessId: biz}, Month: month})
+	if err != nil {
+		hs.t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range u.GetRows() {
+		if r.GetVolume() != 0 {
+			rows = append(rows, fmt.Sprintf("%s/%s/%s:%d", r.GetMarket(), r.GetCategory(), r.GetPricingType(), r.GetVolume()))
+		}
+	}
+	slices.Sort(rows)
+	return fmt.Sprintf("%v %v", u.GetTotalCost(), rows)
 }

@@ -183,18 +183,7 @@ func runScenario(t *testing.T, evs []evt, opts []option, tz string, end time.Tim
 		months[m.Format("2006-01")] = true
 	}
 	for m := range months {
-		u, err := hs.bill.GetUsage(hs.ctx, &convstatev1.GetUsageRequest{Scope: &convstatev1.GetUsageRequest_BusinessId{BusinessId: biz}, Month: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rows []string
-		for _, r := range u.GetRows() {
-			if r.GetVolume() != 0 {
-				rows = append(rows, fmt.Sprintf("%s/%s/%s:%d", r.GetMarket(), r.GetCategory(), r.GetPricingType(), r.GetVolume()))
-			}
-		}
-		slices.Sort(rows)
-		o.usage[m] = fmt.Sprintf("%v %v", u.GetTotalCost(), rows)
+		o.usage[m] = usageRows(hs, m)
 	}
 	for d := first; d.Before(last.Add(100 * time.Hour)); d = d.Add(17 * time.Minute) {
 		for _, tmpl := range []convstatev1.TemplateCategory{freeForm, utility, marketing} {

@@ -280,24 +280,11 @@ func (x *value) user(path string, o obj, phoneKey, bsuidKey string) (user, userP
 		x.p.fail(path, path+"."+bsuidKey, "not a string")
 		return "", "", false
 	}
-	if isBSUID(phone) {
-		if bsuid == "" {
-			bsuid = phone
-		}
-		phone = ""
-	}
-	if phone == "" && bsuid != "" {
-		for _, c := range x.contacts {
-			if c.userID == bsuid && c.waID != "" && !isBSUID(c.waID) {
-				phone = c.waID
-				break
-			}
-		}
-	}
+	phone, bsuid = x.identify(phone, bsuid)
 	switch {
-	case phone != "" && pricing.IsBSUID(bsuid):
+	case phone != "" && bsuid != "":
 		return bsuid, phone, true
-	case phone != "": // and no BSUID, or a parent BSUID (US.ENT.…), which is not a pair's id
+	case phone != "":
 		return phone, "", true
 	case bsuid != "":
 		return bsuid, "", true
@@ -437,7 +424,18 @@ func (x *value) status(path string, o obj) {
 // BSUID beside a phone user (empty when the user is the BSUID): the sender may
 // record the message to either, possibly after this status.
 func (x *value) recipient(o obj) (user, bsuid string) {
-	phone, bsuid := o.str("recipient_id"), o.str("recipient_user_id")
+	phone, bsuid := x.identify(o.str("recipient_id"), o.str("recipient_user_id"))
+	if phone == "" {
+		return bsuid, ""
+	}
+	return phone, bsuid
+}
+
+// identify sorts out the two ids an item may name a user by: its phone (which from a
+// user without a visible phone is sometimes the BSUID) and its BSUID, paired with a
+// wa_id by the value's contacts when the phone is missing. Beside a phone, a BSUID
+// that is not a pair's id (a parent BSUID, US.ENT.…) is left out.
+func (x *value) identify(phone, bsuid string) (string, string) {
 	if isBSUID(phone) {
 		if bsuid == "" {
 			bsuid = phone
@@ -452,11 +450,8 @@ func (x *value) recipient(o obj) (user, bsuid string) {
 			}
 		}
 	}
-	switch {
-	case phone == "":
-		return bsuid, ""
-	case !pricing.IsBSUID(bsuid): // none, or a parent BSUID (US.ENT.…): no pair's id
-		return phone, ""
+	if phone != "" && !pricing.IsBSUID(bsuid) {
+		bsuid = ""
 	}
 	return phone, bsuid
 }
